@@ -1,0 +1,254 @@
+// Package phpform reads and writes the PHP form syntax that Bitrix24 speaks:
+// http_build_query on the way out (fields[PHONE][0][VALUE]=112233) and
+// parse_str on the way in (event bodies, batch commands, the fake portal).
+//
+// A decoded form is a tree. Inner nodes are *Map, an ordered map like a PHP
+// array; leaves are string (form input) or, for trees read from JSON by
+// [ParseJSON], json.Number, bool and nil as well. One tree type serves both
+// wire encodings so that code reading requests never cares which one arrived.
+package phpform
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+)
+
+// Map is an ordered string-keyed map with PHP array semantics: integer-like
+// keys take part in appends ("a[]=x" appends at the highest integer key + 1),
+// and a map whose keys are exactly "0".."n-1" in order is a list.
+type Map struct {
+	keys []string
+	vals map[string]any
+	next int // next index an append uses
+}
+
+// NewMap returns an empty Map.
+func NewMap() *Map { return &Map{vals: make(map[string]any)} }
+
+// Len reports the number of keys.
+func (m *Map) Len() int {
+	if m == nil {
+		return 0
+	}
+	return len(m.keys)
+}
+
+// Keys returns the keys in insertion order. The slice must not be modified.
+func (m *Map) Keys() []string {
+	if m == nil {
+		return nil
+	}
+	return m.keys
+}
+
+// Get returns the value stored under k.
+func (m *Map) Get(k string) (any, bool) {
+	if m == nil {
+		return nil, false
+	}
+	v, ok := m.vals[k]
+	return v, ok
+}
+
+// String returns the value under k when it is a leaf, rendered as PHP would
+// see it in a form ("" when absent or not a leaf).
+func (m *Map) String(k string) string {
+	v, _ := m.Get(k)
+	s, _ := LeafString(v)
+	return s
+}
+
+// Map returns the child map under k, or nil.
+func (m *Map) Map(k string) *Map {
+	v, _ := m.Get(k)
+	c, _ := v.(*Map)
+	return c
+}
+
+// Set stores v under k, keeping the key's original position if it exists.
+func (m *Map) Set(k string, v any) {
+	if _, ok := m.vals[k]; !ok {
+		m.keys = append(m.keys, k)
+		if n, ok := intKey(k); ok && n >= m.next {
+			m.next = n + 1
+		}
+	}
+	m.vals[k] = v
+}
+
+// Append stores v under the next integer key, as PHP's $a[] = v does.
+func (m *Map) Append(v any) {
+	m.Set(strconv.Itoa(m.next), v)
+}
+
+// Delete removes k.
+func (m *Map) Delete(k string) {
+	if _, ok := m.vals[k]; !ok {
+		return
+	}
+	delete(m.vals, k)
+	for i, key := range m.keys {
+		if key == k {
+			m.keys = append(m.keys[:i], m.keys[i+1:]...)
+			break
+		}
+	}
+}
+
+// IsList reports whether the keys are exactly "0", "1", ... in order, which
+// is when PHP's json_encode writes the array as a JSON array. An empty map is
+// a list, as in PHP (json_encode([]) is "[]").
+func (m *Map) IsList() bool {
+	for i, k := range m.Keys() {
+		if k != strconv.Itoa(i) {
+			return false
+		}
+	}
+	return true
+}
+
+// Values returns the values in key order.
+func (m *Map) Values() []any {
+	out := make([]any, 0, m.Len())
+	for _, k := range m.Keys() {
+		out = append(out, m.vals[k])
+	}
+	return out
+}
+
+// MarshalJSON writes the map as PHP's json_encode would: a JSON array when
+// the map is a list (including the empty map, which becomes "[]"), else a
+// JSON object in key order.
+func (m *Map) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	if err := m.writeJSON(&buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func (m *Map) writeJSON(buf *bytes.Buffer) error {
+	list := m.IsList()
+	if list {
+		buf.WriteByte('[')
+	} else {
+		buf.WriteByte('{')
+	}
+	for i, k := range m.Keys() {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		if !list {
+			kb, _ := json.Marshal(k)
+			buf.Write(kb)
+			buf.WriteByte(':')
+		}
+		switch v := m.vals[k].(type) {
+		case *Map:
+			if err := v.writeJSON(buf); err != nil {
+				return err
+			}
+		default:
+			b, err := json.Marshal(v)
+			if err != nil {
+				return err
+			}
+			buf.Write(b)
+		}
+	}
+	if list {
+		buf.WriteByte(']')
+	} else {
+		buf.WriteByte('}')
+	}
+	return nil
+}
+
+// Clone returns a deep copy of m.
+func (m *Map) Clone() *Map {
+	if m == nil {
+		return nil
+	}
+	c := &Map{keys: append([]string(nil), m.keys...), vals: make(map[string]any, len(m.vals)), next: m.next}
+	for k, v := range m.vals {
+		if sub, ok := v.(*Map); ok {
+			v = sub.Clone()
+		}
+		c.vals[k] = v
+	}
+	return c
+}
+
+// Plain converts a tree into plain Go values: *Map becomes []any when it is
+// a non-empty list and map[string]any otherwise; leaves are returned as they
+// are. It is meant for comparisons in tests and for handing a tree to code
+// that expects encoding/json shapes.
+func Plain(v any) any {
+	m, ok := v.(*Map)
+	if !ok {
+		return v
+	}
+	if m.Len() > 0 && m.IsList() {
+		out := make([]any, 0, m.Len())
+		for _, k := range m.keys {
+			out = append(out, Plain(m.vals[k]))
+		}
+		return out
+	}
+	out := make(map[string]any, m.Len())
+	for _, k := range m.keys {
+		out[k] = Plain(m.vals[k])
+	}
+	return out
+}
+
+// LeafString renders a leaf as the string a PHP form would carry: bools as
+// "1"/"" (PHP's string cast), nil as "". It reports false for a *Map.
+func LeafString(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case json.Number:
+		return string(x), true
+	case bool:
+		if x {
+			return "1", true
+		}
+		return "", true
+	case nil:
+		return "", true
+	default:
+		return "", false
+	}
+}
+
+// intKey reports whether k is a PHP integer key: a decimal number without
+// leading zeros (or "0"), optionally negative, that fits an int.
+func intKey(k string) (int, bool) {
+	if k == "" || len(k) > 18 {
+		return 0, false
+	}
+	s := k
+	if s[0] == '-' {
+		s = s[1:]
+		if s == "" || s == "0" {
+			return 0, false
+		}
+	}
+	if len(s) > 1 && s[0] == '0' {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	if k[0] == '-' {
+		n = -n
+	}
+	return n, true
+}
