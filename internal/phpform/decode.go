@@ -89,19 +89,20 @@ func (l Limits) FromValues(vals url.Values) (*Map, error) {
 // assign stores value under the bracket key, as php_register_variable_ex does.
 func (l Limits) assign(root *Map, key, value string) error {
 	key = strings.TrimLeft(key, " ")
+	// The name ends at the first "["; only there do "." and " " become "_".
 	name, rest, segs := key, "", []string(nil)
-	if i := strings.IndexByte(key, '['); i >= 0 {
-		if j := strings.IndexByte(key[i:], ']'); j < 0 {
-			// An unclosed first bracket turns into "_" and the key is flat.
-			name = key[:i] + "_" + key[i+1:]
-		} else {
-			name, rest = key[:i], key[i:]
-		}
+	i := strings.IndexByte(key, '[')
+	if i >= 0 {
+		name, rest = key[:i], key[i:]
 	}
 	if name == "" {
 		return nil // PHP ignores variables without a name
 	}
 	name = strings.NewReplacer(".", "_", " ", "_").Replace(name)
+	if i >= 0 && strings.IndexByte(rest, ']') < 0 {
+		// An unclosed first bracket turns into "_" and the key is flat.
+		name, rest = name+"_"+rest[1:], ""
+	}
 	for strings.HasPrefix(rest, "[") {
 		j := strings.IndexByte(rest, ']')
 		if j < 0 {
