@@ -82,7 +82,7 @@ func TestParsePHPSemantics(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name, in string
-		want any
+		want     any
 	}{
 		{"append", "a[]=x&a[]=y", map[string]any{"a": []any{"x", "y"}}},
 		{"append after explicit index", "a[5]=x&a[]=y", map[string]any{"a": map[string]any{"5": "x", "6": "y"}}},
