@@ -1,0 +1,426 @@
+package events
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/b24go/sdk/bitrix"
+	"github.com/b24go/sdk/internal/phpform"
+	"github.com/gorilla/schema"
+)
+
+// Errors returned by [Parse] and [ParseForm]. Wrapped errors say what was
+// wrong without quoting values from the body.
+var (
+	// ErrMalformed is returned for a body that is not a Bitrix24 event:
+	// not a form, no event name, a non-numeric ts, or a data tree that does
+	// not fit the event's type.
+	ErrMalformed = errors.New("events: malformed event")
+	// ErrBodyTooLarge is returned when the body exceeds Limits.MaxBodySize.
+	ErrBodyTooLarge = errors.New("events: event body too large")
+)
+
+// DefaultMaxBodySize is the body limit [Parse] applies: 1 MiB, far above
+// the largest documented event (a chat-bot message of a few KiB plus its
+// text).
+const DefaultMaxBodySize = 1 << 20
+
+// Limits bound the work done on one event body. The zero value of a field
+// means its default.
+type Limits struct {
+	// MaxBodySize is the largest body Parse reads (DefaultMaxBodySize).
+	MaxBodySize int64
+	// MaxDepth is the deepest bracket nesting of a data key (16; the
+	// deepest documented key, data[BOT][id][AUTH][access_token], has 4).
+	MaxDepth int
+	// MaxPairs is the largest number of form fields (10,000; a bot event
+	// has about 120).
+	MaxPairs int
+}
+
+// DefaultLimits are the limits of the package-level [Parse] and [ParseForm].
+var DefaultLimits = Limits{MaxBodySize: DefaultMaxBodySize, MaxDepth: 16, MaxPairs: 10_000}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxBodySize <= 0 {
+		l.MaxBodySize = DefaultLimits.MaxBodySize
+	}
+	if l.MaxDepth <= 0 {
+		l.MaxDepth = DefaultLimits.MaxDepth
+	}
+	if l.MaxPairs <= 0 {
+		l.MaxPairs = DefaultLimits.MaxPairs
+	}
+	return l
+}
+
+// Event is one delivery from Bitrix24: the envelope (event name, handler id,
+// time, auth) and the event's data decoded into a typed struct.
+//
+// Event prints (through fmt and log/slog) without its tokens and data.
+type Event struct {
+	// Name is the event name, upper-cased ("ONCRMDEALADD").
+	Name string
+	// HandlerID is event_handler_id, the id of the handler binding (0 when
+	// the sender omitted it, as ONAPPINSTALL does).
+	HandlerID int
+	// TS is ts, when the portal queued the event (zero when absent).
+	TS time.Time
+	// Auth is the auth[...] block.
+	Auth Auth
+	// Data is the typed data[...] tree: a pointer to the type registered
+	// for Name (see [NewData]), or *[Unknown] for other events. Events
+	// without data get the zero value of their type.
+	Data any
+
+	form    url.Values
+	rawData json.RawMessage
+}
+
+// Auth is the auth[...] block of an event, and the per-bot auth blocks of
+// chat-bot events. Which keys are present depends on the delivery: outgoing
+// webhooks and ONAPPUNINSTALL carry no tokens, ONAPPINSTALL carries a
+// refresh token, automation-triggered events carry no tokens.
+type Auth struct {
+	AccessToken  bitrix.Secret
+	RefreshToken bitrix.Secret
+	// ApplicationToken is the per-app-per-portal secret that authenticates
+	// the delivery (see [Verifier]).
+	ApplicationToken bitrix.Secret
+	// Expires is when AccessToken expires (auth[expires]; zero when absent).
+	Expires time.Time
+	// ExpiresIn is the access token's lifetime in seconds.
+	ExpiresIn      int
+	Scope          string
+	Domain         string
+	ServerEndpoint string
+	ClientEndpoint string
+	// Status is the app's licence status (F, D, T, P, L).
+	Status   string
+	MemberID string
+	// UserID is the user the tokens were issued for (the bot itself in a
+	// bot's own auth block).
+	UserID int
+	// ClientID is the app's client id (bot auth blocks only).
+	ClientID string
+}
+
+// HasTokens reports whether the block carries an access token.
+func (a Auth) HasTokens() bool { return a.AccessToken != "" }
+
+// Token converts the block to a [bitrix.Token] for [bitrix.OAuth]. When
+// auth[expires] is absent, Expires is computed from ExpiresIn relative to
+// issued (pass the event's TS or time.Now); a zero issued leaves it unknown.
+func (a Auth) Token(issued time.Time) bitrix.Token {
+	exp := a.Expires
+	if exp.IsZero() && a.ExpiresIn > 0 && !issued.IsZero() {
+		exp = issued.Add(time.Duration(a.ExpiresIn) * time.Second)
+	}
+	domain := a.Domain
+	if u, err := url.Parse(a.ClientEndpoint); err == nil && u.Host != "" {
+		domain = u.Host
+	}
+	return bitrix.Token{
+		AccessToken:    a.AccessToken,
+		RefreshToken:   a.RefreshToken,
+		Expires:        exp,
+		MemberID:       a.MemberID,
+		Domain:         domain,
+		ClientEndpoint: a.ClientEndpoint,
+		ServerEndpoint: a.ServerEndpoint,
+		Scope:          a.Scope,
+		Status:         a.Status,
+		UserID:         a.UserID,
+	}
+}
+
+// wireAuth is an auth block as strings, the shape both the envelope
+// (through gorilla/schema) and bot blocks (through encoding/json) have.
+type wireAuth struct {
+	AccessToken      string `schema:"auth[access_token]" json:"access_token"`
+	RefreshToken     string `schema:"auth[refresh_token]" json:"refresh_token"`
+	ApplicationToken string `schema:"auth[application_token]" json:"application_token"`
+	Expires          string `schema:"auth[expires]" json:"expires"`
+	ExpiresIn        string `schema:"auth[expires_in]" json:"expires_in"`
+	Scope            string `schema:"auth[scope]" json:"scope"`
+	Domain           string `schema:"auth[domain]" json:"domain"`
+	ServerEndpoint   string `schema:"auth[server_endpoint]" json:"server_endpoint"`
+	ClientEndpoint   string `schema:"auth[client_endpoint]" json:"client_endpoint"`
+	Status           string `schema:"auth[status]" json:"status"`
+	MemberID         string `schema:"auth[member_id]" json:"member_id"`
+	UserID           string `schema:"auth[user_id]" json:"user_id"`
+	ClientID         string `schema:"auth[client_id]" json:"client_id"`
+}
+
+func (w wireAuth) auth() (Auth, error) {
+	a := Auth{
+		AccessToken:      bitrix.Secret(w.AccessToken),
+		RefreshToken:     bitrix.Secret(w.RefreshToken),
+		ApplicationToken: bitrix.Secret(w.ApplicationToken),
+		Scope:            w.Scope,
+		Domain:           w.Domain,
+		ServerEndpoint:   w.ServerEndpoint,
+		ClientEndpoint:   w.ClientEndpoint,
+		Status:           w.Status,
+		MemberID:         w.MemberID,
+		ClientID:         w.ClientID,
+	}
+	exp, err := atoi("auth[expires]", w.Expires)
+	if err != nil {
+		return a, err
+	}
+	if exp > 0 {
+		a.Expires = time.Unix(exp, 0)
+	}
+	n, err := atoi("auth[expires_in]", w.ExpiresIn)
+	if err != nil {
+		return a, err
+	}
+	a.ExpiresIn = int(n)
+	if n, err = atoi("auth[user_id]", w.UserID); err != nil {
+		return a, err
+	}
+	a.UserID = int(n)
+	return a, nil
+}
+
+// atoi parses an optional decimal field ("" is 0) without quoting the
+// value in the error.
+func atoi(field, s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n < 0 || n > 1<<53 {
+		return 0, fmt.Errorf("%w: %s is not a non-negative integer", ErrMalformed, field)
+	}
+	return n, nil
+}
+
+// envelope is the flat part of the form, decoded by gorilla/schema.
+type envelope struct {
+	Event     string `schema:"event"`
+	HandlerID string `schema:"event_handler_id"`
+	TS        string `schema:"ts"`
+	wireAuth
+}
+
+// envelopeKeys are the exact form keys handed to gorilla/schema. Passing
+// only these (with their exact case) sidesteps schema's case-insensitive
+// field matching and keeps data[...] keys out of it.
+var envelopeKeys = []string{
+	"event", "event_handler_id", "ts",
+	"auth[access_token]", "auth[refresh_token]", "auth[application_token]",
+	"auth[expires]", "auth[expires_in]", "auth[scope]", "auth[domain]",
+	"auth[server_endpoint]", "auth[client_endpoint]", "auth[status]",
+	"auth[member_id]", "auth[user_id]", "auth[client_id]",
+}
+
+var decoder = func() *schema.Decoder {
+	d := schema.NewDecoder()
+	d.IgnoreUnknownKeys(true)
+	d.MaxSize(0)
+	return d
+}()
+
+// Parse reads an event delivery from r with [DefaultLimits]. See
+// [Limits.Parse].
+func Parse(r *http.Request) (*Event, error) { return DefaultLimits.Parse(r) }
+
+// ParseBody decodes a raw form body with [DefaultLimits]. See
+// [Limits.ParseBody].
+func ParseBody(body []byte) (*Event, error) { return DefaultLimits.ParseBody(body) }
+
+// ParseForm decodes already-parsed form values with [DefaultLimits]. See
+// [Limits.ParseForm].
+func ParseForm(form url.Values) (*Event, error) { return DefaultLimits.ParseForm(form) }
+
+// Parse reads an event delivery: an application/x-www-form-urlencoded POST
+// body (a missing Content-Type is accepted) of at most MaxBodySize bytes.
+// It does not verify the event; see [Verifier].
+//
+// Errors wrap [ErrBodyTooLarge] or [ErrMalformed].
+func (l Limits) Parse(r *http.Request) (*Event, error) {
+	l = l.withDefaults()
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/x-www-form-urlencoded" {
+			return nil, fmt.Errorf("%w: content type must be application/x-www-form-urlencoded", ErrMalformed)
+		}
+	}
+	if r.Body == nil {
+		return nil, fmt.Errorf("%w: empty body", ErrMalformed)
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, l.MaxBodySize+1))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, mbe.Limit)
+		}
+		return nil, fmt.Errorf("%w: reading body: %v", ErrMalformed, err)
+	}
+	if int64(len(body)) > l.MaxBodySize {
+		return nil, fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, l.MaxBodySize)
+	}
+	return l.ParseBody(body)
+}
+
+// ParseBody decodes a raw form body (the bytes of a delivery).
+func (l Limits) ParseBody(body []byte) (*Event, error) {
+	l = l.withDefaults()
+	if int64(len(body)) > l.MaxBodySize {
+		return nil, fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, l.MaxBodySize)
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, fmt.Errorf("%w: body is not a URL-encoded form", ErrMalformed)
+	}
+	return l.ParseForm(form)
+}
+
+// ParseForm decodes an event from form values, for example
+// http.Request.PostForm. The envelope goes through gorilla/schema; the
+// data[...] tree through the PHP bracket decoder and then encoding/json into
+// the type registered for the event name. Unknown events are not an error:
+// their Data is *[Unknown].
+//
+// Errors wrap [ErrMalformed] (or phpform's depth and size errors for hostile
+// input, also wrapped in ErrMalformed).
+func (l Limits) ParseForm(form url.Values) (*Event, error) {
+	l = l.withDefaults()
+	pairs := 0
+	for _, vs := range form {
+		pairs += len(vs)
+	}
+	if pairs > l.MaxPairs {
+		return nil, fmt.Errorf("%w: more than %d form fields", ErrMalformed, l.MaxPairs)
+	}
+
+	flat := make(map[string][]string, len(envelopeKeys))
+	for _, k := range envelopeKeys {
+		if vs := form[k]; len(vs) > 0 {
+			flat[k] = vs[len(vs)-1:] // PHP keeps the last value
+		}
+	}
+	var env envelope
+	if err := decoder.Decode(&env, flat); err != nil {
+		return nil, fmt.Errorf("%w: envelope: %v", ErrMalformed, err)
+	}
+	name := strings.ToUpper(strings.TrimSpace(env.Event))
+	if name == "" {
+		return nil, fmt.Errorf("%w: no event name", ErrMalformed)
+	}
+	ev := &Event{Name: name, form: form}
+	hid, err := atoi("event_handler_id", env.HandlerID)
+	if err != nil {
+		return nil, err
+	}
+	ev.HandlerID = int(hid)
+	ts, err := atoi("ts", env.TS)
+	if err != nil {
+		return nil, err
+	}
+	if ts > 0 {
+		ev.TS = time.Unix(ts, 0)
+	}
+	if ev.Auth, err = env.auth(); err != nil {
+		return nil, err
+	}
+
+	data := make(url.Values)
+	for k, vs := range form {
+		if k == "data" || strings.HasPrefix(k, "data[") {
+			data[k] = vs
+		}
+	}
+	if len(data) > 0 {
+		tree, err := phpform.Limits{MaxDepth: l.MaxDepth, MaxPairs: l.MaxPairs}.FromValues(data)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+		}
+		if v, ok := tree.Get("data"); ok {
+			if s, leaf := v.(string); !leaf || s != "" {
+				if ev.rawData, err = json.Marshal(v); err != nil {
+					return nil, fmt.Errorf("%w: data: %v", ErrMalformed, err)
+				}
+			}
+		}
+	}
+	if ev.Data, err = decodeData(name, ev.rawData); err != nil {
+		return nil, err
+	}
+	return ev, nil
+}
+
+// Form returns the raw form values of the delivery (tokens included: do
+// not log them). The caller must not modify the result.
+func (e *Event) Form() url.Values { return e.form }
+
+// RawData returns the data[...] tree as JSON in PHP's json_encode shape
+// (lists as arrays, every leaf a string), or nil when the event had no data.
+// It may contain tokens (bot events do): do not log it.
+func (e *Event) RawData() json.RawMessage { return e.rawData }
+
+// DecodeData decodes the data tree into out (a pointer) with encoding/json,
+// for fields the typed structs do not model. Leaves are strings, so use
+// bitrix.Int, bitrix.Bool and similar for non-string fields.
+func (e *Event) DecodeData(out any) error {
+	if e.rawData == nil {
+		return nil
+	}
+	return json.Unmarshal(e.rawData, out)
+}
+
+// MemberID returns auth[member_id], the portal's stable id.
+func (e *Event) MemberID() string { return e.Auth.MemberID }
+
+// DedupeKey returns a key that is equal for two deliveries of the same
+// event to the same handler: a hash of the member id, name, handler id, ts
+// and data (tokens excluded, since a resent event may carry fresh ones).
+// Bitrix24 events have no id of their own, so two genuinely different
+// events with identical data in the same second (say, two updates of one
+// deal) share a key; for "entity changed" notifications that is harmless.
+func (e *Event) DedupeKey() string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%d\x00%d\x00", e.Auth.MemberID, e.Name, e.HandlerID, e.TS.Unix())
+	h.Write(e.rawData)
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// String describes the event without secrets or data.
+func (e *Event) String() string {
+	if e == nil {
+		return "events.Event(nil)"
+	}
+	return fmt.Sprintf("events.Event{Name:%s HandlerID:%d TS:%d MemberID:%q Domain:%q}",
+		e.Name, e.HandlerID, e.TS.Unix(), e.Auth.MemberID, e.Auth.Domain)
+}
+
+// Format implements fmt.Formatter: every verb prints [Event.String], so
+// neither tokens nor data reach a log line by accident.
+func (e *Event) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, e.String()) }
+
+// LogValue implements slog.LogValuer without secrets or data.
+func (e *Event) LogValue() slog.Value {
+	if e == nil {
+		return slog.StringValue("nil")
+	}
+	return slog.GroupValue(
+		slog.String("name", e.Name),
+		slog.Int("handler_id", e.HandlerID),
+		slog.Int64("ts", e.TS.Unix()),
+		slog.String("member_id", e.Auth.MemberID),
+		slog.String("domain", e.Auth.Domain),
+	)
+}
