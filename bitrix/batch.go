@@ -1,0 +1,466 @@
+package bitrix
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/b24go/sdk/internal/phpform"
+)
+
+// MaxBatchCommands is the most commands the portal runs in one batch request.
+const MaxBatchCommands = 50
+
+// Batch collects commands to send with the "batch" method. Build it with
+// [Client.NewBatch], add commands with [Batch.Add], send with [Batch.Run],
+// then read each command's result from its [BatchCmd]. A Batch is not safe
+// for concurrent use and runs once.
+type Batch struct {
+	c     *Client
+	halt  bool
+	cmds  []*BatchCmd
+	names map[string]*BatchCmd
+	err   error
+	ran   bool
+}
+
+// BatchCmd is one command of a Batch.
+type BatchCmd struct {
+	b      *Batch
+	index  int
+	name   string
+	method string
+	query  string
+	deps   []string
+	result json.RawMessage
+	resp   *Response
+	err    error
+}
+
+// Ref is a reference to (part of) the result of an earlier command in the
+// same batch: $result[name][p0][p1]... Put it anywhere inside the params of a
+// later command, as a value; the portal substitutes the referenced value.
+type Ref struct {
+	kind string // result, next, total, time, error
+	name string
+	path []string
+}
+
+// NewBatch returns an empty batch that runs on c.
+func (c *Client) NewBatch() *Batch {
+	return &Batch{c: c, names: map[string]*BatchCmd{}}
+}
+
+// Halt makes the portal stop at the first failing command (halt=1);
+// commands after it fail with ErrNotRun.
+func (b *Batch) Halt() *Batch {
+	b.halt = true
+	return b
+}
+
+// Len returns the number of commands.
+func (b *Batch) Len() int { return len(b.cmds) }
+
+var batchNameRe = regexp.MustCompile(`^[A-Za-z0-9_\-]{1,64}$`)
+
+// Add appends a command. name "" generates one ("cmd_0", "cmd_1", ...).
+// params are encoded like [Client.Call]'s (json.RawMessage is not allowed
+// here: batch commands are form strings). Errors (a duplicate or invalid
+// name, params that cannot be encoded) are reported by Run.
+func (b *Batch) Add(name, method string, params any) *BatchCmd {
+	cmd := &BatchCmd{b: b, index: len(b.cmds), name: name, method: method}
+	if name == "" {
+		for i := len(b.cmds); ; i++ {
+			name = "cmd_" + strconv.Itoa(i)
+			if b.names[name] == nil {
+				break
+			}
+		}
+		cmd.name = name
+	}
+	b.cmds = append(b.cmds, cmd)
+	fail := func(err error) *BatchCmd {
+		if b.err == nil {
+			b.err = err
+		}
+		cmd.err = err
+		return cmd
+	}
+	if !batchNameRe.MatchString(name) {
+		return fail(fmt.Errorf("bitrix: batch command name %.40q: use letters, digits, _ and - only", name))
+	}
+	if b.names[name] != nil {
+		return fail(fmt.Errorf("bitrix: duplicate batch command name %q", name))
+	}
+	b.names[name] = cmd
+	if err := checkMethod(method); err != nil {
+		return fail(err)
+	}
+	if strings.EqualFold(method, "batch") {
+		return fail(errors.New("bitrix: a batch cannot contain a batch"))
+	}
+	q, deps, err := encodeCommand(params)
+	if err != nil {
+		return fail(fmt.Errorf("bitrix: batch command %q (%s): %w", name, method, err))
+	}
+	cmd.query, cmd.deps = q, deps
+	return cmd
+}
+
+var refRe = regexp.MustCompile(`\$(?i:result|next|total|time|error)\[([^\]]*)\]`)
+
+// encodeCommand returns the http_build_query string of params and the names
+// of the commands it references.
+func encodeCommand(params any) (string, []string, error) {
+	var v any
+	switch p := params.(type) {
+	case nil:
+		return "", nil, nil
+	case json.RawMessage:
+		return "", nil, errors.New("json.RawMessage params cannot be used in a batch")
+	case Params:
+		v = p.plain()
+	case map[string]any:
+		v = Params(p).plain()
+	default:
+		v = params
+	}
+	pairs, err := phpform.Flatten(v)
+	if err != nil {
+		return "", nil, err
+	}
+	var deps []string
+	seen := map[string]bool{}
+	for _, p := range pairs {
+		for _, m := range refRe.FindAllStringSubmatch(p.Value, -1) {
+			if !seen[m[1]] {
+				seen[m[1]] = true
+				deps = append(deps, m[1])
+			}
+		}
+	}
+	return phpform.Join(pairs), deps, nil
+}
+
+// Name returns the command's name in the batch.
+func (cmd *BatchCmd) Name() string { return cmd.name }
+
+// Method returns the command's REST method.
+func (cmd *BatchCmd) Method() string { return cmd.method }
+
+// Ref returns a reference to the command's result, or to a part of it:
+// cmd.Ref("ID") is $result[name][ID], cmd.Ref("items", 49, "id") is
+// $result[name][items][49][id].
+func (cmd *BatchCmd) Ref(path ...any) Ref {
+	return Ref{kind: "result", name: cmd.name, path: refPath(path)}
+}
+
+// NextRef returns $next[name], the command's next-page start.
+func (cmd *BatchCmd) NextRef() Ref { return Ref{kind: "next", name: cmd.name} }
+
+// TotalRef returns $total[name], the command's total.
+func (cmd *BatchCmd) TotalRef() Ref { return Ref{kind: "total", name: cmd.name} }
+
+func refPath(path []any) []string {
+	out := make([]string, len(path))
+	for i, p := range path {
+		out[i] = fmt.Sprint(p)
+	}
+	return out
+}
+
+// String returns the reference syntax, e.g. "$result[deal][ID]".
+func (r Ref) String() string {
+	var b strings.Builder
+	b.WriteString("$")
+	b.WriteString(r.kind)
+	b.WriteString("[")
+	b.WriteString(r.name)
+	b.WriteString("]")
+	for _, p := range r.path {
+		b.WriteString("[")
+		b.WriteString(p)
+		b.WriteString("]")
+	}
+	return b.String()
+}
+
+// MarshalJSON writes the reference string, so Refs work inside structs too.
+func (r Ref) MarshalJSON() ([]byte, error) { return json.Marshal(r.String()) }
+
+// MarshalText writes the reference string.
+func (r Ref) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+// Err returns the command's error: nil after success, an *APIError from
+// result_error, ErrNotRun when it did not run (halted batch, batch not run),
+// or the batch request's failure.
+func (cmd *BatchCmd) Err() error {
+	if cmd.err == nil && !cmd.b.ran {
+		return ErrNotRun
+	}
+	return cmd.err
+}
+
+// Result returns the command's raw result (nil if it failed).
+func (cmd *BatchCmd) Result() json.RawMessage { return cmd.result }
+
+// Response returns the command's total, next and time (nil if it failed).
+func (cmd *BatchCmd) Response() *Response { return cmd.resp }
+
+// Decode decodes the command's result into out, or returns its Err.
+func (cmd *BatchCmd) Decode(out any) error {
+	if err := cmd.Err(); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(cmd.result, out); err != nil {
+		return fmt.Errorf("bitrix: batch command %q (%s): decoding result into %T: %w", cmd.name, cmd.method, out, err)
+	}
+	return nil
+}
+
+// plan splits the commands into requests of at most MaxBatchCommands,
+// keeping every command in the same request as the commands it references.
+func (b *Batch) plan() ([][]*BatchCmd, error) {
+	parent := make([]int, len(b.cmds))
+	for i := range parent {
+		parent[i] = i
+	}
+	var find func(int) int
+	find = func(i int) int {
+		for parent[i] != i {
+			parent[i] = parent[parent[i]]
+			i = parent[i]
+		}
+		return i
+	}
+	for _, cmd := range b.cmds {
+		for _, d := range cmd.deps {
+			dep := b.names[d]
+			if dep == nil {
+				return nil, fmt.Errorf("bitrix: batch command %q references unknown command %q", cmd.name, d)
+			}
+			if dep.index >= cmd.index {
+				return nil, fmt.Errorf("bitrix: batch command %q references %q, which is not an earlier command", cmd.name, d)
+			}
+			parent[find(cmd.index)] = find(dep.index)
+		}
+	}
+	groups := map[int][]*BatchCmd{}
+	var order []int
+	for _, cmd := range b.cmds {
+		r := find(cmd.index)
+		if groups[r] == nil {
+			order = append(order, r)
+		}
+		groups[r] = append(groups[r], cmd)
+	}
+	var chunks [][]*BatchCmd
+	var cur []*BatchCmd
+	for _, r := range order {
+		g := groups[r]
+		if len(g) > MaxBatchCommands {
+			return nil, fmt.Errorf("bitrix: %d batch commands reference each other (starting with %q); at most %d fit in one request",
+				len(g), g[0].name, MaxBatchCommands)
+		}
+		if len(cur)+len(g) > MaxBatchCommands {
+			chunks = append(chunks, cur)
+			cur = nil
+		}
+		cur = append(cur, g...)
+	}
+	if len(cur) > 0 {
+		chunks = append(chunks, cur)
+	}
+	for _, ch := range chunks {
+		sort.Slice(ch, func(i, j int) bool { return ch[i].index < ch[j].index })
+	}
+	return chunks, nil
+}
+
+// Run sends the commands (in several requests when there are more than
+// MaxBatchCommands) and records each command's result. It returns an error
+// only when the batch could not be built or a request failed; per-command
+// failures are in each BatchCmd's Err. A failed request's commands get its
+// error; later requests are not sent (their commands get ErrNotRun).
+func (b *Batch) Run(ctx context.Context) error {
+	if b.ran {
+		return errors.New("bitrix: batch already run")
+	}
+	if b.err != nil {
+		return b.err
+	}
+	chunks, err := b.plan()
+	if err != nil {
+		return err
+	}
+	b.ran = true
+	for _, cmd := range b.cmds {
+		cmd.err = ErrNotRun
+	}
+	for _, ch := range chunks {
+		failed, err := b.runChunk(ctx, ch)
+		if err != nil {
+			for _, cmd := range ch {
+				cmd.err = err
+			}
+			return err
+		}
+		if failed && b.halt {
+			return nil
+		}
+	}
+	return nil
+}
+
+func (b *Batch) runChunk(ctx context.Context, ch []*BatchCmd) (failed bool, err error) {
+	cmds := phpform.NewMap()
+	readOnly := true
+	for _, cmd := range ch {
+		s := cmd.method
+		if cmd.query != "" {
+			s += "?" + cmd.query
+		}
+		cmds.Set(cmd.name, s)
+		if !b.c.retry.ReadOnly(cmd.method) {
+			readOnly = false
+		}
+	}
+	top := phpform.NewMap()
+	if b.halt {
+		top.Set("halt", "1")
+	} else {
+		top.Set("halt", "0")
+	}
+	top.Set("cmd", cmds)
+	form, err := phpform.Encode(top)
+	if err != nil {
+		return false, err
+	}
+	env, err := b.c.do(ctx, "batch", []byte(form), ctypeForm, readOnly)
+	if err != nil {
+		return false, err
+	}
+	res, err := decodeBatchResult(env.Result)
+	if err != nil {
+		return false, &ResponseError{StatusCode: env.status, Method: "batch", Snippet: b.c.red.snippet(env.Result, 200), Err: err}
+	}
+	for _, cmd := range ch {
+		if raw, ok := res.Errors[cmd.name]; ok {
+			e := batchError(cmd.method, raw)
+			if errors.Is(e, ErrOperationTimeLimit) {
+				b.c.blockMethod(ctx, cmd.method, env)
+			}
+			cmd.err = e
+			failed = true
+			continue
+		}
+		raw, ok := res.Results[cmd.name]
+		if !ok {
+			cmd.err = ErrNotRun
+			continue
+		}
+		r := &Response{StatusCode: env.status}
+		if v, ok := res.Totals[cmd.name]; ok {
+			var n Int
+			_ = n.UnmarshalJSON(v)
+			r.Total = int(n)
+		}
+		if v, ok := res.Nexts[cmd.name]; ok {
+			var n Int
+			_ = n.UnmarshalJSON(v)
+			r.Next = int(n)
+		}
+		if v, ok := res.Times[cmd.name]; ok {
+			_ = r.Time.UnmarshalJSON(v)
+			if !r.Time.OperatingResetAt.IsZero() {
+				b.c.resetAt.Store(strings.ToLower(cmd.method), r.Time.OperatingResetAt)
+			}
+		}
+		cmd.result, cmd.resp, cmd.err = raw, r, nil
+	}
+	return failed, nil
+}
+
+func batchError(method string, raw json.RawMessage) *APIError {
+	var w struct {
+		Error            json.RawMessage `json:"error"`
+		ErrorDescription json.RawMessage `json:"error_description"`
+		Argument         json.RawMessage `json:"argument"`
+	}
+	if json.Unmarshal(raw, &w) != nil || w.Error == nil {
+		// A bare string or an unexpected shape: keep it as the description.
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			return &APIError{Method: method, Description: s}
+		}
+		return &APIError{Method: method, Description: string(raw)}
+	}
+	return apiErrorFrom(method, 0, w.Error, w.ErrorDescription, w.Argument)
+}
+
+// batchResult is the "result" of a batch answer.
+type batchResult struct {
+	Results, Errors, Totals, Nexts, Times map[string]json.RawMessage
+}
+
+// decodeBatchResult parses {"result":..., "result_error":..., ...}; each
+// map may be an object, a JSON array (numeric keys) or [] when empty.
+func decodeBatchResult(raw json.RawMessage) (*batchResult, error) {
+	var w struct {
+		Result json.RawMessage `json:"result"`
+		Error  json.RawMessage `json:"result_error"`
+		Total  json.RawMessage `json:"result_total"`
+		Next   json.RawMessage `json:"result_next"`
+		Time   json.RawMessage `json:"result_time"`
+	}
+	trim := bytes.TrimSpace(raw)
+	if len(trim) == 0 || trim[0] != '{' {
+		return nil, errors.New("batch result is not an object")
+	}
+	if err := json.Unmarshal(trim, &w); err != nil {
+		return nil, err
+	}
+	out := &batchResult{}
+	var err error
+	for _, f := range []struct {
+		raw json.RawMessage
+		dst *map[string]json.RawMessage
+	}{{w.Result, &out.Results}, {w.Error, &out.Errors}, {w.Total, &out.Totals}, {w.Next, &out.Nexts}, {w.Time, &out.Times}} {
+		if *f.dst, err = flexObject(f.raw); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// flexObject decodes an object, an array (keys "0".."n-1"), [] or null.
+func flexObject(raw json.RawMessage) (map[string]json.RawMessage, error) {
+	trim := bytes.TrimSpace(raw)
+	out := map[string]json.RawMessage{}
+	if len(trim) == 0 || string(trim) == "null" {
+		return out, nil
+	}
+	switch trim[0] {
+	case '[':
+		var list []json.RawMessage
+		if err := json.Unmarshal(trim, &list); err != nil {
+			return nil, err
+		}
+		for i, v := range list {
+			out[strconv.Itoa(i)] = v
+		}
+	case '{':
+		if err := json.Unmarshal(trim, &out); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("want an object or array, got %.20s", trim)
+	}
+	return out, nil
+}

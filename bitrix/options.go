@@ -1,0 +1,213 @@
+package bitrix
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+)
+
+// Option configures a [Client]. Options validate their arguments; [New]
+// returns the first error.
+type Option func(*config) error
+
+type config struct {
+	httpClient *http.Client
+	transport  http.RoundTripper
+	timeout    time.Duration
+	userAgent  string
+	logger     *slog.Logger
+	limiter    Limiter
+	gate       OperatingGate
+	retry      RetryPolicy
+	progress   func(Progress)
+	insecure   bool
+	dumpDir    string
+	allowHTTP  bool
+	maxBody    int
+}
+
+// DefaultUserAgent is sent when WithUserAgent is not used.
+const DefaultUserAgent = "b24go-sdk"
+
+// DefaultTimeout bounds one HTTP exchange when WithTimeout is not used. The
+// cloud portal cuts requests off after 60 s.
+const DefaultTimeout = 70 * time.Second
+
+// WithHTTPClient uses a copy of hc for requests (its Transport, Timeout and
+// so on; its cookie jar and redirect policy are not used).
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *config) error {
+		if hc == nil {
+			return errors.New("bitrix: WithHTTPClient: nil *http.Client")
+		}
+		c.httpClient = hc
+		return nil
+	}
+}
+
+// WithTransport sets the http.RoundTripper requests go through.
+func WithTransport(rt http.RoundTripper) Option {
+	return func(c *config) error {
+		if rt == nil {
+			return errors.New("bitrix: WithTransport: nil RoundTripper")
+		}
+		c.transport = rt
+		return nil
+	}
+}
+
+// WithTimeout bounds each HTTP exchange (default DefaultTimeout). The
+// context passed to a call bounds the whole call including retries and waits.
+func WithTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("bitrix: WithTimeout: timeout must be positive, got %v", d)
+		}
+		c.timeout = d
+		return nil
+	}
+}
+
+// WithUserAgent sets the User-Agent header.
+func WithUserAgent(ua string) Option {
+	return func(c *config) error {
+		if strings.TrimSpace(ua) == "" || strings.ContainsAny(ua, "\r\n") {
+			return errors.New("bitrix: WithUserAgent: user agent must be a non-empty single line")
+		}
+		c.userAgent = ua
+		return nil
+	}
+}
+
+// WithLogger logs requests (debug), retries and waits (info/warn) to l.
+// Secrets never reach the log. The default logger discards everything.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return errors.New("bitrix: WithLogger: nil logger")
+		}
+		c.logger = l
+		return nil
+	}
+}
+
+// WithLimiter uses l for the request-rate limit (share one between the
+// clients of a portal). The default is a new NewLimiter(DefaultRate, DefaultBurst)
+// per client.
+func WithLimiter(l Limiter) Option {
+	return func(c *config) error {
+		if l == nil {
+			return errors.New("bitrix: WithLimiter: nil Limiter (use WithoutRateLimit to disable limiting)")
+		}
+		c.limiter = l
+		return nil
+	}
+}
+
+// WithRateLimit uses a new in-memory limiter with this rate and burst
+// (EnterpriseRate, EnterpriseBurst for Enterprise plans).
+func WithRateLimit(perSecond float64, burst int) Option {
+	return func(c *config) error {
+		if err := checkRate(perSecond, burst); err != nil {
+			return err
+		}
+		c.limiter = NewLimiter(perSecond, burst)
+		return nil
+	}
+}
+
+// WithoutRateLimit disables client-side rate limiting (self-hosted portals,
+// tests).
+func WithoutRateLimit() Option {
+	return func(c *config) error {
+		c.limiter = unlimited{}
+		return nil
+	}
+}
+
+// WithOperatingGate uses g for OPERATION_TIME_LIMIT blocks (share one between
+// the clients of a portal). The default is a new NewOperatingGate() per client.
+func WithOperatingGate(g OperatingGate) Option {
+	return func(c *config) error {
+		if g == nil {
+			return errors.New("bitrix: WithOperatingGate: nil OperatingGate")
+		}
+		c.gate = g
+		return nil
+	}
+}
+
+// WithRetryPolicy replaces the retry policy (see [RetryPolicy]).
+func WithRetryPolicy(p RetryPolicy) Option {
+	return func(c *config) error {
+		if err := p.validate(); err != nil {
+			return err
+		}
+		c.retry = p
+		return nil
+	}
+}
+
+// WithProgress calls fn with progress of long operations (pages of a full
+// scan, batch requests) and with every wait caused by limits or retries. fn
+// runs on the calling goroutine and must be quick.
+func WithProgress(fn func(Progress)) Option {
+	return func(c *config) error {
+		if fn == nil {
+			return errors.New("bitrix: WithProgress: nil function")
+		}
+		c.progress = fn
+		return nil
+	}
+}
+
+// WithInsecureSkipVerify disables TLS certificate verification. Use it only
+// for self-signed test portals. It needs the default transport or an
+// *http.Transport.
+func WithInsecureSkipVerify() Option {
+	return func(c *config) error {
+		c.insecure = true
+		return nil
+	}
+}
+
+// WithDumpDir writes every request and response (credentials redacted) to
+// a file in dir, one file per HTTP exchange, for debugging. dir must exist.
+func WithDumpDir(dir string) Option {
+	return func(c *config) error {
+		st, err := os.Stat(dir)
+		if err != nil {
+			return fmt.Errorf("bitrix: WithDumpDir: %w", err)
+		}
+		if !st.IsDir() {
+			return fmt.Errorf("bitrix: WithDumpDir: %s is not a directory", dir)
+		}
+		c.dumpDir = dir
+		return nil
+	}
+}
+
+// WithAllowHTTP allows plain http:// portal and token URLs. Real portals
+// require HTTPS for webhooks; use this for loopback test portals such as
+// bitrixtest.
+func WithAllowHTTP() Option {
+	return func(c *config) error {
+		c.allowHTTP = true
+		return nil
+	}
+}
+
+// WithMaxResponseBytes limits the size of a response body (default 64 MiB).
+func WithMaxResponseBytes(n int) Option {
+	return func(c *config) error {
+		if n < 1024 {
+			return fmt.Errorf("bitrix: WithMaxResponseBytes: limit too small: %d", n)
+		}
+		c.maxBody = n
+		return nil
+	}
+}

@@ -1,0 +1,53 @@
+package bitrix
+
+import (
+	"regexp"
+	"strings"
+)
+
+// Credential-bearing keys in forms, JSON and URLs.
+var (
+	formSecretRe = regexp.MustCompile(`(?i)((?:^|[&?\s])[^=&?\s]*(?:auth|token|secret|password|refresh_id)[^=&\s]*=)[^&\s"]*`)
+	jsonSecretRe = regexp.MustCompile(`(?i)("[^"]*(?:auth|token|secret|password|refresh_id)[^"]*"\s*:\s*)"(?:[^"\\]|\\.)*"`)
+	// /rest/{user}/{secret}/ in URLs and echoed paths.
+	webhookPathRe = regexp.MustCompile(`(/rest/\d+/)[A-Za-z0-9_\-]+`)
+	bearerRe      = regexp.MustCompile(`(?i)(bearer\s+)[^\s"]+`)
+)
+
+// redactor removes credentials from text: every known secret value and
+// anything that looks like a credential key's value.
+type redactor struct {
+	secrets func() []string
+}
+
+func (r redactor) text(s string) string {
+	if r.secrets != nil {
+		for _, sec := range r.secrets() {
+			if len(sec) >= 4 {
+				s = strings.ReplaceAll(s, sec, redacted)
+			}
+		}
+	}
+	s = webhookPathRe.ReplaceAllString(s, "${1}"+redacted)
+	s = formSecretRe.ReplaceAllString(s, "${1}"+redacted)
+	s = jsonSecretRe.ReplaceAllString(s, `${1}"`+redacted+`"`)
+	s = bearerRe.ReplaceAllString(s, "${1}"+redacted)
+	return s
+}
+
+// snippet returns up to n bytes of body, redacted, on one line.
+func (r redactor) snippet(body []byte, n int) string {
+	s := string(body)
+	s = r.text(s)
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > n {
+		cut := n
+		for cut > 0 && !utf8Start(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return s
+}
+
+func utf8Start(b byte) bool { return b&0xC0 != 0x80 }

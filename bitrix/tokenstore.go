@@ -1,0 +1,42 @@
+package bitrix
+
+import (
+	"context"
+	"sync"
+)
+
+// MemoryTokenStore is an in-process [TokenStore]. It is safe for concurrent use.
+type MemoryTokenStore struct {
+	mu       sync.Mutex
+	toks     map[string]Token
+	onChange func(key string, tok Token)
+}
+
+// NewMemoryTokenStore returns an empty store. onChange, if not nil, is
+// called (outside the store's lock) after every SaveToken, for example to
+// persist the pair elsewhere.
+func NewMemoryTokenStore(onChange func(key string, tok Token)) *MemoryTokenStore {
+	return &MemoryTokenStore{toks: map[string]Token{}, onChange: onChange}
+}
+
+// LoadToken returns the token saved under key, or ErrTokenNotFound.
+func (s *MemoryTokenStore) LoadToken(_ context.Context, key string) (Token, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.toks[key]
+	if !ok {
+		return Token{}, ErrTokenNotFound
+	}
+	return t, nil
+}
+
+// SaveToken stores tok under key.
+func (s *MemoryTokenStore) SaveToken(_ context.Context, key string, tok Token) error {
+	s.mu.Lock()
+	s.toks[key] = tok
+	s.mu.Unlock()
+	if s.onChange != nil {
+		s.onChange(key, tok)
+	}
+	return nil
+}
