@@ -1,0 +1,190 @@
+package bitrixtest
+
+import (
+	"encoding/json"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/b24go/sdk/internal/phpform"
+)
+
+const batchMaxLength = 50
+
+var refRE = regexp.MustCompile(`(?i)\$(result|next|total|time|error)((?:\[[^\]\[]*\])*)`)
+
+func truthy(v any) bool {
+	switch x := v.(type) {
+	case bool:
+		return x
+	case nil:
+		return false
+	}
+	s, _ := phpform.LeafString(v)
+	s = strings.ToLower(strings.TrimSpace(s))
+	return s != "" && s != "0" && s != "false" && s != "n"
+}
+
+// hBatch implements "batch": commands run in key order with the caller's
+// auth; errors go to result_error; the answer is always HTTP 200.
+func hBatch(c *call) (reply, *apiError) {
+	cmds, _ := ciGet(c.params, "cmd").(*phpform.Map)
+	halt := truthy(ciGet(c.params, "halt"))
+	res, resErr, resTotal, resNext, resTime := phpform.NewMap(), phpform.NewMap(), phpform.NewMap(), phpform.NewMap(), phpform.NewMap()
+	acc := map[string]*phpform.Map{"result": res, "error": resErr, "total": resTotal, "next": resNext, "time": resTime}
+	for i, key := range cmds.Keys() {
+		v, _ := cmds.Get(key)
+		if i >= batchMaxLength {
+			resErr.Set(key, map[string]any{"error": "ERROR_BATCH_LENGTH_EXCEEDED", "error_description": "Max batch length exceeded"})
+			continue
+		}
+		str, isStr := v.(string)
+		if !isStr {
+			continue // non-string commands are skipped, as in PHP
+		}
+		path, query, _ := strings.Cut(str, "?")
+		method := strings.ToLower(strings.Trim(path, "/ "))
+		if strings.HasSuffix(method, ".json") {
+			method = strings.TrimSuffix(method, ".json")
+		}
+		params, err := phpform.Parse(query)
+		if err != nil {
+			resErr.Set(key, map[string]any{"error": "INVALID_REQUEST", "error_description": "Command could not be parsed"})
+			if halt {
+				break
+			}
+			continue
+		}
+		for _, k := range []string{"auth", "access_token"} {
+			params.Delete(k)
+		}
+		resolveRefs(params, acc)
+		if method == "batch" {
+			resErr.Set(key, map[string]any{"error": "ERROR_BATCH_METHOD_NOT_ALLOWED", "error_description": "Method is not allowed for batch usage"})
+			if halt {
+				break
+			}
+			continue
+		}
+		sub := &call{s: c.s, method: method, params: params, auth: c.auth, now: c.now, inBatch: true, connector: c.connector, out: c.out}
+		rep, tb, aerr := c.s.invoke(sub)
+		if aerr != nil {
+			resErr.Set(key, map[string]any{"error": aerr.code, "error_description": aerr.desc})
+			if halt {
+				break
+			}
+			continue
+		}
+		res.Set(key, rep.result)
+		if rep.total != nil {
+			resTotal.Set(key, *rep.total)
+		}
+		if rep.next != nil {
+			resNext.Set(key, *rep.next)
+		}
+		resTime.Set(key, tb)
+	}
+	out := phpform.NewMap()
+	out.Set("result", res)
+	out.Set("result_error", resErr)
+	out.Set("result_total", resTotal)
+	out.Set("result_next", resNext)
+	out.Set("result_time", resTime)
+	return ok(out)
+}
+
+// resolveRefs replaces $result[...] (and $next, $total, $time, $error)
+// references in the leaves of a command's parameters.
+func resolveRefs(m *phpform.Map, acc map[string]*phpform.Map) {
+	for _, k := range m.Keys() {
+		v, _ := m.Get(k)
+		switch x := v.(type) {
+		case *phpform.Map:
+			resolveRefs(x, acc)
+		case string:
+			if !strings.Contains(x, "$") {
+				continue
+			}
+			locs := refRE.FindAllStringSubmatchIndex(x, -1)
+			if len(locs) == 0 {
+				continue
+			}
+			if len(locs) == 1 && locs[0][0] == 0 && locs[0][1] == len(x) {
+				val := lookupRef(x, locs[0], acc)
+				m.Set(k, toTree(val))
+				continue
+			}
+			var b strings.Builder
+			last := 0
+			for _, loc := range locs {
+				b.WriteString(x[last:loc[0]])
+				val := lookupRef(x, loc, acc)
+				if s, ok := scalarString(val); ok {
+					b.WriteString(s)
+				} else {
+					b.WriteString(x[loc[0]:loc[1]])
+				}
+				last = loc[1]
+			}
+			b.WriteString(x[last:])
+			m.Set(k, b.String())
+		}
+	}
+}
+
+func scalarString(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case int, int64, float64:
+		return leafStr(x), true
+	case json.Number:
+		return string(x), true
+	}
+	return "", false
+}
+
+func lookupRef(s string, loc []int, acc map[string]*phpform.Map) any {
+	kind := strings.ToLower(s[loc[2]:loc[3]])
+	segs := s[loc[4]:loc[5]]
+	var cur any = acc[kind]
+	for segs != "" {
+		j := strings.IndexByte(segs, ']')
+		seg := segs[1:j]
+		segs = segs[j+1:]
+		next, ok := step(cur, seg)
+		if !ok {
+			break // keep the value reached so far
+		}
+		cur = next
+	}
+	return cur
+}
+
+func step(cur any, seg string) (any, bool) {
+	switch x := cur.(type) {
+	case *phpform.Map:
+		return x.Get(seg)
+	case map[string]any:
+		v, ok := x[seg]
+		return v, ok
+	case []any:
+		i, err := strconv.Atoi(seg)
+		if err != nil || i < 0 || i >= len(x) {
+			return nil, false
+		}
+		return x[i], true
+	case nil, string, int, int64, float64, bool, json.Number:
+		return nil, false
+	}
+	// Anything else (structs such as the time block): through JSON.
+	b, err := json.Marshal(cur)
+	if err != nil {
+		return nil, false
+	}
+	tree, err := phpform.ParseJSON(b)
+	if err != nil {
+		return nil, false
+	}
+	return step(tree, seg)
+}

@@ -1,0 +1,5 @@
+package bitrixtest
+
+import "sort"
+
+func sortStrings(s []string) { sort.Strings(s) }
