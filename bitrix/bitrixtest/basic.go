@@ -9,15 +9,15 @@ import (
 )
 
 type user struct {
-	ID        int
-	Name      string
-	LastName  string
-	Email     string
-	Gender    string
-	Position  string
-	Admin     bool
-	IsBot     bool
-	Active    bool
+	ID       int
+	Name     string
+	LastName string
+	Email    string
+	Gender   string
+	Position string
+	Admin    bool
+	IsBot    bool
+	Active   bool
 }
 
 func (u *user) fullName() string { return strings.TrimSpace(u.Name + " " + u.LastName) }

@@ -71,12 +71,12 @@ func (f *Fault) apiError() *apiError {
 }
 
 type faultState struct {
-	mu      sync.Mutex
-	list    []*Fault
-	latency time.Duration
-	rate    float64
-	rng     *rand.Rand
-	kinds   []FaultKind
+	mu       sync.Mutex
+	list     []*Fault
+	latency  time.Duration
+	rate     float64
+	rng      *rand.Rand
+	kinds    []FaultKind
 	injected int
 }
 

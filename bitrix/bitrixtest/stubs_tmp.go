@@ -15,5 +15,5 @@ func newIMStore() *imStore       { return &imStore{} }
 func newEventStore() *eventStore { return &eventStore{} }
 
 func (s *Server) fireEvent(c *call, name string, data any, key string) {}
-func (s *Server) deliverAll(out []delivery)                          {}
-func (s *Server) deliverAsync(out []delivery)                        {}
+func (s *Server) deliverAll(out []delivery)                            {}
+func (s *Server) deliverAsync(out []delivery)                          {}
