@@ -71,6 +71,7 @@ type codeError struct {
 	codes    []string
 	suffixes []string
 	descs    []string // lower-case substrings of the description for empty codes
+	except   []string // codes the suffix rule must not match
 }
 
 func (s *codeError) Error() string { return s.msg }
@@ -82,6 +83,11 @@ func (s *codeError) match(e *APIError) bool {
 		}
 	}
 	up := strings.ToUpper(e.Code)
+	for _, x := range s.except {
+		if up == x {
+			return false
+		}
+	}
 	for _, suf := range s.suffixes {
 		if up != "" && strings.HasSuffix(up, suf) {
 			return true
@@ -144,6 +150,7 @@ var (
 		codes:    []string{"NOT_FOUND", "ERROR_NOT_FOUND"},
 		suffixes: []string{"_NOT_FOUND"},
 		descs:    []string{"not found"},
+		except:   []string{"ERROR_METHOD_NOT_FOUND", "METHOD_NOT_FOUND", "APPLICATION_NOT_FOUND"},
 	}
 	// ErrInvalidArgument: ERROR_ARGUMENT, INVALID_ARG_VALUE,
 	// ERROR_REQUIRED_PARAMETERS_MISSING, INVALID_REQUEST and similar, and

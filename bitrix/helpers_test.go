@@ -1,12 +1,14 @@
 package bitrix_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/b24go/sdk/bitrix"
@@ -30,6 +32,7 @@ type recorded struct {
 type portal struct {
 	t        testing.TB
 	srv      *httptest.Server
+	base     string
 	mu       sync.Mutex
 	calls    []recorded
 	handlers map[string]func(w http.ResponseWriter, r recorded)
@@ -39,11 +42,43 @@ func newPortal(t testing.TB) *portal {
 	t.Helper()
 	p := &portal{t: t, handlers: map[string]func(http.ResponseWriter, recorded){}}
 	p.srv = httptest.NewServer(http.HandlerFunc(p.serve))
+	p.base = p.srv.URL
 	t.Cleanup(p.srv.Close)
 	return p
 }
 
-func (p *portal) webhookURL() string { return p.srv.URL + "/rest/1/" + testSecret + "/" }
+// newMemPortal is a portal without a listener: clients reach it through
+// memTransport, so it works inside a synctest bubble.
+func newMemPortal(t testing.TB) *portal {
+	return &portal{t: t, base: "http://portal.test", handlers: map[string]func(http.ResponseWriter, recorded){}}
+}
+
+func (p *portal) webhookURL() string { return p.base + "/rest/1/" + testSecret + "/" }
+
+// memTransport serves requests with an http.Handler in memory.
+type memTransport struct{ h http.Handler }
+
+func (m memTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if err := r.Context().Err(); err != nil {
+		return nil, err
+	}
+	rec := httptest.NewRecorder()
+	m.h.ServeHTTP(rec, r)
+	res := rec.Result()
+	res.Request = r
+	return res, nil
+}
+
+// rtFunc is a RoundTripper from a function.
+type rtFunc func(*http.Request) (*http.Response, error)
+
+func (f rtFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func newMemClient(t testing.TB, p *portal, opts ...bitrix.Option) *bitrix.Client {
+	t.Helper()
+	opts = append([]bitrix.Option{bitrix.WithTransport(memTransport{http.HandlerFunc(p.serve)})}, opts...)
+	return newWebhookClient(t, p, opts...)
+}
 
 func (p *portal) handle(method string, h func(w http.ResponseWriter, r recorded)) {
 	p.mu.Lock()
@@ -96,4 +131,20 @@ func newWebhookClient(t testing.TB, p *portal, opts ...bitrix.Option) *bitrix.Cl
 		t.Fatal(err)
 	}
 	return c
+}
+
+// countingStore counts store operations.
+type countingStore struct {
+	*bitrix.MemoryTokenStore
+	loads, saves atomic.Int32
+}
+
+func (s *countingStore) LoadToken(ctx context.Context, key string) (bitrix.Token, error) {
+	s.loads.Add(1)
+	return s.MemoryTokenStore.LoadToken(ctx, key)
+}
+
+func (s *countingStore) SaveToken(ctx context.Context, key string, tok bitrix.Token) error {
+	s.saves.Add(1)
+	return s.MemoryTokenStore.SaveToken(ctx, key, tok)
 }

@@ -49,6 +49,9 @@ type Config struct {
 type Client struct {
 	r  *resty.Client
 	ua string
+	// traced reports that the transport is an *http.Transport, whose trace
+	// hooks tell whether a request reached a connection.
+	traced bool
 }
 
 // Request is one prepared HTTP request. Body is always bytes so that it can
@@ -135,7 +138,8 @@ func New(cfg Config) *Client {
 		max = DefaultMaxBody
 	}
 	r.SetResponseBodyLimit(max)
-	return &Client{r: r, ua: cfg.UserAgent}
+	_, traced := hc.Transport.(*http.Transport)
+	return &Client{r: r, ua: cfg.UserAgent, traced: traced}
 }
 
 // InsecureSupported reports whether InsecureSkipVerify can be applied to rt.
@@ -176,13 +180,24 @@ func (c *Client) Do(ctx context.Context, req Request) (*Result, error) {
 	}
 	resp, err := r.Execute(method, req.URL)
 	if err != nil {
-		return nil, classify(err, wrote.Load(), conn.Load())
+		return nil, classify(err, c.traced, wrote.Load(), conn.Load())
 	}
 	return &Result{Status: resp.StatusCode(), Header: resp.Header(), Body: resp.Body()}, nil
 }
 
-func classify(err error, wrote, conn bool) error {
-	e := &Error{Sent: wrote, Err: stripURL(err)}
+// classify decides whether a failed request may have reached the server.
+// With an *http.Transport the trace hooks tell; with any other
+// RoundTripper only dial errors prove that nothing was sent.
+func classify(err error, traced, wrote, conn bool) error {
+	e := &Error{Err: stripURL(err)}
+	switch {
+	case traced && !conn:
+		e.Sent = false
+	case traced:
+		e.Sent = wrote
+	default:
+		e.Sent = true
+	}
 	var op *net.OpError
 	if errors.As(err, &op) && op.Op == "dial" {
 		e.Dial = true
@@ -191,9 +206,6 @@ func classify(err error, wrote, conn bool) error {
 	var dns *net.DNSError
 	if errors.As(err, &dns) {
 		e.Dial = true
-		e.Sent = false
-	}
-	if !conn {
 		e.Sent = false
 	}
 	var ne net.Error
