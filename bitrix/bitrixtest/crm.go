@@ -66,8 +66,8 @@ const commonFields = "id:integer:r title:string xmlId:string createdTime:datetim
 const utmFields = " utmSource:string utmMedium:string utmCampaign:string utmContent:string utmTerm:string"
 
 var typeFields = map[int]string{
-	EntityLead:    commonFields + " companyId:crm_company contactId:crm_contact contactIds:crm_contact:m stageId:crm_status statusDescription:text stageSemanticId:string:r opportunity:double currencyId:crm_currency isManualOpportunity:boolean sourceId:crm_status sourceDescription:text name:string lastName:string secondName:string companyTitle:string post:string address:string comments:text birthdate:date honorific:crm_status hasPhone:boolean:r hasEmail:boolean:r isReturnCustomer:boolean:r observers:user:m fm:crm_multifield:m webformId:integer originatorId:string originId:string movedBy:user:r movedTime:datetime:r lastActivityBy:user:r lastActivityTime:datetime:r" + utmFields,
-	EntityDeal:    commonFields + " leadId:crm_lead companyId:crm_company contactId:crm_contact contactIds:crm_contact:m quoteId:crm_quote categoryId:crm_category stageId:crm_status stageSemanticId:string:r isNew:boolean:r isRecurring:boolean isReturnCustomer:boolean:r isRepeatedApproach:boolean:r closed:boolean typeId:crm_status opportunity:double isManualOpportunity:boolean taxValue:double currencyId:crm_currency probability:integer comments:text begindate:date closedate:date sourceId:crm_status sourceDescription:text additionalInfo:text observers:user:m webformId:integer originatorId:string originId:string movedBy:user:r movedTime:datetime:r lastActivityBy:user:r lastActivityTime:datetime:r" + utmFields,
+	EntityLead:    commonFields + " dateCreateShort:datetime:r dateModifyShort:datetime:r dateClosed:datetime:r isConvert:boolean:r shortName:string:r productId:integer:r searchContent:string:r login:string:r hasImol:boolean:r phone:string:r phoneMobile:string:r phoneWork:string:r phoneMailing:string:r email:string:r emailHome:string:r emailWork:string:r emailMailing:string:r skype:string:r icq:string:r imol:string:r companyId:crm_company contactId:crm_contact contactIds:crm_contact:m stageId:crm_status statusDescription:text stageSemanticId:string:r opportunity:double currencyId:crm_currency isManualOpportunity:boolean sourceId:crm_status sourceDescription:text name:string lastName:string secondName:string companyTitle:string post:string address:string comments:text birthdate:date honorific:crm_status hasPhone:boolean:r hasEmail:boolean:r isReturnCustomer:boolean:r observers:user:m fm:crm_multifield:m webformId:integer originatorId:string originId:string movedBy:user:r movedTime:datetime:r lastActivityBy:user:r lastActivityTime:datetime:r" + utmFields,
+	EntityDeal:    commonFields + " dateCreateShort:datetime:r dateModifyShort:datetime:r begindateShort:date:r closedateShort:date:r eventDate:datetime eventDateShort:date:r eventDescription:text eventId:crm_status locationId:location productId:integer:r searchContent:string:r orderStage:string:r isWork:boolean:r isWon:boolean:r isLose:boolean:r receivedAmount:double:r lostAmount:double:r hasProducts:boolean:r leadId:crm_lead companyId:crm_company contactId:crm_contact contactIds:crm_contact:m quoteId:crm_quote categoryId:crm_category stageId:crm_status stageSemanticId:string:r isNew:boolean:r isRecurring:boolean isReturnCustomer:boolean:r isRepeatedApproach:boolean:r closed:boolean typeId:crm_status opportunity:double isManualOpportunity:boolean taxValue:double currencyId:crm_currency probability:integer comments:text begindate:date closedate:date sourceId:crm_status sourceDescription:text additionalInfo:text observers:user:m webformId:integer originatorId:string originId:string movedBy:user:r movedTime:datetime:r lastActivityBy:user:r lastActivityTime:datetime:r" + utmFields,
 	EntityContact: commonFields + " name:string lastName:string secondName:string honorific:crm_status post:string birthdate:date typeId:crm_status sourceId:crm_status sourceDescription:text companyId:crm_company companyIds:crm_company:m comments:text hasPhone:boolean:r hasEmail:boolean:r fm:crm_multifield:m observers:user:m export:boolean webformId:integer originatorId:string originId:string lastActivityBy:user:r lastActivityTime:datetime:r" + utmFields,
 	EntityCompany: commonFields + " companyType:crm_status industry:crm_status employees:crm_status revenue:double currencyId:crm_currency comments:text hasPhone:boolean:r hasEmail:boolean:r isMyCompany:boolean fm:crm_multifield:m contactIds:crm_contact:m observers:user:m webformId:integer originatorId:string originId:string lastActivityBy:user:r lastActivityTime:datetime:r" + utmFields,
 	EntityQuote:   commonFields + " stageId:crm_status opportunity:double isManualOpportunity:boolean taxValue:double currencyId:crm_currency dealId:crm_deal leadId:crm_lead companyId:crm_company contactId:crm_contact contactIds:crm_contact:m mycompanyId:crm_company begindate:date closedate:date comments:text content:text terms:text number:string locationId:location lastActivityBy:user:r lastActivityTime:datetime:r",
@@ -427,6 +427,18 @@ func (s *Server) applyFields(t *crmType, item map[string]any, fields *phpform.Ma
 		}
 		if _, ok := t.byName["hasPhone"]; ok {
 			item["hasPhone"], item["hasEmail"] = hasP, hasE
+		}
+		if _, ok := t.byName["phone"]; ok {
+			item["phone"], item["email"] = "", ""
+			for _, typ := range []string{"PHONE", "EMAIL"} {
+				for _, e := range fm {
+					m := e.(map[string]any)
+					if m["typeId"] == typ {
+						item[strings.ToLower(typ)] = m["value"]
+						break
+					}
+				}
+			}
 		}
 	}
 }
