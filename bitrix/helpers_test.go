@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/b24go/sdk/bitrix"
 	"github.com/b24go/sdk/internal/phpform"
@@ -147,4 +148,10 @@ func (s *countingStore) LoadToken(ctx context.Context, key string) (bitrix.Token
 func (s *countingStore) SaveToken(ctx context.Context, key string, tok bitrix.Token) error {
 	s.saves.Add(1)
 	return s.MemoryTokenStore.SaveToken(ctx, key, tok)
+}
+
+var errDeadline = context.DeadlineExceeded
+
+func contextWithTimeout(t testing.TB, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(t.Context(), d)
 }
