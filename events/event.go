@@ -399,23 +399,17 @@ func (e *Event) DedupeKey() string {
 }
 
 // String describes the event without secrets or data.
-func (e *Event) String() string {
-	if e == nil {
-		return "events.Event(nil)"
-	}
+func (e Event) String() string {
 	return fmt.Sprintf("events.Event{Name:%s HandlerID:%d TS:%d MemberID:%q Domain:%q}",
 		e.Name, e.HandlerID, e.TS.Unix(), e.Auth.MemberID, e.Auth.Domain)
 }
 
 // Format implements fmt.Formatter: every verb prints [Event.String], so
 // neither tokens nor data reach a log line by accident.
-func (e *Event) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, e.String()) }
+func (e Event) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, e.String()) }
 
 // LogValue implements slog.LogValuer without secrets or data.
-func (e *Event) LogValue() slog.Value {
-	if e == nil {
-		return slog.StringValue("nil")
-	}
+func (e Event) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("name", e.Name),
 		slog.Int("handler_id", e.HandlerID),
@@ -423,4 +417,41 @@ func (e *Event) LogValue() slog.Value {
 		slog.String("member_id", e.Auth.MemberID),
 		slog.String("domain", e.Auth.Domain),
 	)
+}
+
+// LogValue implements slog.LogValuer: the block without its tokens.
+func (a Auth) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("member_id", a.MemberID),
+		slog.String("domain", a.Domain),
+		slog.Int("user_id", a.UserID),
+		slog.Bool("has_tokens", a.HasTokens()),
+	)
+}
+
+// MarshalJSON writes the block with every token as "[REDACTED]", so that
+// JSON logging of an event's Data cannot leak the bots' tokens. Use
+// [Auth.Token] to persist tokens.
+func (a Auth) MarshalJSON() ([]byte, error) {
+	type plain struct {
+		AccessToken      string    `json:"access_token,omitempty"`
+		RefreshToken     string    `json:"refresh_token,omitempty"`
+		ApplicationToken string    `json:"application_token,omitempty"`
+		Expires          time.Time `json:"expires,omitzero"`
+		ExpiresIn        int       `json:"expires_in,omitempty"`
+		Scope            string    `json:"scope,omitempty"`
+		Domain           string    `json:"domain,omitempty"`
+		ServerEndpoint   string    `json:"server_endpoint,omitempty"`
+		ClientEndpoint   string    `json:"client_endpoint,omitempty"`
+		Status           string    `json:"status,omitempty"`
+		MemberID         string    `json:"member_id,omitempty"`
+		UserID           int       `json:"user_id,omitempty"`
+		ClientID         string    `json:"client_id,omitempty"`
+	}
+	return json.Marshal(plain{
+		AccessToken: a.AccessToken.String(), RefreshToken: a.RefreshToken.String(),
+		ApplicationToken: a.ApplicationToken.String(), Expires: a.Expires, ExpiresIn: a.ExpiresIn,
+		Scope: a.Scope, Domain: a.Domain, ServerEndpoint: a.ServerEndpoint, ClientEndpoint: a.ClientEndpoint,
+		Status: a.Status, MemberID: a.MemberID, UserID: a.UserID, ClientID: a.ClientID,
+	})
 }

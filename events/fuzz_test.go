@@ -1,0 +1,94 @@
+package events
+
+import (
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/b24go/sdk/internal/phpform"
+)
+
+// seedBodies returns every fixture as a form body plus hostile shapes.
+func seedBodies(f *testing.F) []string {
+	f.Helper()
+	var seeds []string
+	files, _ := filepath.Glob("testdata/event_*.json")
+	for _, file := range files {
+		seeds = append(seeds, fixtureBody(f, filepath.Base(file)))
+	}
+	wires, _ := filepath.Glob("testdata/wire_*.txt")
+	for _, file := range wires {
+		seeds = append(seeds, wireBody(f, filepath.Base(file)))
+	}
+	seeds = append(seeds,
+		"event=X&data"+strings.Repeat("[a]", 40)+"=1",
+		"event=X&data[99999999999999999999]=1&data[]=2&data[-3]=4&data[]=5",
+		"event=ONIMBOTMESSAGEADD&data[BOT][0][BOT_ID]=1&data[BOT][]=x",
+		"event=ONTASKUPDATE&data[FIELDS_BEFORE]=undefined&data[FIELDS_AFTER][ID]=1",
+		"event=ONCRMDEALADD&data[FIELDS][ID]=1e3&auth[expires]=1&ts=%00",
+		"a[=1&a]=2&[x]=3&a[b[c]=4&a.b[c d]=5&%5B=6",
+	)
+	return seeds
+}
+
+func FuzzParseForm(f *testing.F) {
+	for _, s := range seedBodies(f) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		ev, err := ParseBody([]byte(body))
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrBodyTooLarge) {
+				t.Fatalf("error outside the sentinels: %v", err)
+			}
+			return
+		}
+		if ev.Name == "" || ev.Name != strings.ToUpper(ev.Name) {
+			t.Fatalf("Name = %q", ev.Name)
+		}
+		if ev.Data == nil {
+			t.Fatal("nil Data")
+		}
+		if raw := ev.RawData(); raw != nil && !json.Valid(raw) {
+			t.Fatalf("RawData is not JSON: %q", raw)
+		}
+		_ = ev.DedupeKey()
+		_ = ev.String()
+	})
+}
+
+// FuzzBracketDecoder exercises internal/phpform's parse_str decoder with
+// the limits events uses: no panics, and every accepted tree re-encodes and
+// marshals to JSON.
+func FuzzBracketDecoder(f *testing.F) {
+	for _, s := range seedBodies(f) {
+		f.Add(s)
+	}
+	lim := phpform.Limits{MaxDepth: DefaultLimits.MaxDepth, MaxPairs: DefaultLimits.MaxPairs}
+	f.Fuzz(func(t *testing.T, query string) {
+		tree, err := lim.Parse(query)
+		if err != nil {
+			if !errors.Is(err, phpform.ErrTooDeep) && !errors.Is(err, phpform.ErrTooManyPairs) {
+				t.Fatalf("unexpected error: %v", err)
+			}
+			return
+		}
+		b, err := json.Marshal(tree)
+		if err != nil || !json.Valid(b) {
+			t.Fatalf("MarshalJSON: %v %q", err, b)
+		}
+		enc, err := phpform.Encode(tree)
+		if err != nil {
+			t.Fatalf("Encode: %v", err)
+		}
+		again, err := lim.Parse(enc)
+		if err != nil {
+			t.Fatalf("re-parse of %q: %v", enc, err)
+		}
+		if again.Len() > tree.Len() {
+			t.Fatalf("re-parse grew the tree: %d > %d keys", again.Len(), tree.Len())
+		}
+	})
+}
