@@ -352,7 +352,7 @@ func (b *Batch) runChunk(ctx context.Context, ch []*BatchCmd) (failed bool, err 
 	}
 	for _, cmd := range ch {
 		if raw, ok := res.Errors[cmd.name]; ok {
-			e := batchError(cmd.method, raw)
+			e := b.c.redactAPI(batchError(cmd.method, raw))
 			if errors.Is(e, ErrOperationTimeLimit) {
 				b.c.blockMethod(ctx, cmd.method, env)
 			}

@@ -251,7 +251,7 @@ func (c *Client) decodeEnvelope(method string, status int, ctype string, body []
 		return nil, bad(errors.New("invalid JSON: " + shortErr(err)))
 	}
 	if w.Error != nil && string(w.Error) != "null" {
-		return nil, apiErrorFrom(method, status, w.Error, w.ErrorDescription, w.Argument)
+		return nil, c.redactAPI(apiErrorFrom(method, status, w.Error, w.ErrorDescription, w.Argument))
 	}
 	if w.Result == nil {
 		return nil, bad(errors.New("no result in the answer"))
@@ -275,6 +275,14 @@ func shortErr(err error) string {
 		s = s[:120]
 	}
 	return s
+}
+
+// redactAPI removes credentials the server may have echoed into an error.
+func (c *Client) redactAPI(e *APIError) *APIError {
+	e.Description = c.red.text(e.Description)
+	e.Argument = c.red.text(e.Argument)
+	e.Code = c.red.text(e.Code)
+	return e
 }
 
 // apiErrorFrom builds an APIError from the envelope's raw fields (the

@@ -90,7 +90,8 @@ func (p *portal) handle(method string, h func(w http.ResponseWriter, r recorded)
 func (p *portal) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	path := r.URL.Path
-	method := path[strings.LastIndexByte(strings.TrimSuffix(path, "/"), '/')+1:]
+	trimmed := strings.TrimSuffix(path, "/")
+	method := trimmed[strings.LastIndexByte(trimmed, '/')+1:]
 	rec := recorded{Method: method, Path: path, Query: r.URL.RawQuery, CType: r.Header.Get("Content-Type"), Body: string(body)}
 	if strings.HasPrefix(rec.CType, "application/x-www-form-urlencoded") {
 		rec.Form, _ = phpform.Parse(string(body))

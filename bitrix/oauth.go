@@ -302,7 +302,7 @@ func (s *oauthState) exchange(ctx context.Context, c *Client, old Token) (Token,
 			ContentType: res.Header.Get("Content-Type"), Snippet: c.red.snippet(res.Body, 200), Err: errors.New("invalid JSON")})
 	}
 	if tr.Error != nil && string(tr.Error) != "null" && string(tr.Error) != `""` {
-		return Token{}, fmt.Errorf("%w: %w", ErrRefresh, apiErrorFrom(what, res.Status, tr.Error, tr.ErrorDescription, nil))
+		return Token{}, fmt.Errorf("%w: %w", ErrRefresh, c.redactAPI(apiErrorFrom(what, res.Status, tr.Error, tr.ErrorDescription, nil)))
 	}
 	if res.Status >= 300 || tr.AccessToken == "" {
 		return Token{}, fmt.Errorf("%w: %w", ErrRefresh, &ResponseError{StatusCode: res.Status, Method: what,
