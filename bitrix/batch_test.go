@@ -1,0 +1,365 @@
+package bitrix_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/b24go/sdk/bitrix"
+	"github.com/b24go/sdk/bitrix/bitrixtest"
+	"github.com/b24go/sdk/internal/phpform"
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestBatchReferencesOnFakePortal(t *testing.T) {
+	t.Parallel()
+	srv, c := fakePortalClient(t, 0)
+	b := c.NewBatch()
+	add := b.Add("add", "crm.deal.add", bitrix.Params{"fields": bitrix.Params{"TITLE": "From batch", "OPPORTUNITY": 250}})
+	type getParams struct {
+		ID bitrix.Ref `json:"id"`
+	}
+	get := b.Add("get", "crm.deal.get", getParams{ID: add.Ref()})
+	list := b.Add("", "crm.deal.list", bitrix.Params{"filter": bitrix.Params{"ID": add.Ref()}, "select": []string{"ID", "TITLE"}})
+	if err := b.Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var id int
+	if err := add.Decode(&id); err != nil || id == 0 {
+		t.Fatalf("add: %v %d", err, id)
+	}
+	var deal struct {
+		ID    bitrix.Int `json:"ID"`
+		Title string     `json:"TITLE"`
+	}
+	if err := get.Decode(&deal); err != nil {
+		t.Fatal(err)
+	}
+	if int(deal.ID) != id || deal.Title != "From batch" {
+		t.Errorf("deal = %+v", deal)
+	}
+	var rows []dealRow
+	if err := list.Decode(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || int(rows[0].ID) != id || list.Response().Total != 1 || list.Name() != "cmd_2" {
+		t.Errorf("list = %+v total %d name %q", rows, list.Response().Total, list.Name())
+	}
+	if srv.Requests() != 1 {
+		t.Errorf("requests = %d", srv.Requests())
+	}
+}
+
+func TestBatchHaltOnFakePortal(t *testing.T) {
+	t.Parallel()
+	_, c := fakePortalClient(t, 1)
+	b := c.NewBatch().Halt()
+	first := b.Add("", "crm.deal.get", bitrix.Params{"id": 1})
+	bad := b.Add("", "crm.deal.get", bitrix.Params{"id": 999})
+	after := b.Add("", "crm.deal.get", bitrix.Params{"id": 1})
+	if err := b.Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if first.Err() != nil {
+		t.Errorf("first: %v", first.Err())
+	}
+	if !errors.Is(bad.Err(), bitrix.ErrNotFound) && bad.Err() == nil {
+		t.Errorf("bad: %v", bad.Err())
+	}
+	var ae *bitrix.APIError
+	if !errors.As(bad.Err(), &ae) || ae.Method != "crm.deal.get" {
+		t.Errorf("bad: %#v", bad.Err())
+	}
+	if !errors.Is(after.Err(), bitrix.ErrNotRun) {
+		t.Errorf("after halt: %v", after.Err())
+	}
+	var v any
+	if err := after.Decode(&v); !errors.Is(err, bitrix.ErrNotRun) {
+		t.Errorf("Decode: %v", err)
+	}
+}
+
+// batchPortal records each batch request's commands and answers with
+// results named after the commands.
+type batchPortal struct {
+	*portal
+	requests [][]string // command names per request
+	cmds     map[string]string
+}
+
+func newBatchPortal(t *testing.T) *batchPortal {
+	bp := &batchPortal{portal: newPortal(t), cmds: map[string]string{}}
+	bp.handle("batch", func(w http.ResponseWriter, r recorded) {
+		cmd := r.Form.Map("cmd")
+		var names []string
+		res := map[string]any{}
+		for _, k := range cmd.Keys() {
+			names = append(names, k)
+			bp.cmds[k] = cmd.String(k)
+			res[k] = "ok:" + k
+		}
+		bp.requests = append(bp.requests, names)
+		ok(map[string]any{"result": res, "result_error": []any{}, "result_total": []any{}, "result_next": []any{}, "result_time": []any{}})(w, r)
+	})
+	return bp
+}
+
+func TestBatchSplitKeepsReferenceGroups(t *testing.T) {
+	t.Parallel()
+	bp := newBatchPortal(t)
+	c := newWebhookClient(t, bp.portal)
+	b := c.NewBatch()
+	groups := map[string]string{} // command -> group
+	var chain *bitrix.BatchCmd
+	for i := 0; i < 120; i++ {
+		switch {
+		case i%4 == 0: // a chain of 30 commands, each referencing the previous
+			var p bitrix.Params
+			if chain != nil {
+				p = bitrix.Params{"id": chain.Ref("ID"), "nested": bitrix.Params{"x": []any{chain.Ref(0, "ID")}}}
+			}
+			chain = b.Add(fmt.Sprintf("chain%d", i), "crm.deal.get", p)
+			groups[chain.Name()] = "chain"
+		case i%4 == 1 && i > 100: // pairs referencing a root
+			root := b.Add(fmt.Sprintf("root%d", i), "crm.deal.get", nil)
+			ref := b.Add(fmt.Sprintf("ref%d", i), "crm.deal.get", bitrix.Params{"filter": bitrix.Params{"=ID": root.Ref()}})
+			groups[root.Name()], groups[ref.Name()] = root.Name(), root.Name()
+			i++
+		default:
+			cmd := b.Add("", "crm.deal.get", bitrix.Params{"id": i})
+			groups[cmd.Name()] = cmd.Name()
+		}
+	}
+	if err := b.Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	where := map[string]int{}
+	total := 0
+	for i, req := range bp.requests {
+		if len(req) > bitrix.MaxBatchCommands {
+			t.Errorf("request %d has %d commands", i, len(req))
+		}
+		for _, n := range req {
+			where[n] = i
+		}
+		total += len(req)
+	}
+	if total != b.Len() || len(bp.requests) != 3 {
+		t.Errorf("sent %d commands in %d requests, want %d in 3", total, len(bp.requests), b.Len())
+	}
+	byGroup := map[string]int{}
+	for name, g := range groups {
+		if req, seen := byGroup[g]; seen && req != where[name] {
+			t.Errorf("group %s split across requests %d and %d", g, req, where[name])
+		}
+		byGroup[g] = where[name]
+	}
+	// The reference strings are double-decoded correctly by the portal side.
+	// Commands are http_build_query strings; the portal's parse_str decodes them.
+	if got := bp.cmds["chain4"]; got != "crm.deal.get?id=%24result%5Bchain0%5D%5BID%5D&nested%5Bx%5D%5B0%5D=%24result%5Bchain0%5D%5B0%5D%5BID%5D" {
+		t.Errorf("chain4 command = %q", got)
+	}
+	// Every command got its result.
+	var s string
+	if err := chain.Decode(&s); err != nil || s != "ok:"+chain.Name() {
+		t.Errorf("chain result %q %v", s, err)
+	}
+}
+
+func TestBatchBuildErrors(t *testing.T) {
+	t.Parallel()
+	bp := newBatchPortal(t)
+	c := newWebhookClient(t, bp.portal)
+	tests := []struct {
+		name  string
+		build func(b *bitrix.Batch)
+		want  string
+	}{
+		{"group over 50", func(b *bitrix.Batch) {
+			prev := b.Add("", "crm.deal.get", nil)
+			for i := 0; i < 50; i++ {
+				prev = b.Add("", "crm.deal.get", bitrix.Params{"id": prev.Ref("ID")})
+			}
+		}, "51 batch commands reference each other"},
+		{"unknown reference", func(b *bitrix.Batch) {
+			b.Add("a", "crm.deal.get", bitrix.Params{"id": "$result[zzz][ID]"})
+		}, `references unknown command "zzz"`},
+		{"forward reference", func(b *bitrix.Batch) {
+			b.Add("a", "crm.deal.get", bitrix.Params{"id": "$result[b][ID]"})
+			b.Add("b", "crm.deal.get", nil)
+		}, "not an earlier command"},
+		{"duplicate name", func(b *bitrix.Batch) {
+			b.Add("a", "crm.deal.get", nil)
+			b.Add("a", "crm.deal.get", nil)
+		}, "duplicate batch command name"},
+		{"bad name", func(b *bitrix.Batch) { b.Add("a[b]", "crm.deal.get", nil) }, "letters, digits"},
+		{"nested batch", func(b *bitrix.Batch) { b.Add("", "batch", nil) }, "cannot contain a batch"},
+		{"raw json", func(b *bitrix.Batch) { b.Add("", "x.get", json.RawMessage(`{}`)) }, "cannot be used in a batch"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := c.NewBatch()
+			tt.build(b)
+			err := b.Run(t.Context())
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+		})
+	}
+	if len(bp.requests) != 0 {
+		t.Errorf("invalid batches sent %d requests", len(bp.requests))
+	}
+	// An empty batch sends nothing.
+	if err := c.NewBatch().Run(t.Context()); err != nil || len(bp.requests) != 0 {
+		t.Errorf("empty batch: %v, %d requests", err, len(bp.requests))
+	}
+}
+
+// TestBatchAnswerShapes decodes the documented batch answers.
+func TestBatchAnswerShapes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		file  string
+		names []string
+		check func(t *testing.T, cmds []*bitrix.BatchCmd)
+	}{
+		{"resp_batch.json", []string{"get_user", "get_department"}, func(t *testing.T, cmds []*bitrix.BatchCmd) {
+			var user struct {
+				ID   bitrix.Int `json:"ID"`
+				NAME string     `json:"NAME"`
+			}
+			if err := cmds[0].Decode(&user); err != nil || user.ID != 1 {
+				t.Errorf("user %+v %v", user, err)
+			}
+			if cmds[1].Response().Total != 1 || cmds[0].Response().Time.Duration <= 0 || cmds[0].Response().Time.DateStart == "" {
+				t.Errorf("meta: %+v / %+v", cmds[1].Response(), cmds[0].Response())
+			}
+		}},
+		{"resp_batch_error_halt1.json", []string{"get_user", "get_department"}, func(t *testing.T, cmds []*bitrix.BatchCmd) {
+			if !errors.Is(cmds[0].Err(), bitrix.ErrInsufficientScope) {
+				t.Errorf("get_user: %v", cmds[0].Err())
+			}
+			if !errors.Is(cmds[1].Err(), bitrix.ErrNotRun) {
+				t.Errorf("get_department: %v", cmds[1].Err())
+			}
+		}},
+		{"resp_batch_short.json", []string{"get_user"}, func(t *testing.T, cmds []*bitrix.BatchCmd) {
+			if cmds[0].Err() != nil || !strings.Contains(string(cmds[0].Result()), "Klaus") {
+				t.Errorf("short: %v %s", cmds[0].Err(), cmds[0].Result())
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			t.Parallel()
+			body, err := os.ReadFile("testdata/" + tt.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := newPortal(t)
+			p.handle("batch", func(w http.ResponseWriter, _ recorded) {
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = w.Write(body)
+			})
+			c := newWebhookClient(t, p)
+			b := c.NewBatch()
+			var cmds []*bitrix.BatchCmd
+			for _, n := range tt.names {
+				cmds = append(cmds, b.Add(n, "user.current", nil))
+			}
+			if err := b.Run(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, cmds)
+		})
+	}
+}
+
+func TestBatchNumericNamesArrayResult(t *testing.T) {
+	t.Parallel()
+	p := newPortal(t)
+	p.handle("batch", ok(map[string]any{
+		"result":       []any{map[string]any{"ID": "5"}, []any{}},
+		"result_error": map[string]any{"2": map[string]any{"error": "OPERATION_TIME_LIMIT", "error_description": "Method is blocked due to operation time limit."}},
+		"result_total": []any{}, "result_next": []any{}, "result_time": []any{},
+	}))
+	c := newWebhookClient(t, p)
+	b := c.NewBatch()
+	c0 := b.Add("0", "crm.deal.get", nil)
+	c1 := b.Add("1", "crm.item.delete", nil)
+	c2 := b.Add("2", "crm.deal.list", nil)
+	if err := b.Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if string(c0.Result()) != `{"ID":"5"}` || string(c1.Result()) != `[]` {
+		t.Errorf("results %s %s", c0.Result(), c1.Result())
+	}
+	if !errors.Is(c2.Err(), bitrix.ErrOperationTimeLimit) {
+		t.Errorf("c2 = %v", c2.Err())
+	}
+}
+
+func TestBatchRequestFailureMarksCommands(t *testing.T) {
+	t.Parallel()
+	p := newPortal(t)
+	p.handle("batch", func(w http.ResponseWriter, _ recorded) {
+		w.WriteHeader(502)
+		_, _ = w.Write([]byte(html502))
+	})
+	c := newWebhookClient(t, p, bitrix.WithRetryPolicy(bitrix.NoRetries()))
+	b := c.NewBatch()
+	w := b.Add("", "crm.deal.add", bitrix.Params{"fields": bitrix.Params{"TITLE": "x"}})
+	for i := 0; i < 60; i++ {
+		b.Add("", "crm.deal.get", bitrix.Params{"id": i})
+	}
+	err := b.Run(t.Context())
+	if !errors.Is(err, bitrix.ErrMaybeApplied) {
+		t.Fatalf("err = %v: a batch with a write and no answer may have been applied", err)
+	}
+	if !errors.Is(w.Err(), bitrix.ErrMaybeApplied) {
+		t.Errorf("write cmd err = %v", w.Err())
+	}
+	// The second request was never sent.
+	if n := len(p.recorded()); n != 1 {
+		t.Errorf("requests = %d", n)
+	}
+	if err := b.Run(t.Context()); err == nil {
+		t.Error("second Run: want an error")
+	}
+}
+
+func TestBatchEncodesFormWithHalt(t *testing.T) {
+	t.Parallel()
+	bp := newBatchPortal(t)
+	c := newWebhookClient(t, bp.portal)
+	b := c.NewBatch().Halt()
+	b.Add("a", "crm.deal.add", bitrix.Params{"fields": bitrix.Params{"TITLE": "John&Martin", "PHONE": []any{bitrix.Params{"VALUE": "+1 555", "VALUE_TYPE": "WORK"}}}})
+	if err := b.Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	r := bp.recorded()[0]
+	if r.Form.String("halt") != "1" {
+		t.Errorf("halt = %q", r.Form.String("halt"))
+	}
+	cmd := bp.cmds["a"]
+	method, query, _ := strings.Cut(cmd, "?")
+	tree, err := phpform.Parse(query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := phpform.Plain(tree)
+	want := map[string]any{"fields": map[string]any{"TITLE": "John&Martin", "PHONE": []any{map[string]any{"VALUE": "+1 555", "VALUE_TYPE": "WORK"}}}}
+	if diff := cmp.Diff(want, got); diff != "" || method != "crm.deal.add" {
+		t.Errorf("command %q (-want +got):\n%s", method, diff)
+	}
+	// The outer form is double-encoded: & inside the command is %2526 on the wire.
+	if !strings.Contains(r.Body, "John%2526Martin") {
+		t.Errorf("body not double-encoded: %s", r.Body)
+	}
+}
+
+var _ = bitrixtest.NewServer
