@@ -156,3 +156,5 @@ var errDeadline = context.DeadlineExceeded
 func contextWithTimeout(t testing.TB, d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(t.Context(), d)
 }
+
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
