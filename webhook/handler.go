@@ -1,0 +1,578 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/b24go/sdk/bitrix"
+	"github.com/b24go/sdk/events"
+)
+
+// HandlerFunc handles one verified event. A non-nil error answers the
+// delivery with 500 (synchronous mode) and is reported to the error hook.
+type HandlerFunc func(ctx context.Context, ev *events.Event) error
+
+// Middleware wraps every HandlerFunc the Handler dispatches to.
+type Middleware func(next HandlerFunc) HandlerFunc
+
+// Errors of the Handler.
+var (
+	// ErrNoClient is returned by [PortalClient] and [Handler.Client] when
+	// no OAuth tokens are known for the portal (no [WithApp], or the portal
+	// never delivered ONAPPINSTALL).
+	ErrNoClient = errors.New("webhook: no OAuth tokens stored for this portal")
+	// ErrShuttingDown is returned for deliveries that arrive after Shutdown.
+	ErrShuttingDown = errors.New("webhook: handler is shutting down")
+)
+
+// PanicError is the error [Handler.Dispatch] returns when a handler panics.
+type PanicError struct {
+	Value any
+	Stack []byte
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("webhook: handler panicked: %v", e.Value) }
+
+// Option configures a Handler.
+type Option func(*config)
+
+type config struct {
+	tokens          []string
+	registry        events.Registry
+	app             *bitrix.App
+	tokenStore      bitrix.TokenStore
+	clientOpts      []bitrix.Option
+	installVerifier func(ctx context.Context, ev *events.Event) error
+	limits          events.Limits
+	logger          *slog.Logger
+	dedupe          DedupeStore
+	dedupeTTL       time.Duration
+	workers, queue  int
+	onError         func(ctx context.Context, ev *events.Event, err error)
+	insecure        bool
+}
+
+// WithApplicationToken accepts events whose auth[application_token]
+// equals one of tokens: the token of an outgoing webhook, of a
+// webhook-registered bot (its CLIENT_ID), or of a single-portal app. Pass
+// several during rotation. Can be combined with a registry.
+func WithApplicationToken(tokens ...string) Option {
+	return func(c *config) { c.tokens = append(c.tokens, tokens...) }
+}
+
+// WithRegistry sets the per-portal application-token registry (default: an
+// in-memory one when [WithApp] is used).
+func WithRegistry(r events.Registry) Option { return func(c *config) { c.registry = r } }
+
+// WithApp turns on the application lifecycle for app: ONAPPINSTALL and
+// ONAPPUPDATE are verified with the portal (app.info with the event's own
+// token), then their OAuth tokens go to the token store and their
+// application token to the registry; ONAPPUNINSTALL, once verified, removes
+// the portal. Handlers of later events get a client for their portal from
+// [PortalClient].
+func WithApp(app bitrix.App) Option { return func(c *config) { c.app = &app } }
+
+// WithTokenStore sets where portal OAuth tokens are kept (default: a
+// bitrix.MemoryTokenStore). A store that also has
+// DeleteToken(ctx, key) error is cleaned on ONAPPUNINSTALL.
+func WithTokenStore(s bitrix.TokenStore) Option { return func(c *config) { c.tokenStore = s } }
+
+// WithClientOptions sets the options of the per-portal clients (and of the
+// install check), e.g. bitrix.WithLogger or, for loopback tests,
+// bitrix.WithAllowHTTP.
+func WithClientOptions(opts ...bitrix.Option) Option {
+	return func(c *config) { c.clientOpts = append(c.clientOpts, opts...) }
+}
+
+// WithInstallVerifier replaces the app.info check of ONAPPINSTALL and
+// ONAPPUPDATE (for example to also require the portal to be a customer).
+// Return nil to accept the event.
+func WithInstallVerifier(fn func(ctx context.Context, ev *events.Event) error) Option {
+	return func(c *config) { c.installVerifier = fn }
+}
+
+// WithLimits sets the body and decoder limits (default events.DefaultLimits).
+func WithLimits(l events.Limits) Option { return func(c *config) { c.limits = l } }
+
+// WithMaxBodySize sets the body limit; larger deliveries get 413.
+func WithMaxBodySize(n int64) Option { return func(c *config) { c.limits.MaxBodySize = n } }
+
+// WithLogger sets the logger (default: discard). Tokens are never logged.
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// WithDedupe makes handlers idempotent: an event whose
+// [events.Event.DedupeKey] was accepted within ttl is answered 200 without
+// running a handler again. A nil store means a [MemoryDedupe]; ttl 0 means
+// 24 hours. A key is released when its handler fails.
+func WithDedupe(store DedupeStore, ttl time.Duration) Option {
+	return func(c *config) {
+		if store == nil {
+			store = NewMemoryDedupe(nil)
+		}
+		if ttl <= 0 {
+			ttl = 24 * time.Hour
+		}
+		c.dedupe, c.dedupeTTL = store, ttl
+	}
+}
+
+// WithAsync answers deliveries as soon as they are verified and queued,
+// and runs handlers on a pool of workers. When all queue slots are taken,
+// a delivery waits for one (backpressure: Bitrix24 never resends, so
+// nothing is dropped); it gets 503 only if its request ends or
+// [Handler.Shutdown] starts first. Shutdown drains what was accepted.
+func WithAsync(workers, queue int) Option {
+	return func(c *config) {
+		c.workers, c.queue = max(workers, 1), max(queue, 0)
+	}
+}
+
+// WithErrorHandler is called with every handler error and recovered panic
+// (after logging), e.g. to count them. In async mode it is the only place
+// handler errors surface.
+func WithErrorHandler(fn func(ctx context.Context, ev *events.Event, err error)) Option {
+	return func(c *config) { c.onError = fn }
+}
+
+// InsecureSkipVerify accepts events without checking their application
+// token. Only for local experiments: anyone can then call your handlers.
+func InsecureSkipVerify() Option { return func(c *config) { c.insecure = true } }
+
+// Handler is an http.Handler that receives Bitrix24 events: it checks the
+// method and body size, parses and verifies the event, and routes it to the
+// handler registered for its name. Register handlers before serving.
+type Handler struct {
+	cfg      config
+	verifier *events.Verifier
+
+	mu     sync.RWMutex
+	routes map[string]HandlerFunc
+	def    HandlerFunc
+	mws    []Middleware
+
+	clientsMu sync.Mutex
+	clients   map[string]*bitrix.Client
+
+	queue      chan job
+	sendMu     sync.RWMutex
+	closed     bool
+	workers    sync.WaitGroup
+	baseCtx    context.Context
+	cancelBase context.CancelFunc
+}
+
+type job struct {
+	ev  *events.Event
+	key string
+}
+
+// New returns a Handler. It panics when no way to verify events is
+// configured (no application token, registry or app, and not
+// [InsecureSkipVerify]).
+func New(opts ...Option) *Handler {
+	var c config
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.logger == nil {
+		c.logger = slog.New(slog.DiscardHandler)
+	}
+	if c.app != nil {
+		if c.registry == nil {
+			c.registry = events.NewMemoryRegistry()
+		}
+		if c.tokenStore == nil {
+			c.tokenStore = bitrix.NewMemoryTokenStore(nil)
+		}
+	}
+	if len(c.tokens) == 0 && c.registry == nil && !c.insecure {
+		panic("webhook: New needs WithApplicationToken, WithRegistry or WithApp (or InsecureSkipVerify)")
+	}
+	h := &Handler{
+		cfg:      c,
+		verifier: events.NewVerifier(c.registry, c.tokens...),
+		routes:   map[string]HandlerFunc{},
+		clients:  map[string]*bitrix.Client{},
+	}
+	h.baseCtx, h.cancelBase = context.WithCancel(context.Background())
+	if c.workers > 0 {
+		h.queue = make(chan job, c.queue)
+		for range c.workers {
+			h.workers.Add(1)
+			go h.work()
+		}
+	}
+	return h
+}
+
+// Handle registers fn for the event name (case-insensitive). It panics if
+// fn is nil or the name already has a handler.
+func (h *Handler) Handle(name string, fn HandlerFunc) {
+	name = strings.ToUpper(strings.TrimSpace(name))
+	if name == "" {
+		panic("webhook: Handle with an empty event name")
+	}
+	if fn == nil {
+		panic("webhook: nil handler for " + name)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, dup := h.routes[name]; dup {
+		panic("webhook: duplicate handler for " + name)
+	}
+	h.routes[name] = fn
+}
+
+// HandleDefault registers fn for events without a handler of their own
+// (by default they are acknowledged and ignored). It panics if fn is nil
+// or a default is already set.
+func (h *Handler) HandleDefault(fn HandlerFunc) {
+	if fn == nil {
+		panic("webhook: nil default handler")
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.def != nil {
+		panic("webhook: duplicate default handler")
+	}
+	h.def = fn
+}
+
+// Use appends middleware; the first one added runs outermost. It panics on
+// nil.
+func (h *Handler) Use(mw ...Middleware) {
+	for _, m := range mw {
+		if m == nil {
+			panic("webhook: nil middleware")
+		}
+	}
+	h.mu.Lock()
+	h.mws = append(h.mws, mw...)
+	h.mu.Unlock()
+}
+
+type ctxKey struct{}
+
+type dispatchInfo struct {
+	h  *Handler
+	ev *events.Event
+}
+
+// PortalClient returns a client for the portal of the event being handled,
+// authenticated with the OAuth tokens stored from its ONAPPINSTALL (see
+// [WithApp]). It returns [ErrNoClient] when there are none, and an error
+// outside a handler.
+func PortalClient(ctx context.Context) (*bitrix.Client, error) {
+	d, ok := ctx.Value(ctxKey{}).(*dispatchInfo)
+	if !ok {
+		return nil, errors.New("webhook: PortalClient called outside an event handler")
+	}
+	return d.h.Client(ctx, d.ev.MemberID())
+}
+
+// Client returns the (cached) client for the portal with memberID, built
+// from the token store. See [PortalClient].
+func (h *Handler) Client(ctx context.Context, memberID string) (*bitrix.Client, error) {
+	if h.cfg.app == nil || memberID == "" {
+		return nil, ErrNoClient
+	}
+	h.clientsMu.Lock()
+	defer h.clientsMu.Unlock()
+	if c, ok := h.clients[memberID]; ok {
+		return c, nil
+	}
+	tok, err := h.cfg.tokenStore.LoadToken(ctx, memberID)
+	if errors.Is(err, bitrix.ErrTokenNotFound) {
+		return nil, ErrNoClient
+	}
+	if err != nil {
+		return nil, fmt.Errorf("webhook: loading the portal's token: %w", err)
+	}
+	c, err := bitrix.New(bitrix.OAuth(tok, *h.cfg.app, h.cfg.tokenStore), h.cfg.clientOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("webhook: building the portal client: %w", err)
+	}
+	h.clients[memberID] = c
+	return c, nil
+}
+
+func (h *Handler) forgetClient(memberID string) {
+	h.clientsMu.Lock()
+	delete(h.clients, memberID)
+	h.clientsMu.Unlock()
+}
+
+// Dispatch runs the handler registered for ev.Name (or the default) with
+// the middleware, as ServeHTTP does after verification. It recovers panics
+// into a *[PanicError]. Use it to test handlers without HTTP; it does not
+// verify ev.
+func (h *Handler) Dispatch(ctx context.Context, ev *events.Event) (err error) {
+	h.mu.RLock()
+	fn, ok := h.routes[ev.Name]
+	if !ok {
+		fn = h.def
+	}
+	mws := h.mws
+	h.mu.RUnlock()
+	if fn == nil {
+		return nil
+	}
+	for i := len(mws) - 1; i >= 0; i-- {
+		fn = mws[i](fn)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			err = &PanicError{Value: p, Stack: debug.Stack()}
+		}
+	}()
+	return fn(context.WithValue(ctx, ctxKey{}, &dispatchInfo{h: h, ev: ev}), ev)
+}
+
+// ServeHTTP receives one delivery:
+//   - 405 for methods other than POST; 413 above the body limit; 400 for a
+//     body that is not an event;
+//   - 401 when the application token is missing or wrong (or an install
+//     cannot be verified): the handler is not called;
+//   - 200 {"result":"ok"} after the handler succeeded, {"result":
+//     "duplicate"} for a repeat (WithDedupe), {"result":"accepted"} once
+//     queued (WithAsync); 500 when the handler failed or panicked; 503
+//     while shutting down.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "events are delivered with POST")
+		return
+	}
+	lim := h.cfg.limits
+	if lim.MaxBodySize <= 0 {
+		lim.MaxBodySize = events.DefaultMaxBodySize
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, lim.MaxBodySize)
+	ev, err := lim.Parse(r)
+	if err != nil {
+		if errors.Is(err, events.ErrBodyTooLarge) {
+			writeError(w, http.StatusRequestEntityTooLarge, "body_too_large", "event body too large")
+			return
+		}
+		h.cfg.logger.LogAttrs(r.Context(), slog.LevelWarn, "webhook: malformed event", slog.String("error", err.Error()))
+		writeError(w, http.StatusBadRequest, "malformed_event", "body is not a Bitrix24 event")
+		return
+	}
+	ctx := r.Context()
+	if err := h.authenticate(ctx, ev); err != nil {
+		h.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "webhook: event rejected", slog.Any("event", ev), slog.String("error", err.Error()))
+		if isAuthError(err) {
+			writeError(w, http.StatusUnauthorized, "invalid_token", "the event's application token could not be verified")
+		} else {
+			writeError(w, http.StatusInternalServerError, "internal_error", "could not verify the event")
+		}
+		return
+	}
+	var key string
+	if h.cfg.dedupe != nil {
+		key = ev.DedupeKey()
+		fresh, err := h.cfg.dedupe.Claim(ctx, key, h.cfg.dedupeTTL)
+		if err != nil {
+			h.cfg.logger.LogAttrs(ctx, slog.LevelError, "webhook: dedupe store failed", slog.String("error", err.Error()))
+			writeError(w, http.StatusInternalServerError, "internal_error", "dedupe store failed")
+			return
+		}
+		if !fresh {
+			writeResult(w, "duplicate")
+			return
+		}
+	}
+	if h.queue != nil {
+		if err := h.enqueue(ctx, job{ev: ev, key: key}); err != nil {
+			h.release(key)
+			writeError(w, http.StatusServiceUnavailable, "unavailable", "handler is not accepting events")
+			return
+		}
+		writeResult(w, "accepted")
+		return
+	}
+	if err := h.run(ctx, ev, key); err != nil {
+		writeError(w, http.StatusInternalServerError, "handler_failed", "the event handler failed")
+		return
+	}
+	writeResult(w, "ok")
+}
+
+// run dispatches, logs failures and releases the dedupe key on failure.
+func (h *Handler) run(ctx context.Context, ev *events.Event, key string) error {
+	err := h.Dispatch(ctx, ev)
+	if err == nil {
+		return nil
+	}
+	var pe *PanicError
+	if errors.As(err, &pe) {
+		h.cfg.logger.LogAttrs(ctx, slog.LevelError, "webhook: handler panicked", slog.Any("event", ev),
+			slog.String("panic", fmt.Sprint(pe.Value)), slog.String("stack", string(pe.Stack)))
+	} else {
+		h.cfg.logger.LogAttrs(ctx, slog.LevelError, "webhook: handler failed", slog.Any("event", ev), slog.String("error", err.Error()))
+	}
+	h.release(key)
+	if h.cfg.onError != nil {
+		h.cfg.onError(ctx, ev, err)
+	}
+	return err
+}
+
+func (h *Handler) release(key string) {
+	if key == "" || h.cfg.dedupe == nil {
+		return
+	}
+	if err := h.cfg.dedupe.Release(context.WithoutCancel(h.baseCtx), key); err != nil {
+		h.cfg.logger.Error("webhook: dedupe release failed", "error", err.Error())
+	}
+}
+
+func isAuthError(err error) bool {
+	return errors.Is(err, events.ErrMissingToken) || errors.Is(err, events.ErrTokenMismatch) ||
+		errors.Is(err, events.ErrInstallUnverified)
+}
+
+// authenticate verifies ev and runs the lifecycle side effects of app
+// events.
+func (h *Handler) authenticate(ctx context.Context, ev *events.Event) error {
+	if h.cfg.insecure {
+		return nil
+	}
+	switch {
+	case h.cfg.app != nil && (ev.Name == events.OnAppInstall || ev.Name == events.OnAppUpdate):
+		return h.install(ctx, ev)
+	case ev.Name == events.OnAppUninstall:
+		if err := h.verifier.Verify(ctx, ev); err != nil {
+			return err
+		}
+		return h.uninstall(ctx, ev)
+	}
+	return h.verifier.Verify(ctx, ev)
+}
+
+func (h *Handler) install(ctx context.Context, ev *events.Event) error {
+	verify := h.cfg.installVerifier
+	if verify == nil {
+		verify = h.verifyWithAppInfo
+	}
+	if err := verify(ctx, ev); err != nil {
+		if !isAuthError(err) {
+			err = fmt.Errorf("%w: %w", events.ErrInstallUnverified, err)
+		}
+		return err
+	}
+	member := ev.MemberID()
+	if member == "" || ev.Auth.ApplicationToken == "" {
+		return fmt.Errorf("%w: no member id or application token", events.ErrInstallUnverified)
+	}
+	if ev.Auth.HasTokens() {
+		if err := h.cfg.tokenStore.SaveToken(ctx, member, ev.Auth.Token(ev.TS)); err != nil {
+			return fmt.Errorf("webhook: saving the portal's tokens: %w", err)
+		}
+	}
+	if err := h.cfg.registry.Store(ctx, member, ev.Auth.ApplicationToken); err != nil {
+		return fmt.Errorf("webhook: storing the application token: %w", err)
+	}
+	h.forgetClient(member)
+	h.cfg.logger.LogAttrs(ctx, slog.LevelInfo, "webhook: app installed", slog.Any("event", ev))
+	return nil
+}
+
+func (h *Handler) verifyWithAppInfo(ctx context.Context, ev *events.Event) error {
+	c, err := bitrix.New(bitrix.OAuth(ev.Auth.Token(ev.TS), *h.cfg.app, bitrix.NewMemoryTokenStore(nil)), h.cfg.clientOpts...)
+	if err != nil {
+		return fmt.Errorf("%w: %w", events.ErrInstallUnverified, err)
+	}
+	_, err = events.VerifyInstall(ctx, c, ev, h.cfg.app.ClientID)
+	return err
+}
+
+type tokenDeleter interface {
+	DeleteToken(ctx context.Context, key string) error
+}
+
+func (h *Handler) uninstall(ctx context.Context, ev *events.Event) error {
+	member := ev.MemberID()
+	if h.cfg.registry != nil && member != "" {
+		if err := h.cfg.registry.Delete(ctx, member); err != nil {
+			return fmt.Errorf("webhook: removing the portal: %w", err)
+		}
+	}
+	if d, ok := h.cfg.tokenStore.(tokenDeleter); ok && member != "" {
+		if err := d.DeleteToken(ctx, member); err != nil {
+			return fmt.Errorf("webhook: removing the portal's tokens: %w", err)
+		}
+	}
+	h.forgetClient(member)
+	return nil
+}
+
+func (h *Handler) enqueue(ctx context.Context, j job) error {
+	h.sendMu.RLock()
+	defer h.sendMu.RUnlock()
+	if h.closed {
+		return ErrShuttingDown
+	}
+	select {
+	case h.queue <- j:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (h *Handler) work() {
+	defer h.workers.Done()
+	for j := range h.queue {
+		_ = h.run(h.baseCtx, j.ev, j.key)
+	}
+}
+
+// Shutdown stops accepting deliveries (they get 503) and waits until the
+// events already accepted have been handled, or ctx ends; then it cancels
+// the context of handlers still running and returns ctx.Err(). Call it
+// after http.Server.Shutdown. Without WithAsync it returns at once.
+func (h *Handler) Shutdown(ctx context.Context) error {
+	h.sendMu.Lock()
+	if !h.closed {
+		h.closed = true
+		if h.queue != nil {
+			close(h.queue)
+		}
+	}
+	h.sendMu.Unlock()
+	done := make(chan struct{})
+	go func() { h.workers.Wait(); close(done) }()
+	select {
+	case <-done:
+		h.cancelBase()
+		return nil
+	case <-ctx.Done():
+		h.cancelBase()
+		return ctx.Err()
+	}
+}
+
+func writeResult(w http.ResponseWriter, result string) {
+	writeJSON(w, http.StatusOK, map[string]string{"result": result})
+}
+
+func writeError(w http.ResponseWriter, status int, code, desc string) {
+	writeJSON(w, status, map[string]string{"error": code, "error_description": desc})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, _ := json.Marshal(v)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
