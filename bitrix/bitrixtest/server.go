@@ -63,6 +63,7 @@ type Server struct {
 	faults *faultState
 
 	deliv     deliveryLog
+	pending   []delivery
 	delivWG   sync.WaitGroup
 	delivHTTP *http.Client
 }
@@ -442,4 +443,9 @@ func (s *Server) makeTime(start time.Time, processing time.Duration, op float64,
 
 func unixFloat(t time.Time) float64 {
 	return math.Round(float64(t.UnixNano())/1e3) / 1e6
+}
+
+func drainBody(res *http.Response) (int64, error) {
+	defer res.Body.Close()
+	return io.Copy(io.Discard, io.LimitReader(res.Body, 1<<20))
 }

@@ -1,0 +1,787 @@
+package bitrixtest
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/b24go/sdk/internal/phpform"
+)
+
+type handlerKind int
+
+const (
+	kindApp      handlerKind = iota // bound by the app with event.bind
+	kindOutbound                    // outbound webhook configured on the portal
+)
+
+type eventHandler struct {
+	id         int
+	event      string
+	handler    string
+	authType   int
+	offline    bool
+	connector  string
+	kind       handlerKind
+	appToken   string        // outbound webhooks
+	minTimeout time.Duration // ONOFFLINEEVENT
+	lastNotify time.Time
+}
+
+type offlineEvent struct {
+	id        int
+	ts        time.Time
+	name      string
+	data      *phpform.Map
+	userID    int
+	messageID string
+	processID string
+	err       bool
+	objKey    string
+}
+
+type eventStore struct {
+	handlers  []*eventHandler
+	nextID    int
+	offline   []*offlineEvent
+	nextOff   int
+	nextProc  int
+	knownName map[string]bool
+}
+
+func newEventStore() *eventStore {
+	es := &eventStore{knownName: map[string]bool{}}
+	for _, e := range []string{"LEAD", "DEAL", "CONTACT", "COMPANY", "QUOTE", "SMARTINVOICE", "DYNAMICITEM"} {
+		for _, a := range []string{"ADD", "UPDATE", "DELETE"} {
+			es.knownName["ONCRM"+e+a] = true
+		}
+	}
+	for _, e := range []string{"ONAPPINSTALL", "ONAPPUNINSTALL", "ONAPPUPDATE", "ONAPPTEST", "ONAPPPAYMENT", "ONOFFLINEEVENT",
+		"ONIMBOTMESSAGEADD", "ONIMBOTMESSAGEUPDATE", "ONIMBOTMESSAGEDELETE", "ONIMBOTJOINCHAT", "ONIMBOTDELETE", "ONIMCOMMANDADD",
+		"ONTASKADD", "ONTASKUPDATE", "ONTASKDELETE", "ONUSERADD", "ONLISTSELEMENTADD"} {
+		es.knownName[e] = true
+	}
+	return es
+}
+
+// delivery is one event POST waiting to be sent.
+type delivery struct {
+	event string
+	url   string
+	body  string
+}
+
+// Delivery is one event POST the portal has sent.
+type Delivery struct {
+	Event  string     // upper-case event name
+	URL    string     // handler URL
+	Body   string     // the form-urlencoded body as sent
+	Form   url.Values // Body decoded
+	Status int        // handler's HTTP status (0 if the request failed)
+	Err    error      // transport error, if any
+}
+
+// Data returns the decoded form as a PHP-style tree (data[FIELDS][ID] →
+// Data()["data"]["FIELDS"]["ID"]), in phpform.Plain shape.
+func (d Delivery) Data() map[string]any {
+	m, err := phpform.Parse(d.Body)
+	if err != nil {
+		return nil
+	}
+	out, _ := phpform.Plain(m).(map[string]any)
+	return out
+}
+
+type deliveryLog struct {
+	mu      sync.Mutex
+	list    []Delivery
+	changed chan struct{}
+}
+
+func (l *deliveryLog) add(d Delivery) {
+	l.mu.Lock()
+	l.list = append(l.list, d)
+	if l.changed != nil {
+		close(l.changed)
+		l.changed = nil
+	}
+	l.mu.Unlock()
+}
+
+// Deliveries returns the event deliveries completed so far, in order.
+func (s *Server) Deliveries() []Delivery {
+	s.deliv.mu.Lock()
+	defer s.deliv.mu.Unlock()
+	return append([]Delivery(nil), s.deliv.list...)
+}
+
+// WaitDeliveries blocks until at least n event deliveries have completed
+// (successfully or not) or ctx ends, and returns the deliveries so far.
+func (s *Server) WaitDeliveries(ctx context.Context, n int) ([]Delivery, error) {
+	for {
+		s.deliv.mu.Lock()
+		if len(s.deliv.list) >= n {
+			out := append([]Delivery(nil), s.deliv.list...)
+			s.deliv.mu.Unlock()
+			return out, nil
+		}
+		if s.deliv.changed == nil {
+			s.deliv.changed = make(chan struct{})
+		}
+		ch := s.deliv.changed
+		s.deliv.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return s.Deliveries(), ctx.Err()
+		}
+	}
+}
+
+func (s *Server) deliverOne(d delivery) Delivery {
+	rec := Delivery{Event: d.event, URL: d.url, Body: d.body}
+	rec.Form, _ = url.ParseQuery(d.body)
+	req, err := http.NewRequest(http.MethodPost, d.url, strings.NewReader(d.body))
+	if err == nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("User-Agent", "Bitrix24 Webhook Engine")
+		var res *http.Response
+		res, err = s.delivHTTP.Do(req)
+		if err == nil {
+			rec.Status = res.StatusCode
+			_, _ = drainBody(res)
+		}
+	}
+	if err != nil {
+		rec.Err = fmt.Errorf("bitrixtest: deliver %s to %s: %w", d.event, redactHandler(d.url), unwrapURLError(err))
+	}
+	s.deliv.add(rec)
+	return rec
+}
+
+func unwrapURLError(err error) error {
+	if ue, ok := err.(*url.Error); ok {
+		return ue.Err
+	}
+	return err
+}
+
+func redactHandler(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "handler"
+	}
+	p.RawQuery = ""
+	return p.String()
+}
+
+func (s *Server) deliverAll(out []delivery) error {
+	var first error
+	for _, d := range out {
+		rec := s.deliverOne(d)
+		if first == nil {
+			if rec.Err != nil {
+				first = rec.Err
+			} else if rec.Status >= 300 {
+				first = fmt.Errorf("bitrixtest: handler for %s answered HTTP %d", d.event, rec.Status)
+			}
+		}
+	}
+	return first
+}
+
+func (s *Server) deliverAsync(out []delivery) {
+	s.delivWG.Add(1)
+	go func() {
+		defer s.delivWG.Done()
+		_ = s.deliverAll(out)
+	}()
+}
+
+// ---- payloads ----
+
+// appAuth builds the auth block of an app event for userID (0: no tokens,
+// as for events from automation).
+func (s *Server) appAuth(userID int, refresh bool) *phpform.Map {
+	m := phpform.NewMap()
+	if userID > 0 {
+		t := s.issueLocked(userID)
+		now := s.now()
+		m.Set("access_token", t.AccessToken)
+		m.Set("expires", strconv.FormatInt(t.Expires.Unix(), 10))
+		m.Set("expires_in", strconv.Itoa(int(t.Expires.Sub(now)/time.Second)))
+		m.Set("scope", t.Scope)
+		m.Set("domain", s.app.Domain)
+		m.Set("server_endpoint", s.app.ServerEndpoint)
+		m.Set("status", "L")
+		m.Set("client_endpoint", s.app.ClientEndpoint)
+		m.Set("member_id", s.app.MemberID)
+		m.Set("user_id", strconv.Itoa(userID))
+		if refresh {
+			m.Set("refresh_token", t.RefreshToken)
+		}
+	} else {
+		m.Set("domain", s.app.Domain)
+		m.Set("server_endpoint", s.app.ServerEndpoint)
+		m.Set("client_endpoint", s.app.ClientEndpoint)
+		m.Set("member_id", s.app.MemberID)
+	}
+	m.Set("application_token", s.app.ApplicationToken)
+	return m
+}
+
+// plainAuth is the auth block of outbound webhooks and token-less events.
+func (s *Server) plainAuth(appToken string) *phpform.Map {
+	m := phpform.NewMap()
+	m.Set("domain", s.app.Domain)
+	m.Set("client_endpoint", s.app.ClientEndpoint)
+	m.Set("server_endpoint", s.app.ServerEndpoint)
+	m.Set("member_id", s.app.MemberID)
+	m.Set("application_token", appToken)
+	return m
+}
+
+func (s *Server) payload(event string, handlerID int, data any, auth *phpform.Map) string {
+	m := phpform.NewMap()
+	m.Set("event", event)
+	if handlerID > 0 {
+		m.Set("event_handler_id", strconv.Itoa(handlerID))
+	}
+	if data != nil {
+		m.Set("data", data)
+	}
+	m.Set("ts", strconv.FormatInt(s.now().Unix(), 10))
+	m.Set("auth", auth)
+	body, _ := phpform.Encode(m)
+	return body
+}
+
+// fireEvent queues deliveries of event to its handlers (runs under s.mu).
+func (s *Server) fireEvent(c *call, event string, data *phpform.Map, objKey string) {
+	for _, h := range s.ev.handlers {
+		if h.event != event {
+			continue
+		}
+		if h.kind == kindApp && !s.installed {
+			continue
+		}
+		if h.offline {
+			if c != nil && c.connector != "" && c.connector == h.connector {
+				continue // the change came from this connector
+			}
+			uid := 0
+			if c != nil {
+				uid = c.auth.userID
+			}
+			s.queueOffline(event, data, uid, objKey, c)
+			continue
+		}
+		var auth *phpform.Map
+		if h.kind == kindOutbound {
+			auth = s.plainAuth(h.appToken)
+		} else {
+			uid := h.authType
+			if uid == 0 && c != nil {
+				uid = c.auth.userID
+			}
+			auth = s.appAuth(uid, false)
+		}
+		s.queue(c, delivery{event: event, url: h.handler, body: s.payload(event, h.id, data, auth)})
+	}
+}
+
+func (s *Server) queue(c *call, d delivery) {
+	if c != nil && c.out != nil {
+		*c.out = append(*c.out, d)
+		return
+	}
+	s.pending = append(s.pending, d)
+}
+
+func (s *Server) queueOffline(event string, data *phpform.Map, userID int, objKey string, c *call) {
+	now := s.now()
+	for _, e := range s.ev.offline {
+		if e.name == event && e.objKey == objKey && e.processID == "" && !e.err {
+			e.data, e.ts, e.userID = data, now, userID // one record per object: latest state
+			s.notifyOffline(c)
+			return
+		}
+	}
+	s.ev.nextOff++
+	s.ev.offline = append(s.ev.offline, &offlineEvent{id: s.ev.nextOff, ts: now, name: event, data: data, userID: userID, messageID: randHex(16), objKey: objKey})
+	s.notifyOffline(c)
+}
+
+func (s *Server) notifyOffline(c *call) {
+	now := s.now()
+	for _, h := range s.ev.handlers {
+		if h.event != "ONOFFLINEEVENT" || h.offline || !s.installed {
+			continue
+		}
+		if !h.lastNotify.IsZero() && now.Sub(h.lastNotify) < h.minTimeout {
+			continue
+		}
+		h.lastNotify = now
+		s.queue(c, delivery{event: "ONOFFLINEEVENT", url: h.handler, body: s.payload("ONOFFLINEEVENT", h.id, nil, s.appAuth(1, true))})
+	}
+}
+
+// ---- REST methods ----
+
+func checkHandlerURL(u string) *apiError {
+	p, err := url.Parse(u)
+	if err != nil || !strings.Contains(p.Hostname(), ".") {
+		return errf(400, "ERROR_WRONG_HANDLER_URL", "Wrong handler URL")
+	}
+	if p.Scheme != "http" && p.Scheme != "https" {
+		return errf(400, "ERROR_UNSUPPORTED_PROTOCOL", "Unsupported handler protocol")
+	}
+	return nil
+}
+
+func registerEvents() {
+	registerApp("event.bind", "basic", func(c *call) (reply, *apiError) {
+		ev := strings.ToUpper(ciString(c.params, "event"))
+		if ev == "" {
+			return reply{}, errArgument("event")
+		}
+		if !c.s.ev.knownName[ev] {
+			return reply{}, errf(400, "ERROR_EVENT_NOT_FOUND", "Event not found")
+		}
+		offline := strings.EqualFold(ciString(c.params, "event_type"), "offline")
+		authType := ciInt(c.params, "auth_type")
+		admin := c.s.isAdmin(c.auth.userID)
+		if offline && !admin {
+			return reply{}, errf(403, "ACCESS_DENIED", "Access denied! Offline events binding requires administrator access rights")
+		}
+		if authType != 0 && authType != c.auth.userID && !admin {
+			return reply{}, errf(403, "ACCESS_DENIED", "Access denied! Event binding with AUTH_TYPE requires administrator access rights")
+		}
+		handler := ciString(c.params, "handler")
+		if !offline {
+			if handler == "" {
+				return reply{}, errArgument("handler")
+			}
+			if e := checkHandlerURL(handler); e != nil {
+				return reply{}, e
+			}
+		}
+		for _, h := range c.s.ev.handlers {
+			if h.kind == kindApp && h.event == ev && h.offline == offline && h.handler == handler && h.authType == authType && h.connector == c.connector {
+				return reply{}, errf(400, "ERROR_HANDLER_ALREADY_EXIST", "Handler already exists!")
+			}
+		}
+		c.s.ev.nextID++
+		h := &eventHandler{id: c.s.ev.nextID, event: ev, handler: handler, authType: authType, offline: offline, connector: c.connector, kind: kindApp, minTimeout: time.Second}
+		if opts := ciMap(c.params, "options"); opts != nil && ciHas(opts, "minTimeout") {
+			h.minTimeout = time.Duration(ciInt(opts, "minTimeout")) * time.Second
+		}
+		if offline {
+			h.handler = ""
+		}
+		c.s.ev.handlers = append(c.s.ev.handlers, h)
+		return ok(true)
+	})
+	registerApp("event.unbind", "basic", func(c *call) (reply, *apiError) {
+		ev := strings.ToUpper(ciString(c.params, "event"))
+		if ev == "" {
+			return reply{}, errArgument("event")
+		}
+		offline := strings.EqualFold(ciString(c.params, "event_type"), "offline")
+		if offline && !c.s.isAdmin(c.auth.userID) {
+			return reply{}, errf(403, "ACCESS_DENIED", "Access denied! Offline events unbinding requires administrator access rights")
+		}
+		handler := ciString(c.params, "handler")
+		authType := ciInt(c.params, "auth_type")
+		n := 0
+		kept := c.s.ev.handlers[:0]
+		for _, h := range c.s.ev.handlers {
+			if h.kind == kindApp && h.event == ev && h.offline == offline && (offline || h.handler == handler) && h.authType == authType {
+				n++
+				continue
+			}
+			kept = append(kept, h)
+		}
+		c.s.ev.handlers = kept
+		return ok(map[string]any{"count": n})
+	})
+	registerApp("event.get", "basic", func(c *call) (reply, *apiError) {
+		out := []any{}
+		admin := c.s.isAdmin(c.auth.userID)
+		for _, h := range c.s.ev.handlers {
+			if h.kind != kindApp || (!admin && h.authType != c.auth.userID) {
+				continue
+			}
+			m := phpform.NewMap()
+			m.Set("event", h.event)
+			if h.offline {
+				m.Set("connector_id", h.connector)
+				m.Set("offline", 1)
+			} else {
+				m.Set("handler", h.handler)
+				m.Set("auth_type", strconv.Itoa(h.authType))
+				m.Set("offline", 0)
+			}
+			out = append(out, m)
+		}
+		return ok(out)
+	})
+	registerApp("events", "basic", func(c *call) (reply, *apiError) {
+		names := make([]string, 0, len(c.s.ev.knownName))
+		for n := range c.s.ev.knownName {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		return ok(stringsToAny(names))
+	})
+	registerApp("event.test", "basic", func(c *call) (reply, *apiError) {
+		data := phpform.NewMap()
+		data.Set("QUERY", c.params.Clone())
+		data.Set("LANGUAGE_ID", "en")
+		for _, h := range c.s.ev.handlers {
+			if h.event == "ONAPPTEST" && !h.offline {
+				c.s.queue(c, delivery{event: "ONAPPTEST", url: h.handler, body: c.s.payload("ONAPPTEST", h.id, data, c.s.appAuth(c.auth.userID, true))})
+			}
+		}
+		return ok(1)
+	})
+	registerApp("event.offline.get", "basic", hOfflineGet)
+	registerApp("event.offline.clear", "basic", hOfflineClear)
+	registerApp("event.offline.error", "basic", hOfflineError)
+	registerApp("event.offline.list", "basic", hOfflineList)
+}
+
+func (e *offlineEvent) view(s *Server, withProcess bool) *phpform.Map {
+	m := phpform.NewMap()
+	m.Set("ID", strconv.Itoa(e.id))
+	m.Set("TIMESTAMP_X", s.fmtTime(e.ts))
+	m.Set("EVENT_NAME", e.name)
+	if e.data != nil {
+		m.Set("EVENT_DATA", e.data)
+	} else {
+		m.Set("EVENT_DATA", false)
+	}
+	add := phpform.NewMap()
+	add.Set("user_id", strconv.Itoa(e.userID))
+	m.Set("EVENT_ADDITIONAL", add)
+	m.Set("MESSAGE_ID", e.messageID)
+	if withProcess {
+		m.Set("PROCESS_ID", e.processID)
+		if e.err {
+			m.Set("ERROR", "1")
+		} else {
+			m.Set("ERROR", "0")
+		}
+	}
+	return m
+}
+
+func offlineGetter(e *offlineEvent, s *Server) func(string) any {
+	return func(f string) any {
+		switch f {
+		case "ID":
+			return e.id
+		case "TIMESTAMP_X":
+			return s.fmtTime(e.ts)
+		case "EVENT_NAME":
+			return e.name
+		case "MESSAGE_ID":
+			return e.messageID
+		case "PROCESS_ID":
+			return e.processID
+		case "ERROR":
+			if e.err {
+				return "1"
+			}
+			return "0"
+		}
+		return nil
+	}
+}
+
+func offlineResolve(extra bool) func(string) (string, bool) {
+	return func(n string) (string, bool) {
+		u := strings.ToUpper(n)
+		switch u {
+		case "ID", "TIMESTAMP_X", "EVENT_NAME", "MESSAGE_ID":
+			return u, true
+		case "PROCESS_ID", "ERROR":
+			return u, extra
+		}
+		return "", false
+	}
+}
+
+func (s *Server) offlineSelect(c *call, extra bool) ([]*offlineEvent, *apiError) {
+	filter, e := parseFilter(ciMap(c.params, "filter"), offlineResolve(extra))
+	if e != nil {
+		return nil, e
+	}
+	var out []*offlineEvent
+	for _, ev := range s.ev.offline {
+		if filter.match(offlineGetter(ev, s)) {
+			out = append(out, ev)
+		}
+	}
+	order := []orderBy{{field: "TIMESTAMP_X"}, {field: "ID"}}
+	if extra {
+		order = []orderBy{{field: "ID"}}
+	}
+	if om := ciMap(c.params, "order"); om != nil && om.Len() > 0 {
+		if order, e = parseOrder(om, offlineResolve(extra)); e != nil {
+			return nil, e
+		}
+	}
+	sortRecords(out, order, func(ev *offlineEvent, f string) any { return offlineGetter(ev, s)(f) })
+	return out, nil
+}
+
+func hOfflineGet(c *call) (reply, *apiError) {
+	s := c.s
+	if !s.isAdmin(c.auth.userID) {
+		return reply{}, errf(403, "ACCESS_DENIED", "Access denied!")
+	}
+	limit := 50
+	if ciHas(c.params, "limit") {
+		limit = ciInt(c.params, "limit")
+		if limit <= 0 {
+			return reply{}, &apiError{status: 400, code: "ERROR_ARGUMENT", desc: "Argument 'limit' must be greater than 0", extra: [][2]string{{"argument", "limit"}}}
+		}
+	}
+	clear := true
+	if ciHas(c.params, "clear") {
+		clear = truthy(ciGet(c.params, "clear"))
+	}
+	wantErr := truthy(ciGet(c.params, "error"))
+	procID := ciString(c.params, "process_id")
+	sel, e := s.offlineSelect(c, false)
+	if e != nil {
+		return reply{}, e
+	}
+	var picked []*offlineEvent
+	for _, ev := range sel {
+		if len(picked) >= limit {
+			break
+		}
+		if procID != "" {
+			if ev.processID == procID {
+				picked = append(picked, ev)
+			}
+			continue
+		}
+		if ev.processID == "" && ev.err == wantErr {
+			picked = append(picked, ev)
+		}
+	}
+	var pid any
+	if !clear && procID == "" && len(picked) > 0 {
+		s.ev.nextProc++
+		procID = fmt.Sprintf("%d", s.ev.nextProc)
+		for _, ev := range picked {
+			ev.processID = procID
+		}
+	}
+	if procID != "" {
+		pid = procID
+	}
+	events := []any{}
+	for _, ev := range picked {
+		events = append(events, ev.view(s, false))
+	}
+	if clear {
+		s.removeOffline(func(ev *offlineEvent) bool {
+			for _, p := range picked {
+				if p == ev {
+					return true
+				}
+			}
+			return false
+		})
+	}
+	res := phpform.NewMap()
+	res.Set("process_id", pid)
+	res.Set("events", events)
+	return ok(res)
+}
+
+func (s *Server) removeOffline(drop func(*offlineEvent) bool) {
+	kept := s.ev.offline[:0]
+	for _, ev := range s.ev.offline {
+		if !drop(ev) {
+			kept = append(kept, ev)
+		}
+	}
+	s.ev.offline = kept
+}
+
+func idSet(v any) map[string]bool {
+	if v == nil {
+		return nil
+	}
+	out := map[string]bool{}
+	for _, x := range listValues(v) {
+		out[leafStr(x)] = true
+	}
+	return out
+}
+
+func hOfflineClear(c *call) (reply, *apiError) {
+	s := c.s
+	if !s.isAdmin(c.auth.userID) {
+		return reply{}, errf(403, "ACCESS_DENIED", "Access denied!")
+	}
+	procID := ciString(c.params, "process_id")
+	if procID == "" {
+		return reply{}, errArgument("process_id")
+	}
+	ids, msgs := idSet(ciGet(c.params, "id")), idSet(ciGet(c.params, "message_id"))
+	s.removeOffline(func(ev *offlineEvent) bool {
+		if ev.processID != procID {
+			return false
+		}
+		if ids == nil && msgs == nil {
+			return true
+		}
+		return ids[strconv.Itoa(ev.id)] || msgs[ev.messageID]
+	})
+	return ok(true)
+}
+
+func hOfflineError(c *call) (reply, *apiError) {
+	s := c.s
+	if !s.isAdmin(c.auth.userID) {
+		return reply{}, errf(403, "ACCESS_DENIED", "Access denied!")
+	}
+	procID := ciString(c.params, "process_id")
+	if procID == "" {
+		return reply{}, errArgument("process_id")
+	}
+	msgs := idSet(ciGet(c.params, "message_id"))
+	if msgs == nil {
+		return reply{}, errArgument("message_id")
+	}
+	for _, ev := range s.ev.offline {
+		if ev.processID == procID && msgs[ev.messageID] {
+			ev.err = true
+			ev.processID = ""
+		}
+	}
+	return ok(true)
+}
+
+func hOfflineList(c *call) (reply, *apiError) {
+	s := c.s
+	if !s.isAdmin(c.auth.userID) {
+		return reply{}, errf(403, "ACCESS_DENIED", "Access denied!")
+	}
+	offset, noCount := readStart(c.params)
+	sel, e := s.offlineSelect(c, true)
+	if e != nil {
+		return reply{}, e
+	}
+	from, to, total, next := page(len(sel), offset, noCount)
+	out := []any{}
+	for _, ev := range sel[from:to] {
+		out = append(out, ev.view(s, true))
+	}
+	return reply{result: out, total: total, next: next}, nil
+}
+
+// ---- portal-side helpers ----
+
+// AddOutboundWebhook configures an outbound webhook (Developer resources >
+// Outgoing webhook) that posts events to handlerURL with
+// auth[application_token] = applicationToken (random when empty). It
+// returns the application token.
+func (s *Server) AddOutboundWebhook(events []string, handlerURL, applicationToken string) string {
+	if applicationToken == "" {
+		applicationToken = randHex(16)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range events {
+		s.ev.nextID++
+		s.ev.handlers = append(s.ev.handlers, &eventHandler{id: s.ev.nextID, event: strings.ToUpper(e), handler: handlerURL, kind: kindOutbound, appToken: applicationToken})
+	}
+	return applicationToken
+}
+
+// OfflineEventCount reports how many records the offline event queue holds.
+func (s *Server) OfflineEventCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.ev.offline)
+}
+
+// flushPending delivers events queued outside a REST call (helpers).
+func (s *Server) takePending() []delivery {
+	out := s.pending
+	s.pending = nil
+	return out
+}
+
+// InstallApp installs the app (if it was uninstalled) and posts ONAPPINSTALL
+// to handlerURL (the app's installation handler; "" posts nothing) with a
+// fresh token pair of user 1, including refresh_token and
+// application_token. It returns the tokens and the delivery's error (a
+// transport error or a non-2xx answer).
+func (s *Server) InstallApp(handlerURL string) (Tokens, error) {
+	s.mu.Lock()
+	s.installed = true
+	auth := s.appAuth(1, true)
+	at, _ := auth.Get("access_token")
+	rt, _ := auth.Get("refresh_token")
+	tok := s.tokensFor(at.(string), rt.(string), 1)
+	var out []delivery
+	if handlerURL != "" {
+		data := phpform.NewMap()
+		data.Set("VERSION", "1")
+		data.Set("ACTIVE", "Y")
+		data.Set("INSTALLED", "Y")
+		data.Set("LANGUAGE_ID", "en")
+		out = append(out, delivery{event: "ONAPPINSTALL", url: handlerURL, body: s.payload("ONAPPINSTALL", 0, data, auth)})
+	}
+	s.mu.Unlock()
+	return tok, s.deliverAll(out)
+}
+
+func (s *Server) tokensFor(at, rt string, userID int) Tokens {
+	info := s.tokens[at]
+	return Tokens{AccessToken: at, RefreshToken: rt, Expires: info.expires, MemberID: s.app.MemberID, Domain: s.app.Domain,
+		ClientEndpoint: s.app.ClientEndpoint, ServerEndpoint: s.app.ServerEndpoint, Scope: strings.Join(s.cfg.scope, ","), UserID: userID}
+}
+
+// UninstallApp uninstalls the app: ONAPPUNINSTALL (data CLEAN=1, auth
+// without tokens) goes to the handlers the app bound to it, then the app's
+// event handlers and all its tokens are removed. It returns the first
+// delivery error.
+func (s *Server) UninstallApp() error {
+	s.mu.Lock()
+	var out []delivery
+	for _, h := range s.ev.handlers {
+		if h.kind == kindApp && h.event == "ONAPPUNINSTALL" && !h.offline {
+			data := phpform.NewMap()
+			data.Set("LANGUAGE_ID", "en")
+			data.Set("CLEAN", "1")
+			out = append(out, delivery{event: "ONAPPUNINSTALL", url: h.handler, body: s.payload("ONAPPUNINSTALL", h.id, data, s.plainAuth(s.app.ApplicationToken))})
+		}
+	}
+	kept := s.ev.handlers[:0]
+	for _, h := range s.ev.handlers {
+		if h.kind != kindApp {
+			kept = append(kept, h)
+		}
+	}
+	s.ev.handlers = kept
+	s.installed = false
+	s.tokens = map[string]*accessToken{}
+	s.refreshes = map[string]*refreshToken{}
+	s.mu.Unlock()
+	return s.deliverAll(out)
+}

@@ -1,0 +1,6 @@
+package bitrixtest
+
+type listStore struct{}
+
+func newListStore() *listStore { return &listStore{} }
+func registerLists()           {}
