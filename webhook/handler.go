@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -278,8 +279,8 @@ func PortalClient(ctx context.Context) (*bitrix.Client, error) {
 	return d.h.Client(ctx, d.ev.MemberID())
 }
 
-// Client returns the (cached) client for the portal with memberID, built
-// from the token store. See [PortalClient].
+// Client returns the (cached) client for the installed portal with
+// memberID, built from the token store. See [PortalClient].
 func (h *Handler) Client(ctx context.Context, memberID string) (*bitrix.Client, error) {
 	if h.cfg.app == nil || memberID == "" {
 		return nil, ErrNoClient
@@ -288,6 +289,13 @@ func (h *Handler) Client(ctx context.Context, memberID string) (*bitrix.Client, 
 	defer h.clientsMu.Unlock()
 	if c, ok := h.clients[memberID]; ok {
 		return c, nil
+	}
+	// Only installed portals get a client: the token store may keep the
+	// pair of an uninstalled portal (TokenStore has no delete).
+	if _, err := h.cfg.registry.Lookup(ctx, memberID); errors.Is(err, events.ErrUnknownPortal) {
+		return nil, ErrNoClient
+	} else if err != nil {
+		return nil, fmt.Errorf("webhook: looking up the portal: %w", err)
 	}
 	tok, err := h.cfg.tokenStore.LoadToken(ctx, memberID)
 	if errors.Is(err, bitrix.ErrTokenNotFound) {
@@ -487,7 +495,12 @@ func (h *Handler) install(ctx context.Context, ev *events.Event) error {
 }
 
 func (h *Handler) verifyWithAppInfo(ctx context.Context, ev *events.Event) error {
-	c, err := bitrix.New(bitrix.OAuth(ev.Auth.Token(ev.TS), *h.cfg.app, bitrix.NewMemoryTokenStore(nil)), h.cfg.clientOpts...)
+	// Check the access token exactly as delivered: without the refresh
+	// token the client cannot swap a forged access token for a fresh one.
+	tok := ev.Auth.Token(ev.TS)
+	tok.RefreshToken = ""
+	opts := append(slices.Clone(h.cfg.clientOpts), bitrix.WithRetryPolicy(bitrix.NoRetries()))
+	c, err := bitrix.New(bitrix.OAuth(tok, *h.cfg.app, bitrix.NewMemoryTokenStore(nil)), opts...)
 	if err != nil {
 		return fmt.Errorf("%w: %w", events.ErrInstallUnverified, err)
 	}
