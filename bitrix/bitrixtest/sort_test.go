@@ -1,5 +1,10 @@
 package bitrixtest
 
-import "sort"
+import (
+	"encoding/json"
+	"sort"
+)
 
 func sortStrings(s []string) { sort.Strings(s) }
+
+type jsonNumber = json.Number
