@@ -1,0 +1,68 @@
+// Package events parses and verifies the events Bitrix24 delivers to your
+// handlers: application events bound with event.bind, outgoing webhooks,
+// and chat-bot events.
+//
+// A delivery is an application/x-www-form-urlencoded POST with PHP-bracket
+// keys (data[FIELDS][ID]=42, auth[application_token]=...), every value a
+// string, no signature header and no retries. [Parse] reads one into an
+// [Event]: the envelope (name, handler id, time, [Auth]) and Data, a typed
+// struct chosen by the event name.
+//
+//	ev, err := events.Parse(r)
+//	if err != nil { ... } // ErrMalformed → 400, ErrBodyTooLarge → 413
+//	if err := verifier.Verify(ctx, ev); err != nil { ... } // → 401
+//	switch d := ev.Data.(type) {
+//	case *events.BotMessage:
+//		target, _ := d.ReplyTarget()
+//	case *events.CRMEntity:
+//		id := d.EntityID()
+//	}
+//
+// Package webhook wraps all of this in an http.Handler with routing; use
+// this package directly for custom servers, queues and tests.
+//
+// # Typed data
+//
+// Every name in [Names] has a Data type: [AppInstall], [AppUninstall],
+// [AppTest], [BotMessage] (message add/update/delete and join chat),
+// [BotDelete], [CommandAdd], [CRMEntity] (lead, deal, contact, company and
+// dynamic items, add/update/delete), [Task] (with the portal's literal
+// "undefined" sides) and [OfflineNotice]. Maps keyed by ids stay maps
+// (data[BOT][567] is BotMessage.Bot[567]). Other events parse into
+// [Unknown]; [Event.RawData] and [Event.Form] keep the whole delivery for
+// fields the types do not model, and [Event.DecodeData] decodes it into
+// your own struct.
+//
+// Accessors cover the common questions: [BotMessage.ReplyTarget] and
+// [CommandAdd.ReplyTarget] (dialog, bot and the bot's own token),
+// [Event.EntityID] and [Event.EntityTypeID] for CRM and task events.
+//
+// # Verification
+//
+// Bitrix24 proves a delivery only by auth[application_token], a static
+// secret per app and portal. A [Verifier] compares it in constant time with
+// configured tokens (outgoing webhooks, rotation) and with a [Registry]
+// keyed by member id, filled from ONAPPINSTALL. ONAPPINSTALL itself is not
+// trusted on its word: [VerifyInstall] checks its access token with
+// app.info first. Failures wrap [ErrMissingToken], [ErrTokenMismatch],
+// [ErrUnknownPortal] or [ErrInstallUnverified]; no error quotes a token.
+//
+// # Secrets
+//
+// Tokens are bitrix.Secret values. [Event], [Auth] and [Unknown] print
+// through fmt and log/slog without tokens, and [Auth] marshals to JSON with
+// its tokens redacted; [Event.Form] and [Event.RawData] hold the raw
+// delivery and must not be logged.
+//
+// # Limits
+//
+// [Limits] bound the body size (1 MiB), bracket nesting (16) and number of
+// fields (10,000), so hostile bodies (deep nesting, huge indexes, many keys)
+// fail fast with [ErrMalformed] in bounded memory.
+//
+// # Offline events
+//
+// A [Consumer] drains the offline queue (event.offline.get with clear=0,
+// then event.offline.clear or event.offline.error) with at-least-once
+// delivery; wake it from an ONOFFLINEEVENT handler with [Consumer.Notify].
+package events

@@ -1,0 +1,47 @@
+// Package webhook is an http.Handler that receives Bitrix24 events,
+// verifies them and routes them to typed handler functions.
+//
+//	h := webhook.New(webhook.WithApplicationToken(os.Getenv("B24_APP_TOKEN")))
+//	h.OnBotMessage(func(ctx context.Context, ev *events.Event, m *events.BotMessage) error {
+//		target, _ := m.ReplyTarget()
+//		...
+//	})
+//	h.OnDealAdd(func(ctx context.Context, ev *events.Event, d *events.CRMEntity) error { ... })
+//	http.Handle("/bitrix24/events", h)
+//
+// # Statuses
+//
+// [Handler.ServeHTTP] answers 405 to anything but POST, 413 above the body
+// limit, 400 to bodies that are not events, and 401 (JSON error body,
+// handler not called, token not logged) when auth[application_token] is
+// missing or wrong. A handler error or panic gives 500 (panics are
+// recovered and logged with their stack); success gives 200 with a small
+// JSON body. Bitrix24 does not retry failed deliveries.
+//
+// # Routing
+//
+// [Handler.Handle] registers a [HandlerFunc] by event name; typed helpers
+// such as [Handler.OnBotMessage], [Handler.OnCommand],
+// [Handler.OnDealUpdate], [Handler.OnDynamicItemAdd] or
+// [Handler.OnTaskAdd] hand over the typed data. [Handler.HandleDefault]
+// catches the rest and [Handler.Use] adds [Middleware]. Registering nil or a
+// second handler for a name panics. [Handler.Dispatch] runs the routing
+// without HTTP, for tests.
+//
+// # Applications
+//
+// With [WithApp], ONAPPINSTALL and ONAPPUPDATE are checked with app.info
+// using the event's own access token, then the portal's OAuth tokens go to
+// a bitrix.TokenStore and its application token to an events.Registry;
+// [Handler.OnAppInstall] runs afterwards (register your chat bot there).
+// Handlers of later events call [PortalClient] for a ready *bitrix.Client
+// of their portal. A verified ONAPPUNINSTALL removes the portal.
+//
+// # Duplicates and asynchronous dispatch
+//
+// [WithDedupe] remembers each event's dedupe key in a [DedupeStore]
+// ([MemoryDedupe] by default) and answers repeats without running the
+// handler. [WithAsync] answers as soon as an event is queued and runs
+// handlers on a bounded pool; a full queue applies backpressure instead of
+// dropping events, and [Handler.Shutdown] drains what was accepted.
+package webhook
