@@ -1,0 +1,357 @@
+package redisstore
+
+// The "done when" scenarios of running several replicas against one
+// portal: separate bitrix.Clients (replicas) on separate Redis connections
+// against the fake portal.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/b24go/sdk/bitrix"
+	"github.com/b24go/sdk/bitrix/bitrixtest"
+	"github.com/b24go/sdk/events"
+	"github.com/b24go/sdk/webhook"
+)
+
+// 4 replicas send 400 calls through one Redis limiter: the portal never
+// answers QUERY_LIMIT_EXCEEDED, and after the burst the fleet runs at no
+// less than 90% of the allowed rate.
+//
+// The portal and the limiters run at 40 req/s with a burst of 50 instead of
+// the cloud's 2/50: the same leaky bucket on a faster clock, so that the
+// 352 requests after the burst take about 9 s instead of about 3 min.
+func TestReplicasShareRateLimit(t *testing.T) {
+	t.Parallel()
+	const (
+		rate     = 40.0
+		burst    = 50
+		replicas = 4
+		workers  = 8 // concurrent callers per replica
+		calls    = 400
+	)
+	rs := startRedis(t)
+	portal := bitrixtest.NewServer(t, bitrixtest.WithRateLimit(rate, burst), bitrixtest.WithoutOperatingLimit())
+	ctx := t.Context()
+
+	jobs := make(chan int, calls)
+	for i := range calls {
+		jobs <- i
+	}
+	close(jobs)
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	errc := make(chan error, 1)
+	for r := range replicas {
+		rdb := rs.client(t) // each replica its own connection pool
+		c, err := bitrix.New(bitrix.WebhookURL(portal.WebhookURL()), bitrix.WithAllowHTTP(),
+			bitrix.WithLimiter(NewLimiter(rdb, rate, burst)),
+			bitrix.WithOperatingGate(NewOperatingGate(rdb)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range workers {
+			wg.Go(func() {
+				for range jobs {
+					if _, err := c.Call(ctx, "server.time", nil, nil); err != nil {
+						failed.Add(1)
+						select {
+						case errc <- fmt.Errorf("replica %d: %w", r, err):
+						default:
+						}
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	if n := failed.Load(); n > 0 {
+		t.Fatalf("%d calls failed, first: %v", n, <-errc)
+	}
+
+	var times []time.Time
+	limited := 0
+	for _, c := range portal.Calls() {
+		if c.Method != "server.time" {
+			continue
+		}
+		if c.Code == "QUERY_LIMIT_EXCEEDED" {
+			limited++
+			continue
+		}
+		times = append(times, c.Time)
+	}
+	if limited != 0 {
+		t.Errorf("the portal answered QUERY_LIMIT_EXCEEDED %d times, want 0", limited)
+	}
+	if len(times) != calls {
+		t.Fatalf("the portal served %d calls, want %d", len(times), calls)
+	}
+	slices.SortFunc(times, func(a, b time.Time) int { return a.Compare(b) })
+	// After the burst: from the request that filled the portal's bucket
+	// to the last one, measured with the portal's own timestamps.
+	after := times[burst:]
+	span := after[len(after)-1].Sub(after[0]).Seconds()
+	got := float64(len(after)-1) / span
+	ratio := got / rate
+	t.Logf("after the burst: %d requests in %.3f s = %.2f req/s, %.1f%% of the allowed %.0f req/s",
+		len(after), span, got, ratio*100, rate)
+	if ratio < 0.90 {
+		t.Errorf("aggregate rate after the burst = %.2f req/s (%.1f%% of %.0f), want >= 90%%", got, ratio*100, rate)
+	}
+	if ratio > 1 {
+		t.Errorf("aggregate rate after the burst = %.2f req/s, above the portal's %.0f", got, rate)
+	}
+}
+
+// replicaToken converts the fake portal's pair into a bitrix.Token.
+func replicaToken(tk bitrixtest.Tokens) bitrix.Token {
+	return bitrix.Token{
+		AccessToken:    bitrix.Secret(tk.AccessToken),
+		RefreshToken:   bitrix.Secret(tk.RefreshToken),
+		Expires:        tk.Expires,
+		MemberID:       tk.MemberID,
+		Domain:         tk.Domain,
+		ClientEndpoint: tk.ClientEndpoint,
+		UserID:         tk.UserID,
+	}
+}
+
+func replicaApp(a bitrixtest.App) bitrix.App {
+	return bitrix.App{ClientID: a.ClientID, ClientSecret: bitrix.Secret(a.ClientSecret), TokenURL: a.TokenURL}
+}
+
+// 4 replicas hit an expired token at once: the portal sees exactly one
+// refresh, and no call fails. The refresh tokens are single-use at the
+// fake portal, so a replica that sent a rotated one would fail the call.
+func TestReplicasRefreshOnce(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		// knownExpiry: the replicas start with a token whose Expires has
+		// passed (refresh before sending); otherwise the portal answers
+		// expired_token to a token the replicas believe valid.
+		knownExpiry bool
+	}{
+		{"portal answers expired_token", false},
+		{"expiry known before sending", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			const (
+				replicas = 4
+				perRep   = 5 // concurrent calls per replica
+			)
+			rs := startRedis(t)
+			portal := bitrixtest.NewServer(t, bitrixtest.WithoutRateLimit(), bitrixtest.WithoutOperatingLimit())
+			tok := replicaToken(portal.IssueToken(1))
+			if tt.knownExpiry {
+				tok.Expires = time.Now().Add(-time.Minute)
+			}
+			app := replicaApp(portal.App())
+			ctx := t.Context()
+			clients := make([]*bitrix.Client, replicas)
+			for r := range clients {
+				rdb := rs.client(t)
+				c, err := bitrix.New(bitrix.OAuth(tok, app, NewTokenStore(rdb, WithPollInterval(5*time.Millisecond))),
+					bitrix.WithAllowHTTP(), bitrix.WithoutRateLimit(), bitrix.WithOperatingGate(NewOperatingGate(rdb)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				clients[r] = c
+				if !tt.knownExpiry {
+					// Warm up: every replica has loaded the (valid) token.
+					if _, err := c.Call(ctx, "user.current", nil, nil); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			portal.ExpireAccessTokens()
+
+			for round := 1; round <= 2; round++ {
+				start := make(chan struct{})
+				var wg sync.WaitGroup
+				errs := make(chan error, replicas*perRep)
+				for r, c := range clients {
+					for range perRep {
+						wg.Go(func() {
+							<-start
+							if _, err := c.Call(ctx, "user.current", nil, nil); err != nil {
+								errs <- fmt.Errorf("round %d, replica %d: %w", round, r, err)
+							}
+						})
+					}
+				}
+				close(start)
+				wg.Wait()
+				close(errs)
+				for err := range errs {
+					t.Error(err)
+				}
+				if got := portal.RefreshCount(); got != round {
+					t.Errorf("round %d: the portal saw %d refreshes in all, want %d", round, got, round)
+				}
+				// The next round starts from a token the portal expired;
+				// its refresh must use the rotated refresh token.
+				portal.ExpireAccessTokens()
+			}
+			for _, c := range portal.Calls() {
+				if c.Method == "oauth.token" && c.Code != "" {
+					t.Errorf("token endpoint answered %s", c.Code)
+				}
+			}
+		})
+	}
+}
+
+// The same deliveries reaching 2 receivers that share the Redis dedupe
+// store run each handler once.
+func TestReplicasDedupeDeliveries(t *testing.T) {
+	t.Parallel()
+	rs := startRedis(t)
+	const token = "outbound-app-token"
+	var mu sync.Mutex
+	handled := map[string]int{} // deal id → handler runs, both receivers together
+	var receivers []http.Handler
+	for range 2 {
+		h := webhook.New(webhook.WithApplicationToken(token),
+			webhook.WithDedupe(NewDedupe(rs.client(t)), time.Hour))
+		h.OnDealAdd(func(_ context.Context, _ *events.Event, d *events.CRMEntity) error {
+			mu.Lock()
+			handled[fmt.Sprint(int(d.Fields.ID))]++
+			mu.Unlock()
+			return nil
+		})
+		receivers = append(receivers, h)
+	}
+	// A front end that hands every delivery to both receivers at once, as
+	// when a delivery is repeated and lands on two replicas.
+	var answers sync.Map // body → []int statuses
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		codes := make([]int, len(receivers))
+		var wg sync.WaitGroup
+		for i, h := range receivers {
+			wg.Go(func() {
+				req := httptest.NewRequestWithContext(r.Context(), http.MethodPost, "/bitrix24/events", bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				codes[i] = rec.Code
+			})
+		}
+		wg.Wait()
+		answers.Store(string(body), codes)
+		w.WriteHeader(codes[0])
+	}))
+	t.Cleanup(front.Close)
+
+	portal := bitrixtest.NewServer(t, bitrixtest.WithoutRateLimit(), bitrixtest.WithSyncDelivery())
+	portal.AddOutboundWebhook([]string{"ONCRMDEALADD"}, front.URL+"/bitrix24/events", token)
+	c, err := bitrix.New(bitrix.WebhookURL(portal.WebhookURL()), bitrix.WithAllowHTTP(), bitrix.WithoutRateLimit())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	const deals = 10
+	var ids []string
+	for i := range deals {
+		var id bitrix.Int
+		if _, err := c.Call(ctx, "crm.deal.add", bitrix.Params{"fields": bitrix.Params{"TITLE": fmt.Sprint("deal ", i)}}, &id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, fmt.Sprint(int(id)))
+	}
+	dels, err := portal.WaitDeliveries(ctx, deals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Deliver everything a second time: a full repeat of the stream.
+	for _, d := range dels {
+		resp, err := http.Post(d.URL, "application/x-www-form-urlencoded", bytes.NewBufferString(d.Body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, id := range ids {
+		if handled[id] != 1 {
+			t.Errorf("deal %s: handler ran %d times across both receivers, want 1", id, handled[id])
+		}
+	}
+	if len(handled) != deals {
+		t.Errorf("handled %d distinct deals, want %d: %v", len(handled), deals, handled)
+	}
+	answers.Range(func(_, v any) bool {
+		for _, code := range v.([]int) {
+			if code != http.StatusOK {
+				t.Errorf("a receiver answered HTTP %d, want 200 (processed or duplicate)", code)
+			}
+		}
+		return true
+	})
+}
+
+func TestDedupeClaimRelease(t *testing.T) {
+	t.Parallel()
+	rs := startRedis(t)
+	rdb := rs.client(t)
+	a, b := NewDedupe(rdb), NewDedupe(rs.client(t))
+	var _ webhook.DedupeStore = a
+	ctx := t.Context()
+	steps := []struct {
+		store *Dedupe
+		op    string
+		want  bool
+	}{
+		{a, "claim", true},
+		{b, "claim", false},
+		{a, "claim", false},
+		{b, "release", false},
+		{b, "claim", true},
+	}
+	for i, s := range steps {
+		switch s.op {
+		case "claim":
+			got, err := s.store.Claim(ctx, "k", time.Hour)
+			if err != nil || got != s.want {
+				t.Errorf("step %d: Claim = %v, %v; want %v, nil", i, got, err, s.want)
+			}
+		case "release":
+			if err := s.store.Release(ctx, "k"); err != nil {
+				t.Errorf("step %d: Release = %v", i, err)
+			}
+		}
+	}
+	if _, err := a.Claim(ctx, "short", 200*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	ttl, err := rdb.PTTL(ctx, a.key("short")).Result()
+	if err != nil || ttl <= 0 || ttl > 200*time.Millisecond {
+		t.Errorf("claimed key TTL = %v (%v), want in (0, 200ms]", ttl, err)
+	}
+	down := NewDedupe(deadClient(t))
+	if _, err := down.Claim(ctx, "k", time.Hour); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("Claim with Redis down = %v, want ErrUnavailable", err)
+	}
+	if err := down.Release(ctx, "k"); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("Release with Redis down = %v, want ErrUnavailable", err)
+	}
+}
