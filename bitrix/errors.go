@@ -127,7 +127,10 @@ var (
 	// ErrInsufficientScope: insufficient_scope (the token or webhook lacks the scope).
 	ErrInsufficientScope error = sentinel("insufficient scope", "insufficient_scope", "invalid_scope")
 	// ErrAccessDenied: ACCESS_DENIED, user_access_error, METHOD_CONFIRM_DENIED, allowed_only_intranet_user.
-	ErrAccessDenied error = sentinel("access denied", "ACCESS_DENIED", "user_access_error", "METHOD_CONFIRM_DENIED", "allowed_only_intranet_user")
+	// The imbot codes APP_ID_ERROR (a bot or command of another
+	// application), ACCESS_ERROR and CANT_EDIT_MESSAGE also match.
+	ErrAccessDenied error = sentinel("access denied", "ACCESS_DENIED", "user_access_error", "METHOD_CONFIRM_DENIED", "allowed_only_intranet_user",
+		"APP_ID_ERROR", "ACCESS_ERROR", "CANT_EDIT_MESSAGE", "AUTHORIZE_ERROR")
 	// ErrWrongAuthType: WRONG_AUTH_TYPE (for example event.bind with a webhook).
 	ErrWrongAuthType error = sentinel("authorization type not allowed for this method", "WRONG_AUTH_TYPE")
 	// ErrAuthorization: authorization_error, APPLICATION_NOT_FOUND, CONNECTION_ERROR, ERROR_OAUTH.
@@ -146,8 +149,10 @@ var (
 	// application ones, and empty-code errors whose description says
 	// "not found".
 	ErrNotFound error = &codeError{
-		msg:      "bitrix: not found",
-		codes:    []string{"NOT_FOUND", "ERROR_NOT_FOUND"},
+		msg: "bitrix: not found",
+		// imbot answers BOT_ID_ERROR, COMMAND_ID_ERROR and MESSAGE_ID_ERROR
+		// for ids it does not know.
+		codes:    []string{"NOT_FOUND", "ERROR_NOT_FOUND", "BOT_ID_ERROR", "COMMAND_ID_ERROR", "MESSAGE_ID_ERROR"},
 		suffixes: []string{"_NOT_FOUND"},
 		descs:    []string{"not found"},
 		except:   []string{"ERROR_METHOD_NOT_FOUND", "METHOD_NOT_FOUND", "APPLICATION_NOT_FOUND"},
@@ -159,9 +164,19 @@ var (
 		msg: "bitrix: invalid argument",
 		codes: []string{"ERROR_ARGUMENT", "INVALID_ARG_VALUE", "ERROR_REQUIRED_PARAMETERS_MISSING",
 			"INVALID_ARGUMENT", "ERROR_VALUE", "INVALID_REQUEST", "invalid_request", "ERROR_EMPTY_VALUE",
-			"PARAMS_ERROR", "ERROR_PARAMETERS", "WRONG_REQUEST"},
+			"PARAMS_ERROR", "ERROR_PARAMETERS", "WRONG_REQUEST",
+			// imbot validation codes
+			"CODE_ERROR", "NAME_ERROR", "EVENT_MESSAGE_ADD_ERROR", "EVENT_MESSAGE_UPDATE_ERROR", "EVENT_MESSAGE_DELETE_ERROR",
+			"EVENT_WELCOME_MESSAGE_ERROR", "EVENT_BOT_DELETE_ERROR", "EVENT_COMMAND_ADD", "COMMAND_ERROR", "LANG_ERROR",
+			"MESSAGE_EMPTY", "DIALOG_ID_EMPTY", "CHAT_ID_EMPTY", "ATTACH_ERROR", "ATTACH_OVERSIZE", "KEYBOARD_ERROR",
+			"KEYBOARD_OVERSIZE", "MENU_ERROR", "MENU_OVERSIZE",
+			// lists validation codes
+			"ERROR_ELEMENT_FIELD_VALUE"},
 		descs: []string{"is invalid", "not defined", "required"},
 	}
+	// ErrAlreadyExists: ERROR_ELEMENT_ALREADY_EXISTS and other *_ALREADY_EXISTS
+	// codes (for example a list element code that is taken).
+	ErrAlreadyExists error = &codeError{msg: "bitrix: already exists", suffixes: []string{"_ALREADY_EXISTS"}}
 	// ErrBatchLengthExceeded: ERROR_BATCH_LENGTH_EXCEEDED (command 51+ of a batch).
 	ErrBatchLengthExceeded error = sentinel("batch length exceeded", "ERROR_BATCH_LENGTH_EXCEEDED")
 	// ErrBatchMethodNotAllowed: ERROR_BATCH_METHOD_NOT_ALLOWED.
