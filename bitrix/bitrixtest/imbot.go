@@ -986,7 +986,11 @@ func (s *Server) botEvent(b *bot, event, handlerKey string, data *phpform.Map, u
 	if url == "" || (b.clientID == "" && !s.installed) {
 		return nil
 	}
-	return []delivery{{event: event, url: url, body: s.payload(event, 0, data, s.topAuth(b, userID))}}
+	auth := s.topAuth(b, userID)
+	if event == "ONIMBOTJOINCHAT" {
+		auth.Delete("refresh_token") // as in the docs sample
+	}
+	return []delivery{{event: event, url: url, body: s.payload(event, 0, data, auth)}}
 }
 
 // userMessage stores a message from a user and builds the bot events.
