@@ -86,6 +86,10 @@ func (l Limits) FromValues(vals url.Values) (*Map, error) {
 	return root, nil
 }
 
+// nameReplacer turns "." and " " in a top-level name into "_" (built once:
+// a Replacer is costly to construct).
+var nameReplacer = strings.NewReplacer(".", "_", " ", "_")
+
 // assign stores value under the bracket key, as php_register_variable_ex does.
 func (l Limits) assign(root *Map, key, value string) error {
 	key = strings.TrimLeft(key, " ")
@@ -98,7 +102,7 @@ func (l Limits) assign(root *Map, key, value string) error {
 	if name == "" {
 		return nil // PHP ignores variables without a name
 	}
-	name = strings.NewReplacer(".", "_", " ", "_").Replace(name)
+	name = nameReplacer.Replace(name)
 	if i >= 0 && strings.IndexByte(rest, ']') < 0 {
 		// An unclosed first bracket turns into "_" and the key is flat.
 		name, rest = name+"_"+rest[1:], ""

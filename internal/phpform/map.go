@@ -140,8 +140,7 @@ func (m *Map) writeJSON(buf *bytes.Buffer) error {
 			buf.WriteByte(',')
 		}
 		if !list {
-			kb, _ := json.Marshal(k)
-			buf.Write(kb)
+			writeJSONString(buf, k)
 			buf.WriteByte(':')
 		}
 		switch v := m.vals[k].(type) {
@@ -149,6 +148,8 @@ func (m *Map) writeJSON(buf *bytes.Buffer) error {
 			if err := v.writeJSON(buf); err != nil {
 				return err
 			}
+		case string:
+			writeJSONString(buf, v)
 		default:
 			b, err := json.Marshal(v)
 			if err != nil {
@@ -163,6 +164,22 @@ func (m *Map) writeJSON(buf *bytes.Buffer) error {
 		buf.WriteByte('}')
 	}
 	return nil
+}
+
+// writeJSONString writes s as a JSON string exactly as encoding/json does,
+// copying plain ASCII directly and leaving anything that needs escaping
+// (controls, quotes, backslashes, <, >, &, non-ASCII) to json.Marshal.
+func writeJSONString(buf *bytes.Buffer, s string) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			b, _ := json.Marshal(s)
+			buf.Write(b)
+			return
+		}
+	}
+	buf.WriteByte('"')
+	buf.WriteString(s)
+	buf.WriteByte('"')
 }
 
 // Clone returns a deep copy of m.

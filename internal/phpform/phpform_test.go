@@ -428,3 +428,22 @@ func BenchmarkParse(b *testing.B) {
 		}
 	}
 }
+
+// TestMarshalJSONStringsMatchEncodingJSON checks the fast path for string
+// leaves and keys against encoding/json.
+func TestMarshalJSONStringsMatchEncodingJSON(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{"", "plain ASCII 123", "q\"uote", "back\\slash", "<b>&amp;", "tab\tnl\n", "\x00\x1f",
+		"кириллица", "emoji 🙂", "bad utf8 \xff", "\u2028\u2029", "\x7f"} {
+		m := NewMap()
+		m.Set(s, s)
+		got, err := m.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := json.Marshal(map[string]string{s: s})
+		if string(got) != string(want) {
+			t.Errorf("%q: got %s, want %s", s, got, want)
+		}
+	}
+}
