@@ -23,12 +23,11 @@ type Auth interface {
 
 // webhookAuth is an inbound webhook: https://portal/rest/{user}/{secret}/.
 type webhookAuth struct {
-	raw     string // kept only to validate; never printed
-	scheme  string
-	host    string
-	user    string
-	secret  Secret
-	badPath bool
+	raw    string // kept only to validate; never printed
+	scheme string
+	host   string
+	user   string
+	secret Secret
 }
 
 func (*webhookAuth) isAuth() {}
@@ -182,4 +181,17 @@ var ErrTokenNotFound = errors.New("bitrix: token not found")
 // at the token endpoint and save", so that a fleet refreshes once.
 type RefreshLocker interface {
 	LockRefresh(ctx context.Context, key string) (unlock func(), err error)
+}
+
+// TokenInitializer is implemented by token stores shared between processes
+// that can save a token only when none is stored yet, atomically. The
+// client saves the token given to [OAuth] through it when the store is
+// empty, so that a replica starting up never overwrites a pair that
+// another replica has meanwhile refreshed (the refresh token in the given
+// pair may already be rotated away).
+type TokenInitializer interface {
+	// SaveTokenIfAbsent stores tok under key if nothing is stored there and
+	// reports saved = true; otherwise it returns the stored token and
+	// saved = false.
+	SaveTokenIfAbsent(ctx context.Context, key string, tok Token) (stored Token, saved bool, err error)
 }
