@@ -1,13 +1,61 @@
 // Package bitrixtest is an in-memory Bitrix24 portal for tests and demos.
 //
-// [NewServer] starts a portal on loopback (closed when the test ends);
-// [Start] does the same for programs. The portal speaks the real wire
-// format: /rest/{method} and /rest/{user}/{secret}/{method} routes, PHP
-// bracket forms and JSON bodies, result/next/total/time envelopes, the
-// documented error codes and HTTP statuses, batch with references, 50-row
-// pages, OAuth tokens that expire and rotate, the leaky-bucket rate limit and
-// the per-method operating-time limit.
+// [NewServer] starts a portal on loopback and closes it when the test ends;
+// [Start] does the same for programs (call [Server.Close]). The portal
+// speaks the real wire format, so an SDK, a bot or a sync job talks to it
+// exactly as to a cloud portal. It does not import package bitrix: the
+// SDK's own tests use it, and everything it returns is a plain value.
 //
-// It does not import package bitrix, so the SDK's own tests can use it;
-// everything it returns is a plain value.
+// # Sections
+//
+// Connecting: [Server.WebhookURL] is the inbound webhook of user 1 (an
+// administrator; [Server.AddWebhook] makes more); [Server.App] describes the
+// installed OAuth application (client id and secret, member id, application
+// token, token URL) and [Server.IssueToken] issues an access/refresh pair.
+// Routes are /rest/{method}[.json|.xml][/] and /rest/{user}/{secret}/{method},
+// method names are case-insensitive, parameters come as a GET query, a PHP
+// bracket form, multipart or JSON (body keys override query keys), and the
+// OAuth token as auth, access_token or Authorization: Bearer.
+//
+// Protocol: answers are result/next/total/time envelopes with every time
+// field; errors carry the documented codes and HTTP statuses; PHP's [] for
+// empty maps is kept. batch runs up to 50 commands with $result/$next/
+// $total/$time/$error references and halt; lists page by 50 with start,
+// next, total and start=-1; filters take the prefix operators.
+//
+// OAuth and limits: /oauth/token/ answers refresh_token and
+// authorization_code grants (GET or POST; refresh tokens rotate unless
+// [WithReusableRefreshTokens]); access tokens expire ([WithAccessTokenTTL],
+// [Server.ExpireAccessTokens]). A leaky bucket per portal ([WithRateLimit],
+// [WithoutRateLimit]) answers 503 QUERY_LIMIT_EXCEEDED; the per-method
+// operating-time limit ([WithOperatingLimit], [WithMethodCost]) answers 429
+// OPERATION_TIME_LIMIT. The clock is settable ([WithClock], [Server.Advance],
+// [Server.SetTime]) so tests never sleep.
+//
+// Data: crm.item.* for leads, deals, contacts, companies, quotes, smart
+// invoices and smart processes ([Server.AddSmartProcess]); the classic
+// crm.deal.*, crm.lead.*, crm.contact.*, crm.company.* over the same store;
+// crm.item.productrow.* and crm.deal.productrows.*; universal lists
+// ([Server.AddList]); chat bots (imbot.*). Inspect with [Server.CRMItem],
+// [Server.CRMItems], [Server.ProductRows], [Server.ListElements],
+// [Server.Bots], [Server.BotMessages]; seed quickly with
+// [Server.SeedCRMItems].
+//
+// Events: event.bind/unbind/get (OAuth only), outbound webhooks
+// ([Server.AddOutboundWebhook]), the offline queue (event.offline.*), and
+// portal-user actions: [Server.SendBotMessage], [Server.SendChatMessage],
+// [Server.AddBotToChat], [Server.DeleteBot], [Server.InstallApp],
+// [Server.UninstallApp]. Deliveries are real form-urlencoded POSTs; those
+// caused by REST calls run in the background unless [WithSyncDelivery];
+// [Server.WaitDeliveries] waits for them deterministically and
+// [Server.Deliveries] lists them.
+//
+// Inspection and faults: [Server.Calls], [Server.CallCount],
+// [Server.Requests], [Server.RefreshCount]; [Server.FailNext],
+// [Server.FailMethod], [Server.FaultRate], [Server.Latency],
+// [Server.DropBeforeProcessing], [Server.DropAfterProcessing],
+// [Server.HTML502] and [Server.InjectFault].
+//
+// Command fakeportal (bitrix/bitrixtest/cmd/fakeportal) runs a seeded portal
+// standalone.
 package bitrixtest

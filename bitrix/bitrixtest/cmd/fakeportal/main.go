@@ -1,0 +1,78 @@
+// Command fakeportal runs the bitrixtest fake Bitrix24 portal standalone, so
+// any HTTP client can be pointed at it.
+//
+//	go run github.com/b24go/sdk/bitrix/bitrixtest/cmd/fakeportal -addr 127.0.0.1:8024
+//
+// It seeds a few CRM items and a universal list, then prints the inbound
+// webhook URL and the OAuth app credentials (this is a local test portal:
+// printing its secrets is the point).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/b24go/sdk/bitrix/bitrixtest"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8024", "listen address")
+	secret := flag.String("secret", "", "webhook secret (random when empty)")
+	noLimit := flag.Bool("no-rate-limit", false, "disable the 2 req/s leaky bucket")
+	tls := flag.Bool("tls", false, "serve HTTPS with a self-signed certificate")
+	seed := flag.Int("seed-deals", 120, "number of deals to seed")
+	flag.Parse()
+
+	opts := []bitrixtest.Option{bitrixtest.WithAddr(*addr)}
+	if *secret != "" {
+		opts = append(opts, bitrixtest.WithWebhookSecret(*secret))
+	}
+	if *noLimit {
+		opts = append(opts, bitrixtest.WithoutRateLimit())
+	}
+	if *tls {
+		opts = append(opts, bitrixtest.WithTLS())
+	}
+	s, err := bitrixtest.Start(opts...)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+
+	if _, err := s.SeedCRMItems(bitrixtest.EntityDeal, *seed, map[string]any{"opportunity": 100, "currencyId": "EUR"}); err != nil {
+		log.Fatal(err)
+	}
+	if _, err := s.SeedCRMItems(bitrixtest.EntityLead, 10, nil); err != nil {
+		log.Fatal(err)
+	}
+	if _, err := s.SeedCRMItems(bitrixtest.EntityContact, 10, nil); err != nil {
+		log.Fatal(err)
+	}
+	status := &bitrixtest.ListField{Name: "Status", Type: "L", Enum: map[string]string{"1": "Open", "2": "Done"}}
+	tags := &bitrixtest.ListField{Name: "Tags", Type: "S", Multiple: true}
+	listID := s.AddList("lists", "tasks", "Tasks", status, tags)
+
+	app := s.App()
+	tok := s.IssueToken(1)
+	fmt.Printf("fake Bitrix24 portal on %s\n\n", s.URL())
+	fmt.Printf("webhook URL:     %s\n", s.WebhookURL())
+	fmt.Printf("client_id:       %s\n", app.ClientID)
+	fmt.Printf("client_secret:   %s\n", app.ClientSecret)
+	fmt.Printf("app token:       %s\n", app.ApplicationToken)
+	fmt.Printf("member_id:       %s\n", app.MemberID)
+	fmt.Printf("client endpoint: %s\n", app.ClientEndpoint)
+	fmt.Printf("token URL:       %s\n", app.TokenURL)
+	fmt.Printf("access token:    %s (user 1)\n", tok.AccessToken)
+	fmt.Printf("refresh token:   %s\n", tok.RefreshToken)
+	fmt.Printf("\nseeded: %d deals, 10 leads, 10 contacts; list %d (IBLOCK_TYPE_ID=lists, PROPERTY_%d status, PROPERTY_%d tags)\n", *seed, listID, status.ID, tags.ID)
+	fmt.Printf("try:   curl '%scrm.item.list?entityTypeId=2&select[]=id&select[]=title'\n", s.WebhookURL())
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+}
