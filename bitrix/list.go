@@ -320,8 +320,9 @@ func (s *scan[T]) fast(ctx context.Context) error {
 			}
 			if len(rows) < PageSize {
 				// Everything is in the tail page.
+				err := s.emitReversed(rows)
 				s.report()
-				return s.emitReversed(rows)
+				return err
 			}
 			tail = rows
 			id, err := rowID(rows[PageSize-1], s.q.IDField)
@@ -364,10 +365,12 @@ func (s *scan[T]) fast(ctx context.Context) error {
 		if after+1 >= upper {
 			done = true
 		}
-		s.report()
 		if done {
-			return s.emitReversed(tail)
+			err := s.emitReversed(tail)
+			s.report()
+			return err
 		}
+		s.report()
 	}
 }
 

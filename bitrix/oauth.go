@@ -122,7 +122,8 @@ func (s *oauthState) current(ctx context.Context, c *Client) (Token, error) {
 }
 
 // load adopts the stored token when it is newer than the one given to
-// OAuth, or saves the given one when the store has none.
+// OAuth, or saves the given one when the store has none (through
+// TokenInitializer when the store has it).
 func (s *oauthState) load(ctx context.Context) error {
 	stored, err := s.store.LoadToken(ctx, s.key)
 	s.mu.Lock()
@@ -134,20 +135,39 @@ func (s *oauthState) load(ctx context.Context) error {
 	case errors.Is(err, ErrTokenNotFound):
 		tok := s.tok
 		s.mu.Unlock()
-		serr := s.store.SaveToken(ctx, s.key, tok)
+		var serr error
+		if ti, ok := s.store.(TokenInitializer); ok {
+			// Another process may have saved (and refreshed) a pair since
+			// our load: never overwrite it with the given one.
+			var saved bool
+			if stored, saved, serr = ti.SaveTokenIfAbsent(ctx, s.key, tok); serr == nil && !saved {
+				err = nil
+			}
+		} else {
+			serr = s.store.SaveToken(ctx, s.key, tok)
+		}
 		s.mu.Lock()
 		if serr != nil {
 			return fmt.Errorf("bitrix: saving the OAuth token: %w", serr)
 		}
+		if err == nil && s.newer(stored) {
+			s.adopt(stored)
+		}
 	case err != nil:
 		return fmt.Errorf("bitrix: loading the OAuth token: %w", err)
 	default:
-		if stored.AccessToken != "" && (s.tok.Expires.IsZero() || !stored.Expires.Before(s.tok.Expires)) {
+		if s.newer(stored) {
 			s.adopt(stored)
 		}
 	}
 	s.loaded = true
 	return nil
+}
+
+// newer reports whether a stored token should replace the given one;
+// s.mu must be held.
+func (s *oauthState) newer(stored Token) bool {
+	return stored.AccessToken != "" && (s.tok.Expires.IsZero() || !stored.Expires.Before(s.tok.Expires))
 }
 
 // adopt makes tok current; s.mu must be held.
