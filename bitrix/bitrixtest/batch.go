@@ -44,9 +44,7 @@ func hBatch(c *call) (reply, *apiError) {
 		}
 		path, query, _ := strings.Cut(str, "?")
 		method := strings.ToLower(strings.Trim(path, "/ "))
-		if strings.HasSuffix(method, ".json") {
-			method = strings.TrimSuffix(method, ".json")
-		}
+		method = strings.TrimSuffix(method, ".json")
 		params, err := phpform.Parse(query)
 		if err != nil {
 			resErr.Set(key, map[string]any{"error": "INVALID_REQUEST", "error_description": "Command could not be parsed"})

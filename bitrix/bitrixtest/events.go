@@ -301,7 +301,7 @@ func (s *Server) queue(c *call, d delivery) {
 		*c.out = append(*c.out, d)
 		return
 	}
-	s.pending = append(s.pending, d)
+	s.deliverAsync([]delivery{d})
 }
 
 func (s *Server) queueOffline(event string, data *phpform.Map, userID int, objKey string, c *call) {
@@ -717,13 +717,6 @@ func (s *Server) OfflineEventCount() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.ev.offline)
-}
-
-// flushPending delivers events queued outside a REST call (helpers).
-func (s *Server) takePending() []delivery {
-	out := s.pending
-	s.pending = nil
-	return out
 }
 
 // InstallApp installs the app (if it was uninstalled) and posts ONAPPINSTALL

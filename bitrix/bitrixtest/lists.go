@@ -29,7 +29,6 @@ type listIBlock struct {
 	socnet   int
 	fields   []*ListField
 	elements map[int]*listElement
-	nextSort int
 }
 
 type propValue struct {

@@ -321,8 +321,6 @@ func cmpValues(a, b any) int {
 	return strings.Compare(strings.ToLower(leafStr(a)), strings.ToLower(leafStr(b)))
 }
 
-var likeCache = map[string]*regexp.Regexp{}
-
 func like(s, pattern string) bool {
 	if !strings.Contains(pattern, "%") && !strings.Contains(pattern, "_") {
 		return strings.EqualFold(s, pattern)

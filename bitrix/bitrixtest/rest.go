@@ -254,8 +254,6 @@ func (s *Server) authenticate(r *http.Request, user, secret string, params *phpf
 	return authInfo{kind: AuthOAuth, userID: at.userID, clientID: s.app.ClientID}, nil
 }
 
-var scopeOf = map[string]string{}
-
 func (s *Server) hasScope(scope string) bool {
 	if scope == "" || scope == "basic" {
 		return true

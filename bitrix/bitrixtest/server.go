@@ -63,7 +63,6 @@ type Server struct {
 	faults *faultState
 
 	deliv     deliveryLog
-	pending   []delivery
 	delivWG   sync.WaitGroup
 	delivHTTP *http.Client
 }
