@@ -2,7 +2,7 @@ package imbot_test
 
 import (
 	"errors"
-		"sort"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
