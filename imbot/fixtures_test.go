@@ -70,7 +70,7 @@ func TestFixtureDialog(t *testing.T) {
 	want := imbot.Dialog{
 		ID: 2725, DialogID: "chat2725", Name: "New Chat Name", Description: "Important News", Owner: 1291,
 		Avatar: "https://cdn.com.bitrix24.com/b13743910/resize_cache/33079/ff58db95aecdfa09ae61b51b5fd8f63f/im/708/70810b67c7c206ca3477933063b8ebbc/zuc0242aflwpzacvndxwnfhuxhzvgjaq",
-		Color: "#f76187", Type: "chat", MessageType: "C", EntityType: "CHAT", EntityID: "13", UserCounter: 2,
+		Color:  "#f76187", Type: "chat", MessageType: "C", EntityType: "CHAT", EntityID: "13", UserCounter: 2,
 		MessageCount: 11, LastMessageID: 33807, DateCreate: time.Date(2026, 2, 24, 11, 19, 39, 0, time.UTC), Role: "member",
 		ManagerList: []int{1291}, Restrictions: restr,
 	}

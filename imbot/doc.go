@@ -1,0 +1,39 @@
+// Package imbot is a typed client for the Bitrix24 chat-bot REST API
+// (imbot.*): register bots, send and edit their messages with keyboards and
+// attachments, register and answer commands, and manage chats.
+//
+// # Sections
+//
+//   - Client: [New] wraps a [bitrix.Client]; [WithClientID] sets the
+//     CLIENT_ID that bots registered through an inbound webhook must send
+//     with every call.
+//   - Bots: [BotService.Register] ([BotRegistration], [BotType],
+//     [Handlers], [Properties], [Color]), [BotService.Update],
+//     [BotService.Unregister], [BotService.List].
+//   - Messages: [MessageService.Send] ([Message], [DialogID], [User],
+//     [Chat]), [MessageService.Update], [MessageService.Delete],
+//     [MessageService.Like], [MessageService.SendTyping].
+//   - Commands: [CommandService.Register], [CommandService.Update],
+//     [CommandService.Unregister], [CommandService.Answer].
+//   - Chats: [ChatService.Add], [ChatService.Get], [ChatService.Dialog],
+//     [ChatService.AddUsers], [ChatService.DeleteUser], [ChatService.Users],
+//     [ChatService.Leave], [ChatService.UpdateTitle], [ChatService.SetOwner].
+//   - Builders: [Keyboard] and [Button], [Attach] and its blocks, [Menu].
+//     They produce the documented KEYBOARD / ATTACH / MENU JSON and refuse,
+//     before anything is sent, what the portal would reject: no buttons or
+//     blocks, a button without text or action, a block without its required
+//     fields, more than [MaxPayloadSize] bytes.
+//
+// # Errors
+//
+// Input the portal would reject is refused with a [*ValidationError] that
+// names the field (it matches [bitrix.ErrInvalidArgument]); no request is
+// sent then. The portal's own answers are [*bitrix.APIError] values: unknown
+// bots, commands and messages (BOT_ID_ERROR, COMMAND_ID_ERROR,
+// MESSAGE_ID_ERROR) match [bitrix.ErrNotFound]; APP_ID_ERROR, ACCESS_ERROR
+// and CANT_EDIT_MESSAGE match [bitrix.ErrAccessDenied].
+//
+// The v1 imbot.* API is marked deprecated by Bitrix24 in favour of
+// imbot.v2.*, but it is what current portals and the event payloads of
+// package events speak.
+package imbot
