@@ -163,6 +163,8 @@ func step(cur any, seg string) (any, bool) {
 	switch x := cur.(type) {
 	case *phpform.Map:
 		return x.Get(seg)
+	case *obj:
+		return x.get(seg)
 	case map[string]any:
 		v, ok := x[seg]
 		return v, ok

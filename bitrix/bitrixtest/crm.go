@@ -561,11 +561,15 @@ func (s *Server) updateItem(t *crmType, item map[string]any, fields *phpform.Map
 
 // itemView renders an item for crm.item.*: selected fields (nil = all) in
 // field order, UF names in original spelling when origUF.
-func (t *crmType) itemView(item map[string]any, sel map[string]bool, origUF bool) *phpform.Map {
-	m := phpform.NewMap()
+func (t *crmType) itemView(item map[string]any, sel map[string]bool, origUF bool) *obj {
+	n := len(t.fields) + len(t.ufOrder) + 1
+	if sel != nil {
+		n = len(sel) + 1
+	}
+	m := newObj(n)
 	for _, d := range t.fields {
 		if sel == nil || sel[d.name] || d.name == "id" {
-			m.Set(d.name, item[d.name])
+			m.set(d.name, item[d.name])
 		}
 	}
 	for _, uf := range t.ufOrder {
@@ -574,11 +578,11 @@ func (t *crmType) itemView(item map[string]any, sel map[string]bool, origUF bool
 			if origUF {
 				name = t.ufs[uf]
 			}
-			m.Set(name, v)
+			m.set(name, v)
 		}
 	}
 	if sel == nil {
-		m.Set("entityTypeId", t.id)
+		m.set("entityTypeId", t.id)
 	}
 	return m
 }

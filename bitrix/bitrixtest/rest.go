@@ -326,24 +326,26 @@ func commonHeaders(w http.ResponseWriter, transport string) {
 	h.Set("X-Content-Type-Options", "nosniff")
 }
 
-type envelope struct {
-	Result any       `json:"result"`
-	Next   *int      `json:"next,omitempty"`
-	Total  *int      `json:"total,omitempty"`
-	Time   timeBlock `json:"time"`
-}
-
 func (s *Server) writeOK(w http.ResponseWriter, r *http.Request, transport string, rep reply, tb timeBlock, auth authInfo) {
 	commonHeaders(w, transport)
 	if auth.kind == AuthOAuth {
 		w.Header().Set("X-Bitrix-Rest-Application", s.app.ClientID)
 	}
 	w.Header().Set("X-Bitrix-Rest-Time", strconv.FormatFloat(tb.Duration, 'f', 10, 64))
-	env := envelope{Result: rep.result, Next: rep.next, Total: rep.total, Time: tb}
-	body, err := json.Marshal(env)
-	if err != nil {
-		body = []byte(`{"error":"WRONG_ENCODING","error_description":"Wrong request encoding"}`)
+	body := make([]byte, 0, 512)
+	body = append(body, `{"result":`...)
+	body = appendJSON(body, rep.result)
+	if rep.next != nil {
+		body = append(body, `,"next":`...)
+		body = strconv.AppendInt(body, int64(*rep.next), 10)
 	}
+	if rep.total != nil {
+		body = append(body, `,"total":`...)
+		body = strconv.AppendInt(body, int64(*rep.total), 10)
+	}
+	body = append(body, `,"time":`...)
+	body = appendJSON(body, tb)
+	body = append(body, '}')
 	if transport == "xml" {
 		body = toXML(body)
 	}
