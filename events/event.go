@@ -84,7 +84,8 @@ type Event struct {
 	// without data get the zero value of their type.
 	Data any
 
-	form    url.Values
+	form    url.Values // ParseForm's input
+	body    string     // ParseBody's input
 	rawData json.RawMessage
 }
 
@@ -148,19 +149,19 @@ func (a Auth) Token(issued time.Time) bitrix.Token {
 // wireAuth is an auth block as strings, the shape both the envelope
 // (through gorilla/schema) and bot blocks (through encoding/json) have.
 type wireAuth struct {
-	AccessToken      string `schema:"auth[access_token]" json:"access_token"`
-	RefreshToken     string `schema:"auth[refresh_token]" json:"refresh_token"`
-	ApplicationToken string `schema:"auth[application_token]" json:"application_token"`
-	Expires          string `schema:"auth[expires]" json:"expires"`
-	ExpiresIn        string `schema:"auth[expires_in]" json:"expires_in"`
-	Scope            string `schema:"auth[scope]" json:"scope"`
-	Domain           string `schema:"auth[domain]" json:"domain"`
-	ServerEndpoint   string `schema:"auth[server_endpoint]" json:"server_endpoint"`
-	ClientEndpoint   string `schema:"auth[client_endpoint]" json:"client_endpoint"`
-	Status           string `schema:"auth[status]" json:"status"`
-	MemberID         string `schema:"auth[member_id]" json:"member_id"`
-	UserID           string `schema:"auth[user_id]" json:"user_id"`
-	ClientID         string `schema:"auth[client_id]" json:"client_id"`
+	AccessToken      string `json:"access_token"`
+	RefreshToken     string `json:"refresh_token"`
+	ApplicationToken string `json:"application_token"`
+	Expires          string `json:"expires"`
+	ExpiresIn        string `json:"expires_in"`
+	Scope            string `json:"scope"`
+	Domain           string `json:"domain"`
+	ServerEndpoint   string `json:"server_endpoint"`
+	ClientEndpoint   string `json:"client_endpoint"`
+	Status           string `json:"status"`
+	MemberID         string `json:"member_id"`
+	UserID           string `json:"user_id"`
+	ClientID         string `json:"client_id"`
 }
 
 func (w wireAuth) auth() (Auth, error) {
@@ -208,12 +209,35 @@ func atoi(field, s string) (int64, error) {
 	return n, nil
 }
 
-// envelope is the flat part of the form, decoded by gorilla/schema.
+// envelope is the flat part of the form, decoded by gorilla/schema. Its
+// fields are declared flat (no embedded struct): schema's per-field
+// reflection is much cheaper on a flat struct.
 type envelope struct {
-	Event     string `schema:"event"`
-	HandlerID string `schema:"event_handler_id"`
-	TS        string `schema:"ts"`
-	wireAuth
+	Event            string `schema:"event"`
+	HandlerID        string `schema:"event_handler_id"`
+	TS               string `schema:"ts"`
+	AccessToken      string `schema:"auth[access_token]"`
+	RefreshToken     string `schema:"auth[refresh_token]"`
+	ApplicationToken string `schema:"auth[application_token]"`
+	Expires          string `schema:"auth[expires]"`
+	ExpiresIn        string `schema:"auth[expires_in]"`
+	Scope            string `schema:"auth[scope]"`
+	Domain           string `schema:"auth[domain]"`
+	ServerEndpoint   string `schema:"auth[server_endpoint]"`
+	ClientEndpoint   string `schema:"auth[client_endpoint]"`
+	Status           string `schema:"auth[status]"`
+	MemberID         string `schema:"auth[member_id]"`
+	UserID           string `schema:"auth[user_id]"`
+	ClientID         string `schema:"auth[client_id]"`
+}
+
+func (e *envelope) wireAuth() wireAuth {
+	return wireAuth{
+		AccessToken: e.AccessToken, RefreshToken: e.RefreshToken, ApplicationToken: e.ApplicationToken,
+		Expires: e.Expires, ExpiresIn: e.ExpiresIn, Scope: e.Scope, Domain: e.Domain,
+		ServerEndpoint: e.ServerEndpoint, ClientEndpoint: e.ClientEndpoint, Status: e.Status,
+		MemberID: e.MemberID, UserID: e.UserID, ClientID: e.ClientID,
+	}
 }
 
 // envelopeKeys are the exact form keys handed to gorilla/schema. Passing
@@ -276,17 +300,25 @@ func (l Limits) Parse(r *http.Request) (*Event, error) {
 	return l.ParseBody(body)
 }
 
-// ParseBody decodes a raw form body (the bytes of a delivery).
+// ParseBody decodes a raw form body (the bytes of a delivery) with PHP's
+// parse_str rules in one pass: later keys overwrite earlier ones and
+// invalid %-escapes stay as they are.
 func (l Limits) ParseBody(body []byte) (*Event, error) {
 	l = l.withDefaults()
 	if int64(len(body)) > l.MaxBodySize {
 		return nil, fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, l.MaxBodySize)
 	}
-	form, err := url.ParseQuery(string(body))
+	raw := string(body)
+	tree, err := phpform.Limits{MaxDepth: l.MaxDepth, MaxPairs: l.MaxPairs}.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("%w: body is not a URL-encoded form", ErrMalformed)
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
-	return l.ParseForm(form)
+	ev, err := fromTree(tree)
+	if err != nil {
+		return nil, err
+	}
+	ev.body = raw
+	return ev, nil
 }
 
 // ParseForm decodes an event from form values, for example
@@ -295,22 +327,36 @@ func (l Limits) ParseBody(body []byte) (*Event, error) {
 // the type registered for the event name. Unknown events are not an error:
 // their Data is *[Unknown].
 //
-// Errors wrap [ErrMalformed] (or phpform's depth and size errors for hostile
-// input, also wrapped in ErrMalformed).
+// Errors wrap [ErrMalformed] (also for phpform's depth and size limits).
 func (l Limits) ParseForm(form url.Values) (*Event, error) {
 	l = l.withDefaults()
-	pairs := 0
-	for _, vs := range form {
-		pairs += len(vs)
+	tree, err := phpform.Limits{MaxDepth: l.MaxDepth, MaxPairs: l.MaxPairs}.FromValues(form)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
-	if pairs > l.MaxPairs {
-		return nil, fmt.Errorf("%w: more than %d form fields", ErrMalformed, l.MaxPairs)
+	ev, err := fromTree(tree)
+	if err != nil {
+		return nil, err
 	}
+	ev.form = form
+	return ev, nil
+}
 
+// fromTree builds an Event from a parsed form: the flat envelope through
+// gorilla/schema, data[...] through encoding/json.
+func fromTree(tree *phpform.Map) (*Event, error) {
 	flat := make(map[string][]string, len(envelopeKeys))
+	auth := tree.Map("auth")
 	for _, k := range envelopeKeys {
-		if vs := form[k]; len(vs) > 0 {
-			flat[k] = vs[len(vs)-1:] // PHP keeps the last value
+		var v any
+		var ok bool
+		if inner, isAuth := strings.CutPrefix(k, "auth["); isAuth {
+			v, ok = auth.Get(strings.TrimSuffix(inner, "]"))
+		} else {
+			v, ok = tree.Get(k)
+		}
+		if s, leaf := v.(string); ok && leaf {
+			flat[k] = []string{s}
 		}
 	}
 	var env envelope
@@ -321,7 +367,7 @@ func (l Limits) ParseForm(form url.Values) (*Event, error) {
 	if name == "" {
 		return nil, fmt.Errorf("%w: no event name", ErrMalformed)
 	}
-	ev := &Event{Name: name, form: form}
+	ev := &Event{Name: name}
 	hid, err := atoi("event_handler_id", env.HandlerID)
 	if err != nil {
 		return nil, err
@@ -334,26 +380,13 @@ func (l Limits) ParseForm(form url.Values) (*Event, error) {
 	if ts > 0 {
 		ev.TS = time.Unix(ts, 0)
 	}
-	if ev.Auth, err = env.auth(); err != nil {
+	if ev.Auth, err = env.wireAuth().auth(); err != nil {
 		return nil, err
 	}
-
-	data := make(url.Values)
-	for k, vs := range form {
-		if k == "data" || strings.HasPrefix(k, "data[") {
-			data[k] = vs
-		}
-	}
-	if len(data) > 0 {
-		tree, err := phpform.Limits{MaxDepth: l.MaxDepth, MaxPairs: l.MaxPairs}.FromValues(data)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
-		}
-		if v, ok := tree.Get("data"); ok {
-			if s, leaf := v.(string); !leaf || s != "" {
-				if ev.rawData, err = json.Marshal(v); err != nil {
-					return nil, fmt.Errorf("%w: data: %v", ErrMalformed, err)
-				}
+	if v, ok := tree.Get("data"); ok {
+		if s, leaf := v.(string); !leaf || s != "" {
+			if ev.rawData, err = json.Marshal(v); err != nil {
+				return nil, fmt.Errorf("%w: data: %v", ErrMalformed, err)
 			}
 		}
 	}
@@ -364,8 +397,15 @@ func (l Limits) ParseForm(form url.Values) (*Event, error) {
 }
 
 // Form returns the raw form values of the delivery (tokens included: do
-// not log them). The caller must not modify the result.
-func (e *Event) Form() url.Values { return e.form }
+// not log them). For events read by Parse or ParseBody it decodes the body
+// on each call (invalid escapes, which PHP tolerates, are dropped).
+func (e *Event) Form() url.Values {
+	if e.form == nil && e.body != "" {
+		f, _ := url.ParseQuery(e.body)
+		return f
+	}
+	return e.form
+}
 
 // RawData returns the data[...] tree as JSON in PHP's json_encode shape
 // (lists as arrays, every leaf a string), or nil when the event had no data.

@@ -574,8 +574,18 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 	}
 }
 
+var results = map[string][]byte{
+	"ok":        []byte(`{"result":"ok"}` + "\n"),
+	"duplicate": []byte(`{"result":"duplicate"}` + "\n"),
+	"accepted":  []byte(`{"result":"accepted"}` + "\n"),
+}
+
 func writeResult(w http.ResponseWriter, result string) {
-	writeJSON(w, http.StatusOK, map[string]string{"result": result})
+	hd := w.Header()
+	hd["Content-Type"] = []string{"application/json"}
+	hd["X-Content-Type-Options"] = []string{"nosniff"}
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(results[result])
 }
 
 func writeError(w http.ResponseWriter, status int, code, desc string) {
