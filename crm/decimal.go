@@ -96,7 +96,7 @@ func parseFast(s string) (Decimal, bool) {
 		s = s[1:]
 	}
 	intPart, frac, hasDot := strings.Cut(s, ".")
-	if intPart == "" && frac == "" || len(frac) > DecimalPlaces || len(intPart) > 15 || hasDot && frac == "" && intPart == "" {
+	if intPart == "" && frac == "" || len(frac) > DecimalPlaces || len(intPart) > 14 || hasDot && frac == "" && intPart == "" {
 		return Decimal{}, false
 	}
 	var n int64

@@ -75,7 +75,12 @@ func fixture(t *testing.T, name string) []byte {
 // the testdata file name and HTTP status, recording the methods called.
 func fixtureClient(t *testing.T, status int, name string, opts ...crm.Option) (*crm.Client, *[]string) {
 	t.Helper()
-	body := fixture(t, name)
+	return rawClient(t, status, fixture(t, name), opts...)
+}
+
+// rawClient is fixtureClient with the answer body given inline.
+func rawClient(t *testing.T, status int, body []byte, opts ...crm.Option) (*crm.Client, *[]string) {
+	t.Helper()
 	var mu sync.Mutex
 	var methods []string
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

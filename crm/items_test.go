@@ -462,3 +462,37 @@ func TestFixtureItemGetListUpdateDeleteFields(t *testing.T) {
 		}
 	})
 }
+
+func TestErrorMapping(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	cases := []struct {
+		name string
+		body string
+		want []error
+	}{
+		{"entity type not supported", `{"error":"ENTITY_TYPE_NOT_SUPPORTED","error_description":"Entity type 5 is not supported"}`, []error{bitrix.ErrInvalidArgument}},
+		{"access denied", `{"error":"ACCESS_DENIED","error_description":"Access denied"}`, []error{bitrix.ErrAccessDenied}},
+		{"intranet only", `{"error":"allowed_only_intranet_user","error_description":"Action allowed only for intranet users"}`, []error{bitrix.ErrAccessDenied}},
+		{"SPA not found", `{"error":"NOT_FOUND","error_description":"SPA not found"}`, []error{bitrix.ErrNotFound}},
+	}
+	for _, tc := range cases {
+		c, _ := rawClient(t, http.StatusBadRequest, []byte(tc.body))
+		_, err := c.Items(crm.Deal).Get(ctx, 1)
+		for _, w := range tc.want {
+			if !errors.Is(err, w) {
+				t.Errorf("%s: %v does not match %v", tc.name, err, w)
+			}
+		}
+		var ae *bitrix.APIError
+		if !errors.As(err, &ae) {
+			t.Errorf("%s: %v is not an *APIError", tc.name, err)
+		}
+	}
+	// A legacy empty-code answer for an id that was valid means not found.
+	c, _ := rawClient(t, http.StatusBadRequest, []byte(`{"error":"","error_description":"The parameter id is invalid or not defined."}`))
+	_, err := c.DealProductRows(ctx, 12)
+	if !errors.Is(err, bitrix.ErrNotFound) || !errors.Is(err, bitrix.ErrInvalidArgument) {
+		t.Errorf("legacy empty code: %v", err)
+	}
+}
