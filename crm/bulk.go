@@ -11,6 +11,7 @@ import (
 	"strconv"
 
 	"github.com/b24go/sdk/bitrix"
+	"github.com/b24go/sdk/internal/phpform"
 )
 
 // Defaults of the bulk operations.
@@ -150,7 +151,10 @@ func (e *addEntry) key() string { return e.originator + "\x00" + e.marker }
 // choice as the marker instead.
 //
 // The portal cannot enforce unique markers: reconciliation holds as long as
-// no one else adds items with the same markers at the same time. If a
+// no one else adds items with the same markers at the same time. A request
+// that timed out on the client may still be running on the portal when the
+// lookup is made; use a client timeout well above the portal's processing
+// time for big batches. If a
 // lookup fails, the affected items fail with an error matching
 // bitrix.ErrMaybeApplied rather than risking a duplicate.
 //
@@ -255,6 +259,9 @@ func (s *Items) prepareAdds(m string, items []Fields, cfg bulkConfig) ([]*addEnt
 		if err := checkFields(m, f, field); err != nil {
 			return nil, err
 		}
+		if err := checkEncodable(m, field, f); err != nil {
+			return nil, err
+		}
 		e := &addEntry{fields: f.clone()}
 		if cfg.markerField != "" {
 			v, ok := markerValue(e.fields[cfg.markerField])
@@ -296,6 +303,16 @@ func (s *Items) prepareAdds(m string, items []Fields, cfg bulkConfig) ([]*addEnt
 		entries[i] = e
 	}
 	return entries, nil
+}
+
+// checkEncodable fails when fields cannot be sent as a form (a channel, a
+// function, NaN), so that such an item is rejected before any request
+// instead of failing in every round.
+func checkEncodable(m, field string, f Fields) error {
+	if _, err := phpform.Flatten(map[string]any{"fields": f.clone()}); err != nil {
+		return invalid(m, field, "cannot be encoded: %v", err)
+	}
+	return nil
 }
 
 // newMarkerPrefix returns a random prefix for generated originIds.
@@ -435,6 +452,9 @@ func (s *Items) UpdateMany(ctx context.Context, updates []Update, opts ...BulkOp
 			return nil, invalid(m, fmt.Sprintf("updates[%d].id", i), "must be a positive item id, got %d", u.ID)
 		}
 		if err := checkFields(m, u.Fields, fmt.Sprintf("updates[%d].fields", i)); err != nil {
+			return nil, err
+		}
+		if err := checkEncodable(m, fmt.Sprintf("updates[%d].fields", i), u.Fields); err != nil {
 			return nil, err
 		}
 	}

@@ -244,6 +244,7 @@ func TestAddManyBadInputSendsNothing(t *testing.T) {
 		{"empty originId", []crm.Fields{{"title": "a", "originId": ""}}, nil, "items[0].originId"},
 		{"bad originatorId", []crm.Fields{{"title": "a", "originatorId": []int{1}}}, nil, "items[0].originatorId"},
 		{"missing marker field", []crm.Fields{{"title": "a", "xmlId": "1"}, {"title": "b"}}, []crm.BulkOption{crm.MarkerField("xmlId")}, "items[1].xmlId"},
+		{"unencodable value", []crm.Fields{{"title": "a"}, {"title": make(chan int)}}, nil, "items[1]"},
 		{"repeated marker field", []crm.Fields{{"xmlId": 7}, {"xmlId": "7"}}, []crm.BulkOption{crm.MarkerField("xmlId")}, "items[1]"},
 	}
 	for _, tc := range cases {

@@ -201,3 +201,28 @@ func FuzzParseDecimal(f *testing.F) {
 		}
 	})
 }
+
+// TestDecimalMulRoundPaths compares the int64 fast path with the big-number
+// path on values on both sides of the fast path's bound.
+func TestDecimalMulRoundPaths(t *testing.T) {
+	t.Parallel()
+	cases := []struct{ a, b, want2, want4 string }{
+		{"303700.0499", "2", "607400.10", "607400.0998"},
+		{"303700.05", "2", "607400.10", "607400.1"}, // just over the bound: big path
+		{"-303700.0499", "0.5", "-151850.02", "-151850.025"},
+		{"-303700.05", "0.5", "-151850.03", "-151850.025"}, // big path, half away from zero
+		{"99999999.99", "1000", "99999999990.00", "99999999990"},
+		{"0.0001", "0.0001", "0.00", "0"},
+		{"0.005", "1", "0.01", "0.005"},
+		{"-0.005", "1", "-0.01", "-0.005"},
+	}
+	for _, tc := range cases {
+		a, b := crm.MustDecimal(tc.a), crm.MustDecimal(tc.b)
+		if got := a.MulRound(b, 2).StringFixed(2); got != tc.want2 {
+			t.Errorf("%s×%s (2) = %s, want %s", tc.a, tc.b, got, tc.want2)
+		}
+		if got := a.Mul(b).String(); got != tc.want4 {
+			t.Errorf("%s×%s (4) = %s, want %s", tc.a, tc.b, got, tc.want4)
+		}
+	}
+}

@@ -182,14 +182,32 @@ func (d Decimal) Mul(e Decimal) Decimal { return d.MulRound(e, DecimalPlaces) }
 // rounds the exact product, never an already rounded one.
 func (d Decimal) MulRound(e Decimal, places int) Decimal {
 	checkPlaces(places)
+	step := pow10[DecimalPlaces-places]
+	const small = 3037000499 // |a|,|b| <= small: a*b fits in an int64
+	if d.units >= -small && d.units <= small && e.units >= -small && e.units <= small {
+		p := d.units * e.units
+		div := decimalScale * step
+		q, r := p/div, p%div
+		if r < 0 {
+			r = -r
+		}
+		if 2*r >= div {
+			if p < 0 {
+				q--
+			} else {
+				q++
+			}
+		}
+		return Decimal{mulInt(q, step)}
+	}
 	p := new(big.Int).Mul(big.NewInt(d.units), big.NewInt(e.units))
 	// p has 8 places; keep `places`.
-	r := new(big.Rat).SetFrac(p, big.NewInt(decimalScale*pow10[DecimalPlaces-places]))
+	r := new(big.Rat).SetFrac(p, big.NewInt(decimalScale*step))
 	n, ok := roundRat(r)
 	if !ok {
 		panic("crm: Decimal overflow")
 	}
-	return Decimal{mulInt(n, pow10[DecimalPlaces-places])}
+	return Decimal{mulInt(n, step)}
 }
 
 // Round returns d rounded to places digits (0-4) after the point, half away

@@ -18,13 +18,13 @@ import (
 
 // newPortal starts a fake portal without rate limits and returns it with a
 // CRM client on its webhook.
-func newPortal(t *testing.T, opts ...crm.Option) (*bitrixtest.Server, *crm.Client) {
+func newPortal(t testing.TB, opts ...crm.Option) (*bitrixtest.Server, *crm.Client) {
 	t.Helper()
 	srv := bitrixtest.NewServer(t, bitrixtest.WithoutRateLimit(), bitrixtest.WithoutOperatingLimit())
 	return srv, newClient(t, srv, opts...)
 }
 
-func newClient(t *testing.T, srv *bitrixtest.Server, opts ...crm.Option) *crm.Client {
+func newClient(t testing.TB, srv *bitrixtest.Server, opts ...crm.Option) *crm.Client {
 	t.Helper()
 	c, err := bitrix.New(bitrix.WebhookURL(srv.WebhookURL()), bitrix.WithAllowHTTP(), bitrix.WithoutRateLimit(),
 		bitrix.WithRetryPolicy(bitrix.RetryPolicy{MaxAttempts: 8, BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond}))
@@ -98,4 +98,19 @@ func rawClient(t *testing.T, status int, body []byte, opts ...crm.Option) (*crm.
 		t.Fatal(err)
 	}
 	return crm.New(c, opts...), &methods
+}
+
+func fixtureResultB(b *testing.B, name string) json.RawMessage {
+	b.Helper()
+	raw, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var env struct {
+		Result json.RawMessage `json:"result"`
+	}
+	if err := json.Unmarshal(raw, &env); err != nil {
+		b.Fatal(err)
+	}
+	return env.Result
 }
