@@ -2,6 +2,7 @@ package events
 
 import (
 	"encoding/json"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -365,6 +366,44 @@ func TestEveryFixtureIsTyped(t *testing.T) {
 		}
 		if _, unknown := ev.Data.(*Unknown); unknown {
 			t.Errorf("%s: %s parsed as Unknown", f, ev.Name)
+		}
+	}
+}
+
+// TestParseFormMatchesParseBody decodes every fixture both ways: ParseBody
+// (phpform.Parse, direct envelope reader) and ParseForm (url.Values,
+// gorilla/schema).
+func TestParseFormMatchesParseBody(t *testing.T) {
+	t.Parallel()
+	files, _ := filepath.Glob("testdata/event_*.json")
+	wires, _ := filepath.Glob("testdata/wire_*.txt")
+	for _, f := range append(files, wires...) {
+		var body string
+		if strings.HasSuffix(f, ".json") {
+			body = fixtureBody(t, filepath.Base(f))
+		} else {
+			body = wireBody(t, filepath.Base(f))
+		}
+		a, err := ParseBody([]byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		form, err := url.ParseQuery(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := ParseForm(form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// url.Values has no key order, so compare raw data as decoded JSON.
+		asJSON := cmp.Transformer("json", func(r json.RawMessage) any {
+			var v any
+			_ = json.Unmarshal(r, &v)
+			return v
+		})
+		if d := cmp.Diff(a, b, cmpopts.IgnoreFields(Event{}, "form", "body"), cmp.AllowUnexported(Event{}), asJSON); d != "" {
+			t.Errorf("%s: ParseBody vs ParseForm (-body +form)\n%s", f, d)
 		}
 	}
 }

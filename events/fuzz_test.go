@@ -92,3 +92,27 @@ func FuzzBracketDecoder(f *testing.F) {
 		}
 	})
 }
+
+// FuzzEnvelopeReaders checks that the direct envelope reader of the hot
+// path decodes exactly what gorilla/schema decodes.
+func FuzzEnvelopeReaders(f *testing.F) {
+	for _, s := range seedBodies(f) {
+		f.Add(s)
+	}
+	f.Add("event=a&EVENT=b&Auth[Member_ID]=x&auth[member_id]=y&auth[member_id]=z&ts=1&TS=2")
+	f.Fuzz(func(t *testing.T, body string) {
+		tree, err := phpform.Limits{MaxDepth: 16, MaxPairs: 10_000}.Parse(body)
+		if err != nil {
+			return
+		}
+		flat := flatEnvelope(tree)
+		viaSchema, errS := decodeEnvelope(flat, true)
+		direct, errD := decodeEnvelope(flat, false)
+		if (errS == nil) != (errD == nil) {
+			t.Fatalf("schema err %v, reader err %v", errS, errD)
+		}
+		if errS == nil && viaSchema != direct {
+			t.Fatalf("schema %+v\nreader %+v", viaSchema, direct)
+		}
+	})
+}
