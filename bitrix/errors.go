@@ -171,7 +171,9 @@ var (
 			"MESSAGE_EMPTY", "DIALOG_ID_EMPTY", "CHAT_ID_EMPTY", "ATTACH_ERROR", "ATTACH_OVERSIZE", "KEYBOARD_ERROR",
 			"KEYBOARD_OVERSIZE", "MENU_ERROR", "MENU_OVERSIZE",
 			// lists validation codes
-			"ERROR_ELEMENT_FIELD_VALUE"},
+			"ERROR_ELEMENT_FIELD_VALUE",
+			// crm.item.*: an entity type the method does not handle (old invoices)
+			"ENTITY_TYPE_NOT_SUPPORTED"},
 		descs: []string{"is invalid", "not defined", "required"},
 	}
 	// ErrAlreadyExists: ERROR_ELEMENT_ALREADY_EXISTS and other *_ALREADY_EXISTS

@@ -28,6 +28,10 @@ func TestTypedClientCodes(t *testing.T) {
 		{"ERROR_ELEMENT_FIELD_VALUE", ErrInvalidArgument},
 		{"ERROR_REQUIRED_PARAMETERS_MISSING", ErrInvalidArgument},
 		{"ERROR_ELEMENT_ALREADY_EXISTS", ErrAlreadyExists},
+		{"ENTITY_TYPE_NOT_SUPPORTED", ErrInvalidArgument},
+		{"OWNER_NOT_FOUND", ErrNotFound},
+		{"INVALID_ARG_VALUE", ErrInvalidArgument},
+		{"allowed_only_intranet_user", ErrAccessDenied},
 	}
 	all := []error{ErrNotFound, ErrAccessDenied, ErrInvalidArgument, ErrAlreadyExists}
 	for _, tc := range tests {
