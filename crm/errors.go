@@ -40,7 +40,6 @@ func (e *mappedError) Error() string   { return e.err.Error() }
 func (e *mappedError) Unwrap() []error { return append([]error{e.err}, e.also...) }
 
 // mapErr adds the core sentinel meanings the CRM answers imply:
-//   - ENTITY_TYPE_NOT_SUPPORTED → bitrix.ErrInvalidArgument;
 //   - the legacy empty-code "The parameter id is invalid or not defined."
 //     for an id that was valid (> 0) → bitrix.ErrNotFound as well (the
 //     portal says the same for "no such deal");
@@ -48,7 +47,8 @@ func (e *mappedError) Unwrap() []error { return append([]error{e.err}, e.also...
 //     crm.deal.productrows.set) → bitrix.ErrInvalidArgument.
 //
 // Other errors are returned as they are; *bitrix.APIError already matches
-// NOT_FOUND, *_NOT_FOUND, INVALID_ARG_VALUE, ACCESS_DENIED and the rest.
+// NOT_FOUND, *_NOT_FOUND, INVALID_ARG_VALUE, ENTITY_TYPE_NOT_SUPPORTED,
+// ACCESS_DENIED and the rest.
 func mapErr(err error, idGiven bool) error {
 	var ae *bitrix.APIError
 	if err == nil || !errors.As(err, &ae) {
@@ -57,10 +57,6 @@ func mapErr(err error, idGiven bool) error {
 	var also []error
 	desc := strings.ToLower(ae.Description)
 	switch {
-	case strings.EqualFold(ae.Code, "ENTITY_TYPE_NOT_SUPPORTED"):
-		if !errors.Is(err, bitrix.ErrInvalidArgument) {
-			also = append(also, bitrix.ErrInvalidArgument)
-		}
 	case ae.Code == "" && idGiven && strings.Contains(desc, "id is invalid or not defined"):
 		also = append(also, bitrix.ErrNotFound)
 	case strings.EqualFold(ae.Code, "ERROR_CORE") && strings.Contains(desc, " is required"):
