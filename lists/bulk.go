@@ -1,0 +1,302 @@
+package lists
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/b24go/sdk/bitrix"
+)
+
+// Result is the outcome of one item of a bulk operation, in input order.
+type Result struct {
+	// ID is the element's id (for adds: the new element's id).
+	ID int
+	// Err is the item's error: an *bitrix.APIError from the portal, or an
+	// error matching bitrix.ErrMaybeApplied when the outcome stayed unknown.
+	Err error
+	// Reconciled reports that the answer was lost and the outcome was
+	// established by looking the element up.
+	Reconciled bool
+}
+
+// Update is one item of [Elements.UpdateMany].
+type Update struct {
+	Ref    Ref
+	Fields Fields
+}
+
+// AddMany adds elements through batch requests (50 commands each) and
+// returns one Result per element, in input order. Invalid input (a
+// missing or repeated ELEMENT_CODE, a missing NAME, ...) fails the whole
+// call before anything is sent.
+//
+// Exactly once: when a batch's answer is lost after it was sent
+// ([bitrix.ErrMaybeApplied]), AddMany looks the codes of its elements up
+// (lists.element.get with FILTER =CODE). Elements that exist are reported
+// with their ids (Reconciled); only the missing ones are sent again, and
+// the portal's unique codes refuse a duplicate if one slips through
+// (ERROR_ELEMENT_ALREADY_EXISTS after an unknown outcome is looked up too).
+// Commands that were never sent (a later chunk after a failed request) are
+// sent again. This is repeated at most 3 times.
+func (e *Elements) AddMany(ctx context.Context, els []NewElement) ([]Result, error) {
+	const method = "lists.element.add"
+	params := make([]bitrix.Params, len(els))
+	seen := map[string]int{}
+	for i, el := range els {
+		p, err := e.addParams(method, el)
+		if err != nil {
+			return nil, fmt.Errorf("element %d: %w", i, err)
+		}
+		if j, dup := seen[el.Code]; dup {
+			return nil, fmt.Errorf("element %d: %w", i, invalid(method, "ELEMENT_CODE", "code %q repeats element %d", el.Code, j))
+		}
+		seen[el.Code] = i
+		params[i] = p
+	}
+	results := make([]Result, len(els))
+	ambiguous := make([]bool, len(els))
+	pending := make([]int, len(els))
+	for i := range pending {
+		pending[i] = i
+	}
+	for round := 0; len(pending) > 0; round++ {
+		b := e.c.c.NewBatch()
+		cmds := make([]*bitrix.BatchCmd, len(pending))
+		for k, idx := range pending {
+			cmds[k] = b.Add("", method, params[idx])
+		}
+		_ = b.Run(ctx) // a failed request marks its commands; they are handled below
+		var unknown, resend []int
+		for k, idx := range pending {
+			err := cmds[k].Err()
+			switch {
+			case err == nil:
+				var id bitrix.Int
+				if derr := cmds[k].Decode(&id); derr != nil || id <= 0 {
+					results[idx] = Result{Err: fmt.Errorf("lists: %s: the portal answered no id", method)}
+					continue
+				}
+				results[idx] = Result{ID: int(id), Reconciled: ambiguous[idx]}
+			case errors.Is(err, bitrix.ErrMaybeApplied), ambiguous[idx] && errors.Is(err, bitrix.ErrAlreadyExists):
+				ambiguous[idx] = true
+				results[idx] = Result{Err: err}
+				unknown = append(unknown, idx)
+			case errors.Is(err, bitrix.ErrNotRun):
+				results[idx] = Result{Err: err}
+				resend = append(resend, idx)
+			default:
+				results[idx] = Result{Err: err}
+			}
+		}
+		if len(unknown) > 0 {
+			codes := make([]string, len(unknown))
+			for k, idx := range unknown {
+				codes[k] = els[idx].Code
+			}
+			found, lerr := e.lookupCodes(ctx, codes)
+			for _, idx := range unknown {
+				switch id, ok := found[els[idx].Code]; {
+				case lerr != nil:
+					results[idx].Err = fmt.Errorf("lists: outcome unknown and the lookup failed: %w (first error: %w)", lerr, results[idx].Err)
+				case ok:
+					results[idx] = Result{ID: id, Reconciled: true}
+				default:
+					resend = append(resend, idx)
+				}
+			}
+		}
+		if round+1 >= maxAddRounds || ctx.Err() != nil {
+			break
+		}
+		pending = sortedCopy(resend)
+	}
+	return results, nil
+}
+
+func sortedCopy(s []int) []int {
+	out := append([]int(nil), s...)
+	sortInts(out)
+	return out
+}
+
+// lookupCodes finds elements by code; it returns code → id for those that
+// exist.
+func (e *Elements) lookupCodes(ctx context.Context, codes []string) (map[string]int, error) {
+	const method = "lists.element.get"
+	found := map[string]int{}
+	for len(codes) > 0 {
+		n := min(len(codes), bitrix.PageSize)
+		chunk := codes[:n]
+		codes = codes[n:]
+		base, err := e.base(method)
+		if err != nil {
+			return nil, err
+		}
+		vals := make([]any, len(chunk))
+		for i, c := range chunk {
+			vals[i] = c
+		}
+		base["FILTER"] = bitrix.Params{"=CODE": vals}
+		base["SELECT"] = []string{"ID", "CODE"}
+		rows, _, err := bitrix.List[json.RawMessage](ctx, e.c.c, bitrix.Query{Method: method, Params: base}, 0)
+		if err != nil {
+			return nil, err
+		}
+		want := map[string]bool{}
+		for _, c := range chunk {
+			want[c] = true
+		}
+		for _, r := range rows {
+			el, err := decodeElement(r, e.c.dates)
+			if err != nil {
+				return nil, err
+			}
+			if want[el.Code] && el.ID > 0 {
+				found[el.Code] = el.ID
+			}
+		}
+	}
+	return found, nil
+}
+
+// lookupIDs returns the ids among ids that exist.
+func (e *Elements) lookupIDs(ctx context.Context, ids []int) (map[int]bool, error) {
+	const method = "lists.element.get"
+	found := map[int]bool{}
+	for len(ids) > 0 {
+		n := min(len(ids), bitrix.PageSize)
+		chunk := ids[:n]
+		ids = ids[n:]
+		base, err := e.base(method)
+		if err != nil {
+			return nil, err
+		}
+		vals := make([]any, len(chunk))
+		for i, c := range chunk {
+			vals[i] = c
+		}
+		base["FILTER"] = bitrix.Params{"=ID": vals}
+		base["SELECT"] = []string{"ID", "CODE"}
+		rows, _, err := bitrix.List[json.RawMessage](ctx, e.c.c, bitrix.Query{Method: method, Params: base}, 0)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			el, err := decodeElement(r, e.c.dates)
+			if err != nil {
+				return nil, err
+			}
+			found[el.ID] = true
+		}
+	}
+	return found, nil
+}
+
+// UpdateMany updates elements through batch requests and returns one
+// Result per item, in input order (ID is the element id for id
+// references). Like [Elements.Update] it replaces all fields of each
+// element. An update whose answer was lost keeps an error matching
+// [bitrix.ErrMaybeApplied]: an update sends the whole element, so repeating
+// it is harmless, but the SDK leaves that decision to the caller.
+func (e *Elements) UpdateMany(ctx context.Context, items []Update) ([]Result, error) {
+	const method = "lists.element.update"
+	params := make([]bitrix.Params, len(items))
+	for i, it := range items {
+		p, err := e.updateParams(method, it.Ref, it.Fields)
+		if err != nil {
+			return nil, fmt.Errorf("item %d: %w", i, err)
+		}
+		params[i] = p
+	}
+	b := e.c.c.NewBatch()
+	cmds := make([]*bitrix.BatchCmd, len(items))
+	for i := range items {
+		cmds[i] = b.Add("", method, params[i])
+	}
+	_ = b.Run(ctx)
+	results := make([]Result, len(items))
+	for i, cmd := range cmds {
+		results[i] = Result{ID: items[i].Ref.ID(), Err: cmd.Err()}
+	}
+	return results, nil
+}
+
+// DeleteMany deletes elements through batch requests and returns one
+// Result per reference, in input order. When the answer of a request is
+// lost, the elements are looked up: those that are gone are reported as
+// deleted (Reconciled), those that still exist are deleted again (at most
+// 3 rounds).
+func (e *Elements) DeleteMany(ctx context.Context, refs []Ref) ([]Result, error) {
+	const method = "lists.element.delete"
+	params := make([]bitrix.Params, len(refs))
+	for i, r := range refs {
+		p, err := e.elementParams(method, r)
+		if err != nil {
+			return nil, fmt.Errorf("item %d: %w", i, err)
+		}
+		params[i] = p
+	}
+	results := make([]Result, len(refs))
+	pending := make([]int, len(refs))
+	for i := range pending {
+		pending[i] = i
+	}
+	for round := 0; len(pending) > 0; round++ {
+		b := e.c.c.NewBatch()
+		cmds := make([]*bitrix.BatchCmd, len(pending))
+		for k, idx := range pending {
+			cmds[k] = b.Add("", method, params[idx])
+		}
+		_ = b.Run(ctx)
+		var unknown, resend []int
+		for k, idx := range pending {
+			err := cmds[k].Err()
+			results[idx] = Result{ID: refs[idx].ID(), Err: err}
+			switch {
+			case err == nil:
+			case errors.Is(err, bitrix.ErrMaybeApplied):
+				unknown = append(unknown, idx)
+			case errors.Is(err, bitrix.ErrNotRun):
+				resend = append(resend, idx)
+			}
+		}
+		if len(unknown) > 0 {
+			var ids []int
+			var codes []string
+			for _, idx := range unknown {
+				if c := refs[idx].Code(); c != "" {
+					codes = append(codes, c)
+				} else {
+					ids = append(ids, refs[idx].ID())
+				}
+			}
+			byID, lerr := e.lookupIDs(ctx, ids)
+			var byCode map[string]int
+			if lerr == nil {
+				byCode, lerr = e.lookupCodes(ctx, codes)
+			}
+			for _, idx := range unknown {
+				r := refs[idx]
+				exists := byID[r.ID()]
+				if r.Code() != "" {
+					_, exists = byCode[r.Code()]
+				}
+				switch {
+				case lerr != nil:
+					results[idx].Err = fmt.Errorf("lists: outcome unknown and the lookup failed: %w (first error: %w)", lerr, results[idx].Err)
+				case !exists:
+					results[idx] = Result{ID: r.ID(), Reconciled: true}
+				default:
+					resend = append(resend, idx)
+				}
+			}
+		}
+		if round+1 >= maxAddRounds || ctx.Err() != nil {
+			break
+		}
+		pending = sortedCopy(resend)
+	}
+	return results, nil
+}
