@@ -296,17 +296,22 @@ type wireBot struct {
 	BotCode string     `json:"BOT_CODE"`
 }
 
+func (w wireBot) bot() (Bot, error) {
+	a, err := w.auth()
+	return Bot{BotID: w.BotID, BotCode: w.BotCode, Auth: a}, err
+}
+
 // UnmarshalJSON reads the flat wire entry (auth keys next to BOT_ID).
 func (b *Bot) UnmarshalJSON(data []byte) error {
 	var w wireBot
 	if err := json.Unmarshal(data, &w); err != nil {
 		return err
 	}
-	a, err := w.auth()
+	bot, err := w.bot()
 	if err != nil {
 		return err
 	}
-	*b = Bot{BotID: w.BotID, BotCode: w.BotCode, Auth: a}
+	*b = bot
 	return nil
 }
 
@@ -414,6 +419,31 @@ type BotMessage struct {
 	Bot    map[int]Bot   `json:"BOT"`
 	Params MessageParams `json:"PARAMS"`
 	User   User          `json:"USER"`
+}
+
+// UnmarshalJSON decodes the wire shape in one pass (the bot entries'
+// auth keys sit next to BOT_ID).
+func (m *BotMessage) UnmarshalJSON(b []byte) error {
+	var w struct {
+		Bot    map[int]wireBot `json:"BOT"`
+		Params MessageParams   `json:"PARAMS"`
+		User   User            `json:"USER"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*m = BotMessage{Params: w.Params, User: w.User}
+	if w.Bot != nil {
+		m.Bot = make(map[int]Bot, len(w.Bot))
+		for id, wb := range w.Bot {
+			bot, err := wb.bot()
+			if err != nil {
+				return err
+			}
+			m.Bot[id] = bot
+		}
+	}
+	return nil
 }
 
 // ReplyTarget is where and as whom to answer an event: pass DialogID and

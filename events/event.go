@@ -370,7 +370,12 @@ func fromTree(tree *phpform.Map, viaSchema bool) (*Event, error) {
 	}
 	if v, ok := tree.Get("data"); ok {
 		if s, leaf := v.(string); !leaf || s != "" {
-			if ev.rawData, err = json.Marshal(v); err != nil {
+			if m, isMap := v.(*phpform.Map); isMap {
+				ev.rawData, err = m.MarshalJSON() // skips json.Marshal's re-validation
+			} else {
+				ev.rawData, err = json.Marshal(v)
+			}
+			if err != nil {
 				return nil, fmt.Errorf("%w: data: %v", ErrMalformed, err)
 			}
 		}
