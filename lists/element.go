@@ -193,3 +193,9 @@ type NewElement struct {
 	// #section_id#, #element_id# and #group_id# used in notifications.
 	ListElementURL string
 }
+
+// DecodeElement decodes one row of lists.element.get with the given date
+// format (for rows obtained outside this package, e.g. from a batch).
+func DecodeElement(raw json.RawMessage, dates DateFormat) (Element, error) {
+	return decodeElement(raw, &dates)
+}
