@@ -36,10 +36,11 @@ var (
 
 // PanicError is the error [Handler.Dispatch] returns when a handler panics.
 type PanicError struct {
-	Value any
-	Stack []byte
+	Value any    // the value passed to panic
+	Stack []byte // the goroutine's stack at the panic
 }
 
+// Error describes the panic value (not the stack).
 func (e *PanicError) Error() string { return fmt.Sprintf("webhook: handler panicked: %v", e.Value) }
 
 // Option configures a Handler.

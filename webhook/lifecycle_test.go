@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -144,6 +145,27 @@ func TestAppLifecycle(t *testing.T) {
 	}
 	if got := post(t, srv.URL, portalEvent(app, "ONCRMDEALUPDATE", "wrong", url.Values{"data[FIELDS][ID]": {"5"}})); got.status != 401 {
 		t.Errorf("wrong token after install: %d", got.status)
+	}
+
+	// ONAPPUPDATE brings a new application token; it is verified like an
+	// install and replaces the old one.
+	fresh := portal.IssueToken(1)
+	update := installBody(app, fresh, fresh.AccessToken)
+	update = strings.Replace(update, "event=ONAPPINSTALL", "event=ONAPPUPDATE", 1)
+	update = strings.Replace(update, "auth%5Bapplication_token%5D="+app.ApplicationToken, "auth%5Bapplication_token%5D=rotated-app-token", 1)
+	if got := post(t, srv.URL, update); got.status != 200 {
+		t.Fatalf("update: %d %v", got.status, got.body)
+	}
+	if got, _ := reg.Lookup(t.Context(), app.MemberID); got.Reveal() != "rotated-app-token" {
+		t.Fatal("ONAPPUPDATE did not replace the application token")
+	}
+	if got := post(t, srv.URL, deal); got.status != 401 {
+		t.Errorf("old token after update: %d", got.status)
+	}
+	app.ApplicationToken = "rotated-app-token"
+	deal = portalEvent(app, "ONCRMDEALUPDATE", app.ApplicationToken, url.Values{"data[FIELDS][ID]": {"5"}})
+	if got := post(t, srv.URL, deal); got.status != 200 {
+		t.Errorf("new token after update: %d %v", got.status, got.body)
 	}
 
 	// An uninstall with a wrong token changes nothing.
