@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"strings"
 
+	"github.com/b24go/sdk/bitrix"
+	"github.com/b24go/sdk/bitrix/bitrixtest"
 	"github.com/b24go/sdk/events"
 )
 
@@ -74,4 +76,38 @@ func ExampleTask() {
 	task := ev.Data.(*events.Task)
 	fmt.Println(task.TaskID(), task.FieldsBefore.Undefined, task.IsAccessibleBefore, task.IsAccessibleAfter)
 	// Output: 123 true N undefined
+}
+
+func ExampleConsumer() {
+	portal, err := bitrixtest.Start(bitrixtest.WithoutRateLimit())
+	if err != nil {
+		panic(err)
+	}
+	defer portal.Close()
+	app, tok := portal.App(), portal.IssueToken(1)
+	c, err := bitrix.New(bitrix.OAuth(bitrix.Token{
+		AccessToken: bitrix.Secret(tok.AccessToken), RefreshToken: bitrix.Secret(tok.RefreshToken),
+		MemberID: tok.MemberID, ClientEndpoint: tok.ClientEndpoint,
+	}, bitrix.App{ClientID: app.ClientID, ClientSecret: bitrix.Secret(app.ClientSecret), TokenURL: app.TokenURL}, nil),
+		bitrix.WithAllowHTTP()) // the fake portal is plain HTTP on loopback
+	if err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	_, _ = c.Call(ctx, "event.bind", bitrix.Params{"event": "ONCRMLEADADD", "event_type": "offline"}, nil)
+	_, _ = c.Call(ctx, "crm.lead.add", bitrix.Params{"fields": bitrix.Params{"TITLE": "From the website"}}, nil)
+
+	cons := &events.Consumer{Client: c, Handler: func(ctx context.Context, rec *events.OfflineRecord) error {
+		data, err := rec.DecodeData()
+		if err != nil {
+			return err
+		}
+		fmt.Println(rec.Name, "lead", data.(*events.CRMEntity).EntityID())
+		return nil // cleared from the queue; an error would mark it failed
+	}}
+	n, err := cons.Once(ctx) // Run(ctx) loops until ctx ends
+	fmt.Println(n, err, portal.OfflineEventCount())
+	// Output:
+	// ONCRMLEADADD lead 1
+	// 1 <nil> 0
 }
