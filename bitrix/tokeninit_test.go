@@ -11,20 +11,24 @@ import (
 )
 
 // initStore is a shared store with an atomic save-if-absent, whose first
-// "not found" answer runs hook before it reaches the client.
+// "not found" answer runs hook (without holding the lock) before it
+// reaches the client.
 type initStore struct {
 	*bitrix.MemoryTokenStore
 	mu   sync.Mutex
-	once sync.Once
-	hook func()
+	hook func() // run once, on the first "not found"
 }
 
 func (s *initStore) LoadToken(ctx context.Context, key string) (bitrix.Token, error) {
 	s.mu.Lock()
 	tok, err := s.MemoryTokenStore.LoadToken(ctx, key)
+	var hook func()
+	if errors.Is(err, bitrix.ErrTokenNotFound) {
+		hook, s.hook = s.hook, nil
+	}
 	s.mu.Unlock()
-	if errors.Is(err, bitrix.ErrTokenNotFound) && s.hook != nil {
-		s.once.Do(s.hook)
+	if hook != nil {
+		hook()
 	}
 	return tok, err
 }

@@ -29,6 +29,15 @@ end
 return 0
 `)
 
+// saveIfAbsentScript stores ARGV[1] under KEYS[1] unless a value is
+// there; it returns the present value, or nil after saving.
+var saveIfAbsentScript = redis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if cur then return cur end
+redis.call('SET', KEYS[1], ARGV[1])
+return false
+`)
+
 // TokenStore is a [bitrix.TokenStore] and [bitrix.RefreshLocker] in Redis:
 // the OAuth pair of each portal lives under one key shared by every
 // replica, and a refresh lease makes sure only one replica at a time runs
@@ -53,8 +62,9 @@ type TokenStore struct {
 }
 
 var (
-	_ bitrix.TokenStore    = (*TokenStore)(nil)
-	_ bitrix.RefreshLocker = (*TokenStore)(nil)
+	_ bitrix.TokenStore       = (*TokenStore)(nil)
+	_ bitrix.RefreshLocker    = (*TokenStore)(nil)
+	_ bitrix.TokenInitializer = (*TokenStore)(nil)
 )
 
 // NewTokenStore returns a token store on rdb. It does no I/O and panics if
@@ -100,6 +110,30 @@ func (s *TokenStore) SaveToken(ctx context.Context, key string, tok bitrix.Token
 	octx, cancel := s.o.opCtx(ctx)
 	defer cancel()
 	return wrap(ctx, "saving a token", s.rdb.Set(octx, s.tokenKey(key), b, 0).Err())
+}
+
+// SaveTokenIfAbsent stores tok under key if no token is stored there
+// (saved = true); otherwise it returns the stored token. The bitrix client
+// saves the token given to bitrix.OAuth this way, so that a replica
+// starting up never overwrites a pair another replica has refreshed.
+func (s *TokenStore) SaveTokenIfAbsent(ctx context.Context, key string, tok bitrix.Token) (stored bitrix.Token, saved bool, err error) {
+	b, err := json.Marshal(tok)
+	if err != nil {
+		return bitrix.Token{}, false, fmt.Errorf("redisstore: encoding the token: %w", err)
+	}
+	octx, cancel := s.o.opCtx(ctx)
+	defer cancel()
+	cur, err := saveIfAbsentScript.Run(octx, s.rdb, []string{s.tokenKey(key)}, b).Text()
+	if isNil(err) {
+		return bitrix.Token{}, true, nil
+	}
+	if err != nil {
+		return bitrix.Token{}, false, wrap(ctx, "saving a token", err)
+	}
+	if err := json.Unmarshal([]byte(cur), &stored); err != nil {
+		return bitrix.Token{}, false, fmt.Errorf("redisstore: the token stored for portal %q is not valid JSON", key)
+	}
+	return stored, false, nil
 }
 
 // LockRefresh takes the refresh lease of the portal key, waiting (polling
