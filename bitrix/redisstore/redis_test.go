@@ -15,6 +15,13 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
+// go-redis logs dial failures to stderr; the tests provoke many on purpose.
+func init() { redis.SetLogger(quietLogger{}) }
+
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...any) {}
+
 // redisServer is a redis-server process started for one test.
 type redisServer struct {
 	Addr string

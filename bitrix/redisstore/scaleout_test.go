@@ -355,3 +355,88 @@ func TestDedupeClaimRelease(t *testing.T) {
 		t.Errorf("Release with Redis down = %v, want ErrUnavailable", err)
 	}
 }
+
+// When one replica gets OPERATION_TIME_LIMIT for a method, the other
+// replicas hold that method too (without sending it), and other methods
+// go on.
+func TestReplicasShareOperatingBlock(t *testing.T) {
+	t.Parallel()
+	rs := startRedis(t)
+	portal := bitrixtest.NewServer(t, bitrixtest.WithoutRateLimit(),
+		bitrixtest.WithOperatingLimit(480*time.Second), bitrixtest.WithMethodCost("user.get", 500*time.Second))
+	ctx := t.Context()
+	var clients []*bitrix.Client
+	for range 2 {
+		rdb := rs.client(t)
+		c, err := bitrix.New(bitrix.WebhookURL(portal.WebhookURL()), bitrix.WithAllowHTTP(), bitrix.WithoutRateLimit(),
+			bitrix.WithOperatingGate(NewOperatingGate(rdb)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		clients = append(clients, c)
+	}
+	a, b := clients[0], clients[1]
+	// The first call spends the method's budget; the second is refused
+	// with OPERATION_TIME_LIMIT and blocks the method until the portal's
+	// operating_reset_at, ten minutes away.
+	if _, err := a.Call(ctx, "user.get", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	actx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	_, err := a.Call(actx, "user.get", nil, nil)
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("replica A's blocked call = %v, want to wait until its deadline", err)
+	}
+	before := portal.CallCount("user.get")
+	bctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	_, err = b.Call(bctx, "user.get", nil, nil)
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("replica B's call of the blocked method = %v, want to wait until its deadline", err)
+	}
+	if got := portal.CallCount("user.get"); got != before {
+		t.Errorf("replica B sent the blocked method to the portal (%d calls, want %d)", got, before)
+	}
+	if _, err := b.Call(ctx, "user.current", nil, nil); err != nil {
+		t.Errorf("replica B's call of another method = %v, want nil", err)
+	}
+}
+
+// With Redis down and no fallback, calls fail fast with ErrUnavailable
+// and nothing reaches the portal: the limits are never bypassed silently.
+// With fallbacks configured, calls go on under the in-process limits.
+func TestReplicaRedisDown(t *testing.T) {
+	t.Parallel()
+	portal := bitrixtest.NewServer(t, bitrixtest.WithoutOperatingLimit())
+	ctx := t.Context()
+	rdb := deadClient(t)
+	strict, err := bitrix.New(bitrix.WebhookURL(portal.WebhookURL()), bitrix.WithAllowHTTP(),
+		bitrix.WithLimiter(NewLimiter(rdb, bitrix.DefaultRate, bitrix.DefaultBurst)),
+		bitrix.WithOperatingGate(NewOperatingGate(rdb)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = strict.Call(ctx, "server.time", nil, nil)
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("call with Redis down = %v, want ErrUnavailable", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("failing took %v; want fast (well under the op timeout plus dial retries)", d)
+	}
+	if n := portal.Requests(); n != 0 {
+		t.Errorf("the portal got %d requests while Redis was down, want 0", n)
+	}
+
+	lenient, err := bitrix.New(bitrix.WebhookURL(portal.WebhookURL()), bitrix.WithAllowHTTP(),
+		bitrix.WithLimiter(NewLimiter(rdb, bitrix.DefaultRate, bitrix.DefaultBurst,
+			WithLimiterFallback(bitrix.NewLimiter(bitrix.DefaultRate/2, bitrix.DefaultBurst/2)))),
+		bitrix.WithOperatingGate(NewOperatingGate(rdb, WithGateFallback(bitrix.NewOperatingGate()))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lenient.Call(ctx, "server.time", nil, nil); err != nil {
+		t.Errorf("call with Redis down and fallbacks = %v, want nil", err)
+	}
+}
