@@ -34,6 +34,8 @@ type Client struct {
 	red      redactor
 	dumpSeq  atomic.Int64
 	resetAt  sync.Map // lower-case method → last operating_reset_at
+	// coal gathers calls into batches (WithCoalescing, coalesce.go); nil when off.
+	coal *coalescer
 }
 
 // New returns a client for auth. It does no network I/O; it validates auth
@@ -99,6 +101,7 @@ func New(auth Auth, opts ...Option) (*Client, error) {
 		MaxBody:            cfg.maxBody,
 		InsecureSkipVerify: cfg.insecure,
 	})
+	c.coal = newCoalescer(c, cfg.coalesce)
 	return c, nil
 }
 
@@ -156,6 +159,11 @@ func (c *Client) Call(ctx context.Context, method string, params any, out any) (
 func (c *Client) CallRaw(ctx context.Context, method string, params any) (json.RawMessage, *Response, error) {
 	if err := checkMethod(method); err != nil {
 		return nil, nil, err
+	}
+	if c.coal != nil { // WithCoalescing: gathered into a batch unless it must go alone
+		if raw, resp, ok, err := c.coal.call(ctx, method, params); ok {
+			return raw, resp, err
+		}
 	}
 	body, ctype, err := encodeParams(params)
 	if err != nil {

@@ -28,6 +28,7 @@ type config struct {
 	dumpDir    string
 	allowHTTP  bool
 	maxBody    int
+	coalesce   time.Duration // WithCoalescing (coalesce.go)
 }
 
 // DefaultUserAgent is sent when WithUserAgent is not used.
