@@ -251,6 +251,12 @@ func (s *Server) App() App { return s.app }
 // (useful with [WithTLS]).
 func (s *Server) Client() *http.Client { return s.hs.Client() }
 
+// Handler returns the portal's http.Handler, the one its listener serves.
+// Use it for in-memory transports, for example with testing/synctest, where
+// real network I/O would keep the bubble's clock from advancing. Requests
+// served through it are counted, limited and logged like any other.
+func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
+
 // Now returns the portal's current time.
 func (s *Server) Now() time.Time {
 	s.mu.Lock()
