@@ -1,0 +1,256 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/b24go/sdk/bitrix/bitrixtest"
+	"github.com/google/go-cmp/cmp"
+)
+
+func envMap(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+// TestDemo runs the program as `go run ./examples/echobot` does on a fresh
+// machine: no configuration at all.
+func TestDemo(t *testing.T) {
+	t.Parallel()
+	var stdout, stderr bytes.Buffer
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := run(ctx, nil, envMap(map[string]string{"CI": "true"}), &stdout, &stderr); err != nil {
+		t.Fatalf("run: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+	}
+	out := stdout.String()
+	for _, want := range []string{
+		"(ONAPPINSTALL)",
+		`registered "Echo Bot"`,
+		"Echo Bot: " + welcomeText,
+		"User 1: hello\n   Echo Bot: hello\n",
+		"User 1: What's hot?\n   Echo Bot: " + hotText + "\n",
+		"HTTP 401 {\"error\":\"invalid_token\"",
+		"the bot did not answer",
+		"(ONIMBOTDELETE)",
+		"app: forgot bot",
+		"Done: 5 events delivered and answered 200, 3 bot messages sent",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestReplyTo(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ in, want string }{
+		{"What's hot?", hotText},
+		{"what's hot", hotText},
+		{"  WHAT'S HOT?! ", hotText},
+		{"What’s hot?", hotText},
+		{"whats hot", hotText},
+		{"hello", "hello"},
+		{"What's hot in Berlin?", "What's hot in Berlin?"},
+		{"", ""},
+	} {
+		if got := replyTo(tc.in); got != tc.want {
+			t.Errorf("replyTo(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// lineWatcher is an io.Writer that hands over the first line matching re.
+type lineWatcher struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	re    *regexp.Regexp
+	found chan string
+}
+
+func (w *lineWatcher) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if m := w.re.FindStringSubmatch(w.buf.String()); m != nil && w.found != nil {
+		w.found <- m[1]
+		w.found = nil
+	}
+	return len(p), nil
+}
+
+// TestServerMode runs the bot as a server configured for an OAuth app,
+// with a fake portal standing in for the real one: install, welcome, echo,
+// "what's hot", a forged event, a duplicate delivery, deletion and a
+// graceful shutdown.
+func TestServerMode(t *testing.T) {
+	t.Parallel()
+	portal := bitrixtest.NewServer(t)
+	app := portal.App()
+	listening := make(chan string, 1)
+	stdout := &lineWatcher{re: regexp.MustCompile(`listening on (http://\S+)`), found: listening}
+	stderr := &lineWatcher{re: regexp.MustCompile(`^\b$`)}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, nil, envMap(map[string]string{
+			"B24_CLIENT_ID":     app.ClientID,
+			"B24_CLIENT_SECRET": app.ClientSecret,
+			"B24_TOKEN_URL":     app.TokenURL,
+			"B24_LISTEN":        "127.0.0.1:0",
+			"B24_ALLOW_HTTP":    "1",
+		}), stdout, stderr)
+	}()
+	var handlerURL string
+	select {
+	case handlerURL = <-listening:
+	case err := <-done:
+		t.Fatalf("run returned early: %v", err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the server did not start")
+	}
+
+	if _, err := portal.InstallApp(handlerURL); err != nil {
+		t.Fatalf("InstallApp: %v", err)
+	}
+	bots := portal.Bots()
+	if len(bots) != 1 || bots[0].Code != botCode {
+		t.Fatalf("bots after install = %+v, want one %q", bots, botCode)
+	}
+	bot := bots[0]
+	for _, ev := range []string{"MESSAGE_ADD", "WELCOME_MESSAGE", "BOT_DELETE"} {
+		if bot.Handlers[ev] != handlerURL {
+			t.Errorf("handler %s = %q, want %q", ev, bot.Handlers[ev], handlerURL)
+		}
+	}
+
+	if err := portal.AddBotToChat(bot.ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range []string{"ping", "WHAT'S HOT?"} {
+		if _, err := portal.SendBotMessage(bot.ID, 1, text); err != nil {
+			t.Fatalf("SendBotMessage(%q): %v", text, err)
+		}
+	}
+	type msg struct {
+		BotID    int
+		DialogID string
+		Text     string
+	}
+	var got []msg
+	for _, m := range portal.BotMessages() {
+		got = append(got, msg{m.BotID, m.DialogID, m.Text})
+	}
+	want := []msg{{bot.ID, "1", welcomeText}, {bot.ID, "1", "ping"}, {bot.ID, "1", hotText}}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("bot messages (-want +got)\n%s", d)
+	}
+	// The replies were sent with the bot's own token from the events.
+	for _, c := range portal.Calls() {
+		if c.Method == "imbot.message.add" && (c.AuthKind != bitrixtest.AuthOAuth || c.UserID != bot.ID) {
+			t.Errorf("imbot.message.add sent as %s user %d, want the bot (user %d)", c.AuthKind, c.UserID, bot.ID)
+		}
+	}
+
+	// A forged copy of the last delivery: 401 with a JSON error, nothing
+	// called on the portal.
+	last := portal.Deliveries()[len(portal.Deliveries())-1]
+	calls := len(portal.Calls())
+	form := last.Form
+	form.Set("auth[application_token]", "forged")
+	res, err := http.Post(handlerURL, "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body map[string]string
+	err = json.NewDecoder(res.Body).Decode(&body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusUnauthorized || err != nil || body["error"] == "" {
+		t.Errorf("forged event: HTTP %d, body %v (%v); want 401 with a JSON error", res.StatusCode, body, err)
+	}
+	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Errorf("forged event: Content-Type %q", ct)
+	}
+	// The same delivery replayed unchanged is a duplicate: answered, not
+	// handled again.
+	res, err = http.Post(handlerURL, "application/x-www-form-urlencoded", strings.NewReader(last.Body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Errorf("duplicate delivery: HTTP %d", res.StatusCode)
+	}
+	if n := len(portal.Calls()); n != calls {
+		t.Errorf("the forged and duplicate deliveries caused %d portal calls", n-calls)
+	}
+	if n := len(portal.BotMessages()); n != 3 {
+		t.Errorf("%d bot messages after the forged and duplicate deliveries, want 3", n)
+	}
+
+	if err := portal.DeleteBot(bot.ID); err != nil {
+		t.Errorf("DeleteBot: %v", err)
+	}
+	for _, d := range portal.Deliveries() {
+		if d.Status != http.StatusOK {
+			t.Errorf("delivery %s answered %d", d.Event, d.Status)
+		}
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run after cancel: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("run did not shut down")
+	}
+	stderr.mu.Lock()
+	logged := stderr.buf.String()
+	stderr.mu.Unlock()
+	for _, secret := range []string{app.ClientSecret, app.ApplicationToken, "forged"} {
+		if strings.Contains(logged, secret) {
+			t.Errorf("a secret reached the log:\n%s", logged)
+		}
+	}
+	if !strings.Contains(logged, "bot registered") {
+		t.Errorf("the install was not logged:\n%s", logged)
+	}
+}
+
+func TestConfig(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		demo    bool
+		wantErr bool
+	}{
+		{name: "nothing set: demo", env: map[string]string{"CI": "true"}, demo: true},
+		{name: "oauth app", env: map[string]string{"B24_CLIENT_ID": "local.1", "B24_CLIENT_SECRET": "s"}},
+		{name: "app token only", env: map[string]string{"B24_APP_TOKEN": "t"}},
+		{name: "forced demo", env: map[string]string{"B24_APP_TOKEN": "t"}, args: []string{"-demo"}, demo: true},
+		{name: "client id without secret", env: map[string]string{"B24_CLIENT_ID": "local.1"}, wantErr: true},
+		{name: "stray argument", args: []string{"x"}, wantErr: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := parseConfig(tc.args, envMap(tc.env), io.Discard)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tc.wantErr)
+			}
+			if err == nil && cfg.demo != tc.demo {
+				t.Errorf("demo = %v, want %v", cfg.demo, tc.demo)
+			}
+		})
+	}
+}
