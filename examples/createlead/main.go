@@ -240,14 +240,10 @@ func explain(err error) error {
 	}
 	var apiErr *bitrix.APIError
 	if errors.As(err, &apiErr) {
-		msg := fmt.Sprintf("the portal refused the lead: %s", apiErr.Code)
-		if apiErr.Description != "" {
-			msg += ": " + apiErr.Description
-		}
 		if hint != "" {
-			msg += " (" + hint + ")"
+			return fmt.Errorf("the portal refused the lead (%s): %w", hint, err)
 		}
-		return fmt.Errorf("%s: %w", msg, err)
+		return fmt.Errorf("the portal refused the lead: %w", err)
 	}
 	if hint != "" {
 		return fmt.Errorf("%s: %w", hint, err)

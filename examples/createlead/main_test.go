@@ -112,8 +112,8 @@ func TestErrors(t *testing.T) {
 		{name: "not a webhook URL", url: "https://portal.example.com/crm/", want: []string{"bad webhook URL", "/rest/{user}/{secret}/"}},
 		{name: "plain http", url: "http://portal.example.com/rest/1/topsecret123/", want: []string{"bad webhook URL", "http"}, secret: "topsecret123"},
 		{name: "wrong secret", url: wrongSecret, want: []string{"the portal refused the lead", "check the user id and secret"}, secret: "wrongsecret0000"},
-		{name: "no crm scope", url: denied.WebhookURL(), want: []string{"insufficient_scope", "\"crm\" scope"}, secret: denied.WebhookSecret()},
-		{name: "portal error", url: good, fail: func() { portal.FailMethod("crm.lead.add", 1, 400, "ERROR_CORE") }, want: []string{"the portal refused the lead: ERROR_CORE"}, secret: portal.WebhookSecret()},
+		{name: "no crm scope", url: denied.WebhookURL(), want: []string{"the portal refused the lead", "\"crm\" scope"}, secret: denied.WebhookSecret()},
+		{name: "portal error", url: good, fail: func() { portal.FailMethod("crm.lead.add", 1, 400, "ERROR_CORE") }, want: []string{"the portal refused the lead", "ERROR_CORE"}, secret: portal.WebhookSecret()},
 		{name: "no name", url: good, args: []string{"-phone", "1"}, want: []string{"-title or a -name"}},
 		{name: "bad e-mail", url: good, args: []string{"-name", "X", "-email", "nobody"}, want: []string{`"nobody" is not an e-mail address`}},
 	} {
