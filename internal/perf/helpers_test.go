@@ -1,0 +1,94 @@
+package perf_test
+
+import (
+	"flag"
+	"strings"
+	"testing"
+	"testing/synctest"
+
+	"github.com/b24go/sdk/bitrix"
+	"github.com/b24go/sdk/bitrix/bitrixtest"
+	"github.com/b24go/sdk/internal/perf"
+)
+
+var full = flag.Bool("perf.full", false, "run the big sizes (100,000-row export, 10,000 event deliveries)")
+
+// size returns small in the default run and big with -perf.full.
+func size(small, big int) int {
+	if *full {
+		return big
+	}
+	return small
+}
+
+// inBubble runs fn inside a synctest bubble, with the fake portal (started
+// outside the bubble, so its listener does not pin the clock) served over an
+// in-memory network created inside it. The portal's default clock is
+// time.Now, which inside the bubble is the bubble's virtual clock.
+func inBubble(t *testing.T, opts []bitrixtest.Option, fn func(t *testing.T, srv *bitrixtest.Server, n *perf.Network)) {
+	t.Helper()
+	srv := bitrixtest.NewServer(t, opts...)
+	synctest.Test(t, func(t *testing.T) {
+		n := perf.Serve(srv.Handler())
+		defer n.Close()
+		fn(t, srv, n)
+	})
+}
+
+// webhookClient returns a client of the portal's inbound webhook over n.
+func webhookClient(t testing.TB, srv *bitrixtest.Server, n *perf.Network, opts ...bitrix.Option) *bitrix.Client {
+	t.Helper()
+	base := []bitrix.Option{bitrix.WithAllowHTTP()}
+	if n != nil {
+		base = append(base, bitrix.WithTransport(n.Transport()))
+	}
+	c, err := bitrix.New(bitrix.WebhookURL(srv.WebhookURL()), append(base, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// oauthClient returns an OAuth client of the portal's app for user 1 over n.
+func oauthClient(t testing.TB, srv *bitrixtest.Server, n *perf.Network, opts ...bitrix.Option) *bitrix.Client {
+	t.Helper()
+	tok := srv.IssueToken(1)
+	app := srv.App()
+	base := []bitrix.Option{bitrix.WithAllowHTTP(), bitrix.WithTransport(n.Transport())}
+	c, err := bitrix.New(bitrix.OAuth(bitrix.Token{
+		AccessToken:    bitrix.Secret(tok.AccessToken),
+		RefreshToken:   bitrix.Secret(tok.RefreshToken),
+		Expires:        tok.Expires,
+		MemberID:       tok.MemberID,
+		Domain:         tok.Domain,
+		ClientEndpoint: tok.ClientEndpoint,
+		UserID:         tok.UserID,
+	}, bitrix.App{ClientID: app.ClientID, ClientSecret: bitrix.Secret(app.ClientSecret), TokenURL: app.TokenURL}, nil),
+		append(base, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// codeCount counts the portal's answers (top level and batch commands) with code.
+func codeCount(srv *bitrixtest.Server, code string) int {
+	n := 0
+	for _, c := range srv.Calls() {
+		if strings.EqualFold(c.Code, code) {
+			n++
+		}
+	}
+	return n
+}
+
+// topLevel counts the HTTP-level calls of method (not commands inside a batch).
+func topLevel(srv *bitrixtest.Server, method string) int {
+	n := 0
+	for _, c := range srv.Calls() {
+		if !c.InBatch && strings.EqualFold(c.Method, method) {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,197 @@
+package perf_test
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/b24go/sdk/bitrix"
+	"github.com/b24go/sdk/bitrix/bitrixtest"
+	"github.com/b24go/sdk/crm"
+	"github.com/b24go/sdk/internal/perf"
+)
+
+// The fake portal enforces the cloud's leaky bucket: 2 requests per second,
+// 50 outstanding.
+var cloudLimit = []bitrixtest.Option{bitrixtest.WithRateLimit(bitrix.DefaultRate, bitrix.DefaultBurst)}
+
+type bulkResult struct {
+	Items, Requests, QueryLimit, Created int
+	Virtual                              time.Duration
+}
+
+// measureBulkAdd adds n deals with crm AddMany (50 crm.item.add per batch)
+// under synctest, counting requests at the portal.
+func measureBulkAdd(t *testing.T, n int) (r bulkResult) {
+	inBubble(t, cloudLimit, func(t *testing.T, srv *bitrixtest.Server, net *perf.Network) {
+		c := crm.New(webhookClient(t, srv, net))
+		items := make([]crm.Fields, n)
+		for i := range items {
+			items[i] = crm.Fields{"title": fmt.Sprintf("Bulk %04d", i), "opportunity": crm.NewDecimal(int64(i), 0)}
+		}
+		start := time.Now()
+		res, err := c.Items(crm.Deal).AddMany(t.Context(), items)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Virtual = time.Since(start)
+		for i, br := range res {
+			if br.Err != nil || br.ID == 0 {
+				t.Fatalf("item %d: %+v", i, br)
+			}
+		}
+		r.Items, r.Requests = n, srv.Requests()
+		r.QueryLimit = codeCount(srv, "QUERY_LIMIT_EXCEEDED")
+		r.Created = len(srv.CRMItems(bitrixtest.EntityDeal))
+	})
+	return r
+}
+
+// TestBulkAddRequests: 1,000 items in 20 requests, none refused.
+func TestBulkAddRequests(t *testing.T) {
+	r := measureBulkAdd(t, 1000)
+	if r.Requests != 20 || r.QueryLimit != 0 || r.Created != 1000 {
+		t.Errorf("bulk add of 1,000: %d requests (want 20), %d QUERY_LIMIT_EXCEEDED (want 0), %d created", r.Requests, r.QueryLimit, r.Created)
+	}
+}
+
+type concurrentResult struct {
+	Calls, Goroutines, Clients, Requests, QueryLimit, Failed int
+	FirstErr                                                 error
+	Virtual                                                  time.Duration
+}
+
+// floor is the least time the portal's bucket allows for calls single
+// requests: the first DefaultBurst go at once, the rest drain at DefaultRate.
+func floor(calls int) time.Duration {
+	return time.Duration(float64(calls-bitrix.DefaultBurst) / bitrix.DefaultRate * float64(time.Second))
+}
+
+// measureConcurrent runs calls crm.item.get calls from goroutines workers
+// spread over clients clients under synctest; shared makes the clients share
+// one limiter, coalesce turns WithCoalescing on.
+func measureConcurrent(t *testing.T, calls, workers, clients int, shared bool, coalesce time.Duration) (r concurrentResult) {
+	inBubble(t, cloudLimit, func(t *testing.T, srv *bitrixtest.Server, net *perf.Network) {
+		ids, err := srv.SeedCRMItems(bitrixtest.EntityDeal, calls, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var opts []bitrix.Option
+		if shared {
+			opts = append(opts, bitrix.WithLimiter(bitrix.NewLimiter(bitrix.DefaultRate, bitrix.DefaultBurst)))
+		}
+		if coalesce > 0 {
+			opts = append(opts, bitrix.WithCoalescing(coalesce))
+		}
+		cs := make([]*bitrix.Client, clients)
+		for i := range cs {
+			cs[i] = webhookClient(t, srv, net, opts...)
+		}
+		jobs := make(chan int)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var failures []error
+		start := time.Now()
+		for w := range workers {
+			c := cs[w%clients]
+			wg.Go(func() {
+				for i := range jobs {
+					var out struct {
+						Item struct {
+							ID bitrix.Int `json:"id"`
+						} `json:"item"`
+					}
+					_, err := c.Call(t.Context(), "crm.item.get", bitrix.Params{"entityTypeId": bitrixtest.EntityDeal, "id": ids[i]}, &out)
+					if err == nil && int(out.Item.ID) != ids[i] {
+						err = fmt.Errorf("call %d got item %d, want %d", i, out.Item.ID, ids[i])
+					}
+					if err != nil {
+						mu.Lock()
+						failures = append(failures, err)
+						mu.Unlock()
+					}
+				}
+			})
+		}
+		for i := range calls {
+			jobs <- i
+		}
+		close(jobs)
+		wg.Wait()
+		r.Virtual = time.Since(start)
+		r.Failed = len(failures)
+		if len(failures) > 0 {
+			r.FirstErr = failures[0]
+		}
+		r.Calls, r.Goroutines, r.Clients = calls, workers, clients
+		r.Requests = srv.Requests()
+		r.QueryLimit = codeCount(srv, "QUERY_LIMIT_EXCEEDED")
+	})
+	return r
+}
+
+// TestConcurrentCallsFloor: 120 single calls from 8 goroutines finish
+// within 10% of the bucket's floor, (120-50)/2 s = 35 s of virtual time,
+// with no QUERY_LIMIT_EXCEEDED; the same with two clients sharing one
+// limiter (counted at the portal). Without a shared limiter two clients
+// overrun the portal: the control that the check can fail.
+func TestConcurrentCallsFloor(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name    string
+		clients int
+		shared  bool
+		wantQLE bool
+	}{
+		{"one client", 1, false, false},
+		{"two clients, shared limiter", 2, true, false},
+		{"two clients, own limiters (control)", 2, false, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := measureConcurrent(t, 120, 8, tc.clients, tc.shared, 0)
+			t.Logf("%d requests, %d QUERY_LIMIT_EXCEEDED, %d failed calls, %v virtual", r.Requests, r.QueryLimit, r.Failed, r.Virtual)
+			if tc.wantQLE {
+				if r.QueryLimit == 0 {
+					t.Errorf("two unshared limiters: no QUERY_LIMIT_EXCEEDED; the portal's bucket is not being tested")
+				}
+				return
+			}
+			if r.QueryLimit != 0 || r.Failed != 0 {
+				t.Errorf("QUERY_LIMIT_EXCEEDED answers = %d, failed calls = %d (%v), want 0", r.QueryLimit, r.Failed, r.FirstErr)
+			}
+			if r.Requests != 120 {
+				t.Errorf("requests = %d, want 120", r.Requests)
+			}
+			fl := floor(120)
+			if r.Virtual < fl || r.Virtual > fl+fl/10 {
+				t.Errorf("120 calls took %v of virtual time, want within 10%% above the floor %v", r.Virtual, fl)
+			}
+		})
+	}
+}
+
+// TestConcurrentCallsCoalesced: with WithCoalescing the same 120 calls,
+// started at once, cost at most 3 requests and no waiting for the bucket;
+// from 8 goroutines (at most 8 calls in flight) at most 15.
+func TestConcurrentCallsCoalesced(t *testing.T) {
+	t.Parallel()
+	const window = 5 * time.Millisecond
+	for _, tc := range []struct {
+		workers, maxRequests int
+	}{{120, 3}, {8, 15}} {
+		t.Run(fmt.Sprintf("%d goroutines", tc.workers), func(t *testing.T) {
+			t.Parallel()
+			r := measureConcurrent(t, 120, tc.workers, 1, false, window)
+			t.Logf("%d requests, %v virtual", r.Requests, r.Virtual)
+			if r.Requests > tc.maxRequests || r.QueryLimit != 0 || r.Failed != 0 {
+				t.Errorf("coalesced: %d requests (want <= %d), %d QUERY_LIMIT_EXCEEDED, %d failed (%v)", r.Requests, tc.maxRequests, r.QueryLimit, r.Failed, r.FirstErr)
+			}
+			if r.Virtual > time.Second {
+				t.Errorf("coalesced calls took %v of virtual time; they should not wait for the bucket", r.Virtual)
+			}
+		})
+	}
+}
