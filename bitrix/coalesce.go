@@ -172,6 +172,9 @@ func (co *coalescer) join(method, query string, write bool) (*gathering, *gather
 	}
 	g.calls = append(g.calls, call)
 	full := len(g.calls) >= MaxBatchCommands
+	if full {
+		co.open[class] = nil // later calls start a new gathering
+	}
 	co.mu.Unlock()
 	if full {
 		g.timer.Stop()
