@@ -89,6 +89,24 @@ func NewData(name string) any {
 // Names returns the event names with a typed Data, sorted.
 func Names() []string { return slices.Sorted(maps.Keys(types)) }
 
+// decodeTreeData decodes an event's data tree (nil: no data) into the
+// type registered for name, or *Unknown with the tree's JSON.
+func decodeTreeData(name string, tree any, raw *rawData) (any, error) {
+	v := NewData(name)
+	if v == nil {
+		return &Unknown{Raw: raw.get()}, nil
+	}
+	if tree == nil {
+		return v, nil
+	}
+	if err := decodeTree(tree, v); err != nil {
+		return nil, fmt.Errorf("%w: data of %s: %v", ErrMalformed, name, redactJSONError(err))
+	}
+	return v, nil
+}
+
+// decodeData decodes an event's data JSON (nil: no data) into the type
+// registered for name, or *Unknown.
 func decodeData(name string, raw json.RawMessage) (any, error) {
 	v := NewData(name)
 	if v == nil {
@@ -307,6 +325,18 @@ func (b *Bot) UnmarshalJSON(data []byte) error {
 	if err := json.Unmarshal(data, &w); err != nil {
 		return err
 	}
+	return b.set(&w)
+}
+
+func (b *Bot) unmarshalTree(d *treeDecoder, node any) error {
+	var w wireBot
+	if err := d.decode(node, &w); err != nil {
+		return err
+	}
+	return b.set(&w)
+}
+
+func (b *Bot) set(w *wireBot) error {
 	bot, err := w.bot()
 	if err != nil {
 		return err
@@ -331,19 +361,33 @@ type Command struct {
 	MessageID bitrix.Int
 }
 
+type wireCommand struct {
+	wireBot
+	CommandID bitrix.Int `json:"COMMAND_ID"`
+	Command   string     `json:"COMMAND"`
+	Params    string     `json:"COMMAND_PARAMS"`
+	Context   string     `json:"COMMAND_CONTEXT"`
+	MessageID bitrix.Int `json:"MESSAGE_ID"`
+}
+
 // UnmarshalJSON reads the flat wire entry.
 func (c *Command) UnmarshalJSON(data []byte) error {
-	var w struct {
-		wireBot
-		CommandID bitrix.Int `json:"COMMAND_ID"`
-		Command   string     `json:"COMMAND"`
-		Params    string     `json:"COMMAND_PARAMS"`
-		Context   string     `json:"COMMAND_CONTEXT"`
-		MessageID bitrix.Int `json:"MESSAGE_ID"`
-	}
+	var w wireCommand
 	if err := json.Unmarshal(data, &w); err != nil {
 		return err
 	}
+	return c.set(&w)
+}
+
+func (c *Command) unmarshalTree(d *treeDecoder, node any) error {
+	var w wireCommand
+	if err := d.decode(node, &w); err != nil {
+		return err
+	}
+	return c.set(&w)
+}
+
+func (c *Command) set(w *wireCommand) error {
 	a, err := w.auth()
 	if err != nil {
 		return err
@@ -421,17 +465,31 @@ type BotMessage struct {
 	User   User          `json:"USER"`
 }
 
+type wireBotMessage struct {
+	Bot    map[int]wireBot `json:"BOT"`
+	Params MessageParams   `json:"PARAMS"`
+	User   User            `json:"USER"`
+}
+
 // UnmarshalJSON decodes the wire shape in one pass (the bot entries'
 // auth keys sit next to BOT_ID).
 func (m *BotMessage) UnmarshalJSON(b []byte) error {
-	var w struct {
-		Bot    map[int]wireBot `json:"BOT"`
-		Params MessageParams   `json:"PARAMS"`
-		User   User            `json:"USER"`
-	}
+	var w wireBotMessage
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
+	return m.set(&w)
+}
+
+func (m *BotMessage) unmarshalTree(d *treeDecoder, node any) error {
+	var w wireBotMessage
+	if err := d.decode(node, &w); err != nil {
+		return err
+	}
+	return m.set(&w)
+}
+
+func (m *BotMessage) set(w *wireBotMessage) error {
 	*m = BotMessage{Params: w.Params, User: w.User}
 	if w.Bot != nil {
 		m.Bot = make(map[int]Bot, len(w.Bot))

@@ -11,8 +11,10 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/b24go/sdk/bitrix"
@@ -84,9 +86,52 @@ type Event struct {
 	// without data get the zero value of their type.
 	Data any
 
-	form    url.Values // ParseForm's input
-	body    string     // ParseBody's input
-	rawData json.RawMessage
+	form url.Values // ParseForm's input
+	body string     // ParseBody's input
+	raw  *rawData   // the data tree, its JSON made on first use
+}
+
+// rawData holds an event's data[...] tree and makes its JSON once, when
+// [Event.RawData] or [Event.DedupeKey] first asks: the typed Data is
+// decoded from the tree directly, so most deliveries never need it.
+type rawData struct {
+	once sync.Once
+	tree any // *phpform.Map or a non-empty leaf; nil: no data
+	json json.RawMessage
+}
+
+func newRawData(tree any) *rawData { return &rawData{tree: tree} }
+
+// get returns the tree's JSON (nil for no data).
+func (r *rawData) get() json.RawMessage {
+	if r == nil {
+		return nil
+	}
+	r.once.Do(func() {
+		switch t := r.tree.(type) {
+		case nil:
+		case *phpform.Map:
+			r.json, _ = t.MarshalJSON() // string leaves only: cannot fail
+		default:
+			r.json, _ = json.Marshal(t)
+		}
+		r.tree = nil
+	})
+	return r.json
+}
+
+// Equal reports whether r and o hold the same JSON value (key order
+// aside). go-cmp uses it when comparing events with unexported fields.
+func (r *rawData) Equal(o *rawData) bool {
+	a, b := r.get(), o.get()
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	var va, vb any
+	if json.Unmarshal(a, &va) != nil || json.Unmarshal(b, &vb) != nil {
+		return false
+	}
+	return reflect.DeepEqual(va, vb)
 }
 
 // Auth is the auth[...] block of an event, and the per-bot auth blocks of
@@ -342,11 +387,16 @@ func (l Limits) ParseForm(form url.Values) (*Event, error) {
 
 // fromTree builds an Event from a parsed form: the flat envelope through
 // gorilla/schema (viaSchema) or the equivalent direct reader, data[...]
-// through encoding/json.
+// decoded from the tree into the event's type (see decodeTree).
 func fromTree(tree *phpform.Map, viaSchema bool) (*Event, error) {
-	env, err := decodeEnvelope(flatEnvelope(tree), viaSchema)
-	if err != nil {
-		return nil, err
+	var env envelope
+	if viaSchema {
+		var err error
+		if env, err = decodeEnvelope(flatEnvelope(tree), true); err != nil {
+			return nil, err
+		}
+	} else {
+		env = readEnvelope(tree)
 	}
 	name := strings.ToUpper(strings.TrimSpace(env.Event))
 	if name == "" {
@@ -368,22 +418,38 @@ func fromTree(tree *phpform.Map, viaSchema bool) (*Event, error) {
 	if ev.Auth, err = env.wireAuth().auth(); err != nil {
 		return nil, err
 	}
+	var data any
 	if v, ok := tree.Get("data"); ok {
 		if s, leaf := v.(string); !leaf || s != "" {
-			if m, isMap := v.(*phpform.Map); isMap {
-				ev.rawData, err = m.MarshalJSON() // skips json.Marshal's re-validation
-			} else {
-				ev.rawData, err = json.Marshal(v)
-			}
-			if err != nil {
-				return nil, fmt.Errorf("%w: data: %v", ErrMalformed, err)
-			}
+			data = v
 		}
 	}
-	if ev.Data, err = decodeData(name, ev.rawData); err != nil {
+	ev.raw = newRawData(data)
+	if ev.Data, err = decodeTreeData(name, data, ev.raw); err != nil {
 		return nil, err
 	}
 	return ev, nil
+}
+
+// readEnvelope reads the sixteen envelope keys straight from the tree: the
+// same values decodeEnvelope gets from flatEnvelope (FuzzEnvelopeReaders
+// checks that they agree).
+func readEnvelope(tree *phpform.Map) envelope {
+	leaf := func(m *phpform.Map, k string) string {
+		v, _ := m.Get(k)
+		s, _ := v.(string)
+		return s
+	}
+	a := tree.Map("auth")
+	return envelope{
+		Event: leaf(tree, "event"), HandlerID: leaf(tree, "event_handler_id"), TS: leaf(tree, "ts"),
+		AccessToken: leaf(a, "access_token"), RefreshToken: leaf(a, "refresh_token"),
+		ApplicationToken: leaf(a, "application_token"), Expires: leaf(a, "expires"),
+		ExpiresIn: leaf(a, "expires_in"), Scope: leaf(a, "scope"), Domain: leaf(a, "domain"),
+		ServerEndpoint: leaf(a, "server_endpoint"), ClientEndpoint: leaf(a, "client_endpoint"),
+		Status: leaf(a, "status"), MemberID: leaf(a, "member_id"), UserID: leaf(a, "user_id"),
+		ClientID: leaf(a, "client_id"),
+	}
 }
 
 // flatEnvelope picks the envelope keys out of a parsed form, as the flat
@@ -408,11 +474,10 @@ func flatEnvelope(tree *phpform.Map) map[string][]string {
 	return flat
 }
 
-// decodeEnvelope decodes the flat envelope with gorilla/schema, or with a
-// direct reader of the same sixteen string fields. Decoding with schema
-// costs about 11 µs and 89 allocations per event (half of parsing a CRM
-// event), so the hot path (ParseBody, used by Parse and package webhook)
-// uses the reader; FuzzEnvelopeReaders checks that both agree.
+// decodeEnvelope decodes the flat envelope with gorilla/schema (viaSchema)
+// or by picking the last value of each key, which is what schema does for
+// these string fields; FuzzEnvelopeReaders checks that schema, this and
+// readEnvelope agree.
 func decodeEnvelope(flat map[string][]string, viaSchema bool) (envelope, error) {
 	var env envelope
 	if viaSchema {
@@ -453,16 +518,17 @@ func (e *Event) Form() url.Values {
 // RawData returns the data[...] tree as JSON in PHP's json_encode shape
 // (lists as arrays, every leaf a string), or nil when the event had no data.
 // It may contain tokens (bot events do): do not log it.
-func (e *Event) RawData() json.RawMessage { return e.rawData }
+func (e *Event) RawData() json.RawMessage { return e.raw.get() }
 
 // DecodeData decodes the data tree into out (a pointer) with encoding/json,
 // for fields the typed structs do not model. Leaves are strings, so use
 // bitrix.Int, bitrix.Bool and similar for non-string fields.
 func (e *Event) DecodeData(out any) error {
-	if e.rawData == nil {
+	raw := e.raw.get()
+	if raw == nil {
 		return nil
 	}
-	return json.Unmarshal(e.rawData, out)
+	return json.Unmarshal(raw, out)
 }
 
 // MemberID returns auth[member_id], the portal's stable id.
@@ -477,7 +543,7 @@ func (e *Event) MemberID() string { return e.Auth.MemberID }
 func (e *Event) DedupeKey() string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00%d\x00%d\x00", e.Auth.MemberID, e.Name, e.HandlerID, e.TS.Unix())
-	h.Write(e.rawData)
+	h.Write(e.raw.get())
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 

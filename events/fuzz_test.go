@@ -11,7 +11,7 @@ import (
 )
 
 // seedBodies returns every fixture as a form body plus hostile shapes.
-func seedBodies(f *testing.F) []string {
+func seedBodies(f testing.TB) []string {
 	f.Helper()
 	var seeds []string
 	files, _ := filepath.Glob("testdata/event_*.json")
