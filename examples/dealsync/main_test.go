@@ -131,7 +131,10 @@ func TestServer(t *testing.T) {
 		}
 	}
 	update := func(id int) func() error {
-		return func() error { _, err := deals.Update(t.Context(), id, crm.Fields{"comments": time.Now().String()}); return err }
+		return func() error {
+			_, err := deals.Update(t.Context(), id, crm.Fields{"comments": time.Now().String()})
+			return err
+		}
 	}
 	m := crm.MustDecimal
 
