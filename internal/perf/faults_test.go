@@ -33,9 +33,9 @@ var faultCases = []faultCase{
 }
 
 type exactlyOnceResult struct {
-	Case                                       string
+	Case                                        string
 	Items, Created, Lost, Duplicated, Recovered int
-	Requests, Faults                           int
+	Requests, Faults                            int
 }
 
 // measureAddManyFaults adds n deals with crm AddMany while the portal fails
