@@ -157,7 +157,10 @@ func TestServer(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	change(2, func() error { _, err := invoices.Update(t.Context(), inv.ID, crm.Fields{"title": "INV-7b"}); return err })
+	change(2, func() error {
+		_, err := invoices.Update(t.Context(), inv.ID, crm.Fields{"title": "INV-7b"})
+		return err
+	})
 	// 59.97 + 0.30 + 10.01 (each row rounded to cents, then added exactly)
 	want = []helper{{"Invoice " + id + ": INV-7b", "70.28", "EUR", id}}
 	if d := cmp.Diff(want, helpers(portal)); d != "" {
