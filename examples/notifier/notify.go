@@ -84,10 +84,9 @@ func (s *httpSink) Notify(ctx context.Context, n Notification) error {
 
 // notifier turns events into notifications.
 type notifier struct {
-	sink   Sink
-	crm    *crm.Client // nil: no titles
-	log    *slog.Logger
-	failed func(ev *events.Event, err error)
+	sink Sink
+	crm  *crm.Client // nil: no titles
+	log  *slog.Logger
 }
 
 // routes sends every event with an entity id (CRM items, tasks) to the
