@@ -74,6 +74,12 @@ func (b *echoBot) routes(h *webhook.Handler) {
 // (a reinstall).
 func (b *echoBot) onInstall(ctx context.Context, ev *events.Event, _ *events.AppInstall) error {
 	c, err := webhook.PortalClient(ctx)
+	if errors.Is(err, webhook.ErrNoClient) {
+		// Token-only mode (B24_APP_TOKEN without the app's credentials):
+		// nothing to register with.
+		b.log.Warn("app installed, but without B24_CLIENT_ID/B24_CLIENT_SECRET the bot cannot be registered", "portal", ev.Auth.Domain)
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -160,7 +166,13 @@ func (b *echoBot) send(ctx context.Context, ev *events.Event, m *events.BotMessa
 	var c *bitrix.Client
 	var err error
 	if target.Auth.HasTokens() {
-		c, err = bitrix.New(bitrix.OAuth(target.Auth.Token(ev.TS), b.app, nil), b.clientOpts...)
+		tok := target.Auth.Token(ev.TS)
+		if b.app.ClientSecret == "" {
+			// Without the app's credentials the token cannot be refreshed;
+			// the event's token is fresh, so use it as it is.
+			tok.RefreshToken = ""
+		}
+		c, err = bitrix.New(bitrix.OAuth(tok, b.app, nil), b.clientOpts...)
 	} else {
 		c, err = webhook.PortalClient(ctx)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -252,5 +253,61 @@ func TestConfig(t *testing.T) {
 				t.Errorf("demo = %v, want %v", cfg.demo, tc.demo)
 			}
 		})
+	}
+}
+
+// TestTokenOnlyMode runs the bot with only the application token: events
+// are verified against it and replies go out with the bot's own token from
+// each event (the bot was registered beforehand).
+func TestTokenOnlyMode(t *testing.T) {
+	t.Parallel()
+	portal := bitrixtest.NewServer(t)
+	app := portal.App()
+	listening := make(chan string, 1)
+	stdout := &lineWatcher{re: regexp.MustCompile(`listening on (http://\S+)`), found: listening}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, nil, envMap(map[string]string{
+			"B24_APP_TOKEN": app.ApplicationToken, "B24_LISTEN": "127.0.0.1:0", "B24_ALLOW_HTTP": "1",
+		}), stdout, io.Discard)
+	}()
+	var handlerURL string
+	select {
+	case handlerURL = <-listening:
+	case err := <-done:
+		t.Fatalf("run returned early: %v", err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the server did not start")
+	}
+	// The install is acknowledged (no credentials to register with).
+	if _, err := portal.InstallApp(handlerURL); err != nil {
+		t.Fatalf("InstallApp: %v", err)
+	}
+	if n := len(portal.Bots()); n != 0 {
+		t.Fatalf("%d bots registered without app credentials", n)
+	}
+	// Register the bot as an operator would, with the app's token.
+	tok := portal.IssueToken(1)
+	form := url.Values{
+		"auth": {tok.AccessToken}, "CODE": {botCode}, "EVENT_MESSAGE_ADD": {handlerURL},
+		"EVENT_WELCOME_MESSAGE": {handlerURL}, "EVENT_BOT_DELETE": {handlerURL}, "PROPERTIES[NAME]": {botName},
+	}
+	res, err := http.PostForm(portal.URL()+"/rest/imbot.register", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	bots := portal.Bots()
+	if res.StatusCode != 200 || len(bots) != 1 {
+		t.Fatalf("imbot.register: HTTP %d, bots %+v", res.StatusCode, bots)
+	}
+	if _, err := portal.SendBotMessage(bots[0].ID, 1, "what's hot"); err != nil {
+		t.Fatal(err)
+	}
+	msgs := portal.BotMessages()
+	if len(msgs) != 1 || msgs[0].Text != hotText {
+		t.Errorf("bot messages = %+v", msgs)
 	}
 }
