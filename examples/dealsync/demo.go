@@ -48,6 +48,9 @@ func listing(portal *bitrixtest.Server, listID int, s *syncer) string {
 // runDemo plays a deal's life on a fake portal whose outgoing webhook
 // points at the syncer, printing the list after each step.
 func runDemo(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
+	// Every step waits for the fake portal's deliveries; never hang on CI.
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
 	portal, err := bitrixtest.Start()
 	if err != nil {
 		return fmt.Errorf("start the fake portal: %w", err)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/b24go/sdk/bitrix"
 	"github.com/b24go/sdk/bitrix/bitrixtest"
@@ -34,6 +35,9 @@ func (s *countingSink) Notify(ctx context.Context, n Notification) error {
 // and checks that each event was notified exactly once. Notifications go to
 // stdout (or -notify-url); the narration goes to stderr.
 func runDemo(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
+	// Every step waits for the fake portal's deliveries; never hang on CI.
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
 	portal, err := bitrixtest.Start()
 	if err != nil {
 		return fmt.Errorf("start the fake portal: %w", err)

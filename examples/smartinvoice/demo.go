@@ -20,6 +20,9 @@ import (
 // runDemo plays an invoice's life on a fake portal whose outgoing webhook
 // points at the program and prints what happened to the helper item.
 func runDemo(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
+	// Every step waits for the fake portal's deliveries; never hang on CI.
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
 	portal, err := bitrixtest.Start()
 	if err != nil {
 		return fmt.Errorf("start the fake portal: %w", err)
