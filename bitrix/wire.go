@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/b24go/sdk/internal/wire"
 	"math"
 	"strconv"
 	"strings"
@@ -211,26 +212,9 @@ type FlexMap[V any] map[string]V
 
 // UnmarshalJSON accepts an object, an array or null.
 func (m *FlexMap[V]) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	out := FlexMap[V]{}
-	switch {
-	case len(b) == 0 || string(b) == "null":
-	case b[0] == '[':
-		var list []V
-		if err := json.Unmarshal(b, &list); err != nil {
-			return err
-		}
-		for i, v := range list {
-			out[strconv.Itoa(i)] = v
-		}
-	default:
-		var obj map[string]V
-		if err := json.Unmarshal(b, &obj); err != nil {
-			return err
-		}
-		for k, v := range obj {
-			out[k] = v
-		}
+	out, err := wire.DecodeFlexMap[V](b)
+	if err != nil {
+		return err
 	}
 	*m = out
 	return nil

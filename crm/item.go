@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/b24go/sdk/internal/wire"
 	"sort"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"github.com/b24go/sdk/bitrix"
 )
@@ -441,55 +441,4 @@ func isOriginalUF(name string) bool { return strings.HasPrefix(strings.ToUpper(n
 // UF_CRM_3_DIGIT10 → ufCrm_3_DIGIT10, UF_CRM_1747309879 → ufCrm_1747309879.
 // (The portal keeps the original name when two fields would collide.) Other
 // names are returned unchanged.
-func UFCamelName(name string) string {
-	if !isOriginalUF(name) {
-		return name
-	}
-	rest := name[len("UF_CRM_"):]
-	if rest == "" {
-		return name
-	}
-	parts := strings.Split(rest, "_")
-	digits := func(s string) bool {
-		for _, r := range s {
-			if r < '0' || r > '9' {
-				return false
-			}
-		}
-		return s != ""
-	}
-	letters := func(s string) bool {
-		for _, r := range s {
-			if !unicode.IsLetter(r) {
-				return false
-			}
-		}
-		return s != ""
-	}
-	simple := len(parts) == 1 && digits(parts[0])
-	for _, p := range parts {
-		if !digits(p) && !letters(p) {
-			simple = true
-		}
-	}
-	if simple {
-		return "ufCrm_" + rest
-	}
-	var b strings.Builder
-	b.WriteString("ufCrm")
-	prevDigits := false
-	for _, p := range parts {
-		if digits(p) {
-			if prevDigits {
-				b.WriteByte('_')
-			}
-			b.WriteString(p)
-			prevDigits = true
-			continue
-		}
-		lp := strings.ToLower(p)
-		b.WriteString(strings.ToUpper(lp[:1]) + lp[1:])
-		prevDigits = false
-	}
-	return b.String()
-}
+func UFCamelName(name string) string { return wire.UFCamelName(name) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/b24go/sdk/internal/wire"
 	"sort"
 	"strings"
 	"time"
@@ -304,7 +305,7 @@ type wireBot struct {
 // UnmarshalJSON decodes a bot entry, keeping unknown fields in Extra.
 func (b *Bot) UnmarshalJSON(data []byte) error {
 	var w wireBot
-	extra, err := decodeExtra(data, &w)
+	extra, err := wire.DecodeExtra(data, &w)
 	if err != nil {
 		return fmt.Errorf("imbot: decoding bot: %w", err)
 	}
@@ -323,7 +324,7 @@ func (s *BotService) List(ctx context.Context) ([]Bot, error) {
 }
 
 func decodeBotList(raw json.RawMessage) ([]Bot, error) {
-	m, err := flexMap(raw)
+	m, err := wire.FlexMap(raw)
 	if err != nil {
 		return nil, fmt.Errorf("imbot: imbot.bot.list: %w", err)
 	}

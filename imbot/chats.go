@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/b24go/sdk/internal/wire"
 	"sort"
 	"strings"
 	"time"
@@ -130,7 +131,7 @@ func decodeChatID(raw json.RawMessage) (int, error) {
 		}
 		return int(n), nil
 	}
-	if isEmptyArray(trim) {
+	if wire.IsEmptyArray(trim) {
 		return 0, nil
 	}
 	var n bitrix.Int
@@ -194,7 +195,7 @@ type wireDialog struct {
 // UnmarshalJSON decodes the portal's dialog object.
 func (d *Dialog) UnmarshalJSON(data []byte) error {
 	var w wireDialog
-	extra, err := decodeExtra(data, &w)
+	extra, err := wire.DecodeExtra(data, &w)
 	if err != nil {
 		return fmt.Errorf("imbot: decoding dialog: %w", err)
 	}
@@ -216,7 +217,7 @@ func (d *Dialog) UnmarshalJSON(data []byte) error {
 	for _, m := range w.ManagerList {
 		out.ManagerList = append(out.ManagerList, int(m))
 	}
-	if len(w.Restrictions) > 0 && !isEmptyArray(bytes.TrimSpace(w.Restrictions)) && string(w.Restrictions) != "null" {
+	if len(w.Restrictions) > 0 && !wire.IsEmptyArray(bytes.TrimSpace(w.Restrictions)) && string(w.Restrictions) != "null" {
 		var r map[string]bitrix.Bool
 		if err := json.Unmarshal(w.Restrictions, &r); err != nil {
 			return fmt.Errorf("imbot: decoding dialog restrictions: %w", err)
@@ -318,7 +319,7 @@ func (s *ChatService) Users(ctx context.Context, botID, chatID int) ([]int, erro
 func decodeIDList(method string, raw json.RawMessage) ([]int, error) {
 	var ids []bitrix.Int
 	if err := json.Unmarshal(raw, &ids); err != nil {
-		m, merr := flexMap(raw)
+		m, merr := wire.FlexMap(raw)
 		if merr != nil {
 			return nil, fmt.Errorf("imbot: %s: %w", method, merr)
 		}

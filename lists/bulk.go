@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 
 	"github.com/b24go/sdk/bitrix"
 )
@@ -117,7 +118,7 @@ func (e *Elements) AddMany(ctx context.Context, els []NewElement) ([]Result, err
 
 func sortedCopy(s []int) []int {
 	out := append([]int(nil), s...)
-	sortInts(out)
+	sort.Ints(out)
 	return out
 }
 

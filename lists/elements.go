@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -206,7 +207,7 @@ func splitList(raw json.RawMessage) ([]json.RawMessage, error) {
 		}
 		keys = append(keys, n)
 	}
-	sortInts(keys)
+	sort.Ints(keys)
 	for _, k := range keys {
 		rows = append(rows, m[strconv.Itoa(k)])
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/b24go/sdk/internal/wire"
 	"sort"
 	"strings"
 
@@ -40,7 +41,7 @@ type wireList struct {
 // UnmarshalJSON decodes a lists.get row, keeping unknown fields in Extra.
 func (l *List) UnmarshalJSON(data []byte) error {
 	var w wireList
-	extra, err := decodeExtra(data, &w)
+	extra, err := wire.DecodeExtra(data, &w)
 	if err != nil {
 		return fmt.Errorf("lists: decoding list: %w", err)
 	}
@@ -161,7 +162,7 @@ type wireField struct {
 // UnmarshalJSON decodes a lists.field.get entry.
 func (f *Field) UnmarshalJSON(data []byte) error {
 	var w wireField
-	extra, err := decodeExtra(data, &w)
+	extra, err := wire.DecodeExtra(data, &w)
 	if err != nil {
 		return fmt.Errorf("lists: decoding field: %w", err)
 	}
@@ -173,7 +174,7 @@ func (f *Field) UnmarshalJSON(data []byte) error {
 		out.UserType = ut
 	}
 	if len(w.DisplayValues) > 0 {
-		m, err := flexMap(w.DisplayValues)
+		m, err := wire.FlexMap(w.DisplayValues)
 		if err != nil {
 			return fmt.Errorf("lists: decoding DISPLAY_VALUES_FORM: %w", err)
 		}
@@ -243,7 +244,7 @@ func (c *Client) fields(ctx context.Context, iblockType IBlockType, list Ref, so
 // decodeFields reads the field map (keyed by field id, or by type letter
 // when one field was asked for).
 func decodeFields(raw json.RawMessage) ([]Field, error) {
-	m, err := flexMap(raw)
+	m, err := wire.FlexMap(raw)
 	if err != nil {
 		return nil, fmt.Errorf("lists: lists.field.get: %w", err)
 	}

@@ -3,6 +3,7 @@ package bitrixtest
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/b24go/sdk/internal/wire"
 	"sort"
 	"strconv"
 	"strings"
@@ -181,56 +182,6 @@ func (s *Server) AddSmartProcess(entityTypeID int, title string) error {
 	return nil
 }
 
-// ufToCamel converts an original user-field name to the crm.item spelling:
-// UF_CRM_3_DIGIT → ufCrm3Digit, UF_CRM_3_1747309727 → ufCrm3_1747309727,
-// UF_CRM_1747309879 and mixed parts (UF_CRM_3_DIGIT10) → ufCrm_<rest>.
-func ufToCamel(orig string) string {
-	rest := orig[len("UF_CRM_"):]
-	parts := strings.Split(rest, "_")
-	allDigits := func(s string) bool {
-		for _, r := range s {
-			if r < '0' || r > '9' {
-				return false
-			}
-		}
-		return s != ""
-	}
-	allLetters := func(s string) bool {
-		for _, r := range s {
-			if !unicode.IsLetter(r) {
-				return false
-			}
-		}
-		return s != ""
-	}
-	simple := len(parts) == 1 && allDigits(parts[0])
-	for _, p := range parts {
-		if !allDigits(p) && !allLetters(p) {
-			simple = true
-		}
-	}
-	if simple {
-		return "ufCrm_" + rest
-	}
-	var b strings.Builder
-	b.WriteString("ufCrm")
-	prevDigits := false
-	for _, p := range parts {
-		if allDigits(p) {
-			if prevDigits {
-				b.WriteByte('_')
-			}
-			b.WriteString(p)
-			prevDigits = true
-			continue
-		}
-		lp := strings.ToLower(p)
-		b.WriteString(strings.ToUpper(lp[:1]) + lp[1:])
-		prevDigits = false
-	}
-	return b.String()
-}
-
 func isUF(name string) bool {
 	return strings.HasPrefix(name, "ufCrm") || strings.HasPrefix(strings.ToUpper(name), "UF_CRM_")
 }
@@ -240,7 +191,7 @@ func isUF(name string) bool {
 func (t *crmType) ufName(name string) string {
 	if strings.HasPrefix(strings.ToUpper(name), "UF_CRM_") {
 		orig := strings.ToUpper(name)
-		camel := ufToCamel(orig)
+		camel := wire.UFCamelName(orig)
 		if _, ok := t.ufs[camel]; !ok {
 			t.ufs[camel] = orig
 			t.ufOrder = append(t.ufOrder, camel)
@@ -268,7 +219,7 @@ func (t *crmType) resolve(name string) (string, bool) {
 	}
 	if isUF(name) {
 		if strings.HasPrefix(strings.ToUpper(name), "UF_CRM_") {
-			return ufToCamel(strings.ToUpper(name)), true
+			return wire.UFCamelName(strings.ToUpper(name)), true
 		}
 		return name, true
 	}

@@ -3,6 +3,7 @@ package bitrixtest
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/b24go/sdk/internal/wire"
 	"net/url"
 	"strings"
 	"testing"
@@ -124,8 +125,8 @@ func TestUFNames(t *testing.T) {
 		"UF_CRM_3_DIGIT10":    "ufCrm_3_DIGIT10",
 		"UF_CRM_1747309879":   "ufCrm_1747309879",
 	} {
-		if got := ufToCamel(orig); got != want {
-			t.Errorf("ufToCamel(%s) = %s, want %s", orig, got, want)
+		if got := wire.UFCamelName(orig); got != want {
+			t.Errorf("UFCamelName(%s) = %s, want %s", orig, got, want)
 		}
 	}
 }

@@ -1,0 +1,172 @@
+// Package wire holds the JSON helpers that the typed clients and the fake
+// portal share: decoding an object into a struct while keeping the members
+// the struct does not name, reading PHP's id-keyed maps, and the crm.item
+// spelling of user-field names. Exported wire types live in package bitrix;
+// this package is the machinery behind them.
+package wire
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode"
+)
+
+var knownKeys sync.Map // reflect.Type → map[string]bool
+
+// jsonNames returns the json names of the fields of the struct type t.
+func jsonNames(t reflect.Type) map[string]bool {
+	if v, ok := knownKeys.Load(t); ok {
+		return v.(map[string]bool)
+	}
+	names := map[string]bool{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		names[name] = true
+	}
+	knownKeys.Store(t, names)
+	return names
+}
+
+// DecodeExtra decodes the JSON object data into w (a pointer to a struct)
+// and returns the members that w's fields do not name, so that nothing the
+// portal sent is lost. Empty input, null and PHP's [] for an empty object
+// decode as an empty object.
+func DecodeExtra(data []byte, w any) (map[string]json.RawMessage, error) {
+	trim := bytes.TrimSpace(data)
+	if len(trim) == 0 || string(trim) == "null" || IsEmptyArray(trim) {
+		return nil, nil
+	}
+	if trim[0] != '{' {
+		return nil, errors.New("not a JSON object")
+	}
+	if err := json.Unmarshal(trim, w); err != nil {
+		return nil, err
+	}
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(trim, &all); err != nil {
+		return nil, err
+	}
+	known := jsonNames(reflect.TypeOf(w).Elem())
+	for k := range all {
+		if known[k] {
+			delete(all, k)
+		}
+	}
+	if len(all) == 0 {
+		return nil, nil
+	}
+	return all, nil
+}
+
+// IsEmptyArray reports whether b (trimmed) is a JSON empty array, which is
+// how PHP writes an empty map.
+func IsEmptyArray(b []byte) bool {
+	if len(b) < 2 || b[0] != '[' || b[len(b)-1] != ']' {
+		return false
+	}
+	return len(bytes.TrimSpace(b[1:len(b)-1])) == 0
+}
+
+// DecodeFlexMap decodes an id-keyed map the way the portal writes one: a
+// JSON object ({"12": ...}), [] or a JSON array when the keys happen to be
+// 0..n-1 (PHP's list rule; the array decodes with keys "0".."n-1"), or null.
+// Empty input is an empty map; scalars are refused.
+func DecodeFlexMap[V any](raw []byte) (map[string]V, error) {
+	b := bytes.TrimSpace(raw)
+	out := map[string]V{}
+	switch {
+	case len(b) == 0 || string(b) == "null":
+	case b[0] == '[':
+		var list []V
+		if err := json.Unmarshal(b, &list); err != nil {
+			return nil, err
+		}
+		for i, v := range list {
+			out[strconv.Itoa(i)] = v
+		}
+	case b[0] == '{':
+		if err := json.Unmarshal(b, &out); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, errors.New("want an object keyed by id")
+	}
+	return out, nil
+}
+
+// FlexMap is DecodeFlexMap for raw JSON values.
+func FlexMap(raw json.RawMessage) (map[string]json.RawMessage, error) {
+	return DecodeFlexMap[json.RawMessage](raw)
+}
+
+// UFCamelName converts an original user-field name to the spelling
+// crm.item.* uses without useOriginalUfNames: UF_CRM_3_DIGIT → ufCrm3Digit,
+// UF_CRM_3_1747309727 → ufCrm3_1747309727; names with a part that mixes
+// letters and digits, or with only a number, keep their tail:
+// UF_CRM_3_DIGIT10 → ufCrm_3_DIGIT10, UF_CRM_1747309879 → ufCrm_1747309879.
+// The prefix is matched case-insensitively; other names are returned
+// unchanged.
+func UFCamelName(name string) string {
+	const prefix = "UF_CRM_"
+	if !strings.HasPrefix(strings.ToUpper(name), prefix) || len(name) == len(prefix) {
+		return name
+	}
+	rest := name[len(prefix):]
+	parts := strings.Split(rest, "_")
+	simple := len(parts) == 1 && allDigits(parts[0])
+	for _, p := range parts {
+		if !allDigits(p) && !allLetters(p) {
+			simple = true
+		}
+	}
+	if simple {
+		return "ufCrm_" + rest
+	}
+	var b strings.Builder
+	b.WriteString("ufCrm")
+	prevDigits := false
+	for _, p := range parts {
+		if allDigits(p) {
+			if prevDigits {
+				b.WriteByte('_')
+			}
+			b.WriteString(p)
+			prevDigits = true
+			continue
+		}
+		lp := strings.ToLower(p)
+		b.WriteString(strings.ToUpper(lp[:1]) + lp[1:])
+		prevDigits = false
+	}
+	return b.String()
+}
+
+func allDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func allLetters(s string) bool {
+	for _, r := range s {
+		if !unicode.IsLetter(r) {
+			return false
+		}
+	}
+	return s != ""
+}
