@@ -29,6 +29,11 @@ type oauthState struct {
 	tok    Token
 	loaded bool
 	old    []Secret // replaced tokens, still redacted from dumps and logs
+	// refused is the refresh token the token endpoint answered invalid_grant
+	// to, and refusedErr that answer: callers that still hold it fail with
+	// the same error instead of asking again.
+	refused    Secret
+	refusedErr error
 
 	sf singleflight.Group
 }
@@ -259,12 +264,23 @@ func (s *oauthState) doRefresh(ctx context.Context, c *Client, failed Secret) (T
 	}
 	s.mu.Lock()
 	old := s.tok
+	refused, refusedErr := s.refused, s.refusedErr
 	s.mu.Unlock()
 	if old.RefreshToken == "" {
 		return Token{}, fmt.Errorf("%w: no refresh token", ErrRefresh)
 	}
+	if refused != "" && old.RefreshToken == refused {
+		// The endpoint already refused this refresh token; only a new one
+		// (from the store, or a reinstall) can help.
+		return Token{}, refusedErr
+	}
 	tok, err := s.exchange(ctx, c, old)
 	if err != nil {
+		if errors.Is(err, ErrInvalidGrant) {
+			s.mu.Lock()
+			s.refused, s.refusedErr = old.RefreshToken, err
+			s.mu.Unlock()
+		}
 		c.log.LogAttrs(ctx, slog.LevelError, "bitrix OAuth refresh failed", slog.String("portal", s.key), slog.String("error", c.red.text(err.Error())))
 		return Token{}, err
 	}

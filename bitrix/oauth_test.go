@@ -220,8 +220,15 @@ func TestOAuthInvalidGrantToAllWaiters(t *testing.T) {
 			t.Errorf("secret in error: %v", err)
 		}
 	}
-	if n := o.refreshes.Load(); n > 2 {
-		t.Errorf("refreshes = %d, want one flight (at most 2 with late arrivals)", n)
+	if n := o.refreshes.Load(); n != 1 {
+		t.Errorf("token requests = %d, want 1: a refused refresh token is not sent again", n)
+	}
+	// A later call still fails the same way without another token request.
+	if _, err := c.Call(t.Context(), "crm.deal.get", nil, nil); !errors.Is(err, bitrix.ErrInvalidGrant) {
+		t.Errorf("later call: err = %v, want ErrInvalidGrant", err)
+	}
+	if n := o.refreshes.Load(); n != 1 {
+		t.Errorf("token requests after a later call = %d, want 1", n)
 	}
 }
 

@@ -293,8 +293,8 @@ func TestExpiredTokenOneRefresh(t *testing.T) {
 		t.Parallel()
 		r := measureExpiredToken(t, true)
 		t.Logf("%+v", r)
-		if r.Failed != 50 || r.Refreshes != 0 {
-			t.Errorf("failed calls %d, refreshes %d; want 50, 0", r.Failed, r.Refreshes)
+		if r.Failed != 50 || r.Refreshes != 0 || r.TokenRequests != 1 {
+			t.Errorf("failed calls %d, refreshes %d, token requests %d; want 50, 0, 1", r.Failed, r.Refreshes, r.TokenRequests)
 		}
 	})
 }
