@@ -183,6 +183,15 @@ type RefreshLocker interface {
 	LockRefresh(ctx context.Context, key string) (unlock func(), err error)
 }
 
+// TokenDeleter is implemented by token stores that can forget a portal's
+// pair, as the webhook receiver does when an app is uninstalled, so that no
+// credentials of a portal that removed the app linger in the store.
+type TokenDeleter interface {
+	// DeleteToken removes the token stored under key; a missing key is not
+	// an error.
+	DeleteToken(ctx context.Context, key string) error
+}
+
 // TokenInitializer is implemented by token stores shared between processes
 // that can save a token only when none is stored yet, atomically. The
 // client saves the token given to [OAuth] through it when the store is

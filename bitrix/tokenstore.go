@@ -40,3 +40,12 @@ func (s *MemoryTokenStore) SaveToken(_ context.Context, key string, tok Token) e
 	}
 	return nil
 }
+
+// DeleteToken forgets the token saved under key (for an uninstalled app).
+// Deleting a key that holds nothing is not an error.
+func (s *MemoryTokenStore) DeleteToken(_ context.Context, key string) error {
+	s.mu.Lock()
+	delete(s.toks, key)
+	s.mu.Unlock()
+	return nil
+}

@@ -23,9 +23,11 @@ func TestEndToEndWithFakePortal(t *testing.T) {
 	portal := bitrixtest.NewServer(t, bitrixtest.WithSyncDelivery(), bitrixtest.WithoutRateLimit())
 	app := portal.App()
 	reg := events.NewMemoryRegistry()
+	tokens := bitrix.NewMemoryTokenStore(nil)
 	h := New(
 		WithApp(bitrix.App{ClientID: app.ClientID, ClientSecret: bitrix.Secret(app.ClientSecret), TokenURL: app.TokenURL}),
 		WithRegistry(reg),
+		WithTokenStore(tokens),
 		WithClientOptions(bitrix.WithAllowHTTP(), bitrix.WithoutRateLimit()),
 		WithDedupe(nil, 0),
 	)
@@ -115,8 +117,14 @@ func TestEndToEndWithFakePortal(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	if _, err := tokens.LoadToken(t.Context(), app.MemberID); err != nil {
+		t.Errorf("no tokens stored for the installed portal: %v", err)
+	}
 	if err := portal.UninstallApp(); err != nil {
 		t.Fatalf("UninstallApp: %v", err)
+	}
+	if _, err := tokens.LoadToken(t.Context(), app.MemberID); !errors.Is(err, bitrix.ErrTokenNotFound) {
+		t.Errorf("tokens still stored after uninstall: %v", err)
 	}
 	if _, err := reg.Lookup(t.Context(), app.MemberID); !errors.Is(err, events.ErrUnknownPortal) {
 		t.Errorf("portal still registered after uninstall: %v", err)

@@ -83,8 +83,8 @@ func WithRegistry(r events.Registry) Option { return func(c *config) { c.registr
 func WithApp(app bitrix.App) Option { return func(c *config) { c.app = &app } }
 
 // WithTokenStore sets where portal OAuth tokens are kept (default: a
-// bitrix.MemoryTokenStore). A store that also has
-// DeleteToken(ctx, key) error is cleaned on ONAPPUNINSTALL.
+// bitrix.MemoryTokenStore). A store that is also a [bitrix.TokenDeleter]
+// forgets the portal's tokens on ONAPPUNINSTALL.
 func WithTokenStore(s bitrix.TokenStore) Option { return func(c *config) { c.tokenStore = s } }
 
 // WithClientOptions sets the options of the per-portal clients (and of the
@@ -509,10 +509,6 @@ func (h *Handler) verifyWithAppInfo(ctx context.Context, ev *events.Event) error
 	return err
 }
 
-type tokenDeleter interface {
-	DeleteToken(ctx context.Context, key string) error
-}
-
 func (h *Handler) uninstall(ctx context.Context, ev *events.Event) error {
 	member := ev.MemberID()
 	if h.cfg.registry != nil && member != "" {
@@ -520,7 +516,7 @@ func (h *Handler) uninstall(ctx context.Context, ev *events.Event) error {
 			return fmt.Errorf("webhook: removing the portal: %w", err)
 		}
 	}
-	if d, ok := h.cfg.tokenStore.(tokenDeleter); ok && member != "" {
+	if d, ok := h.cfg.tokenStore.(bitrix.TokenDeleter); ok && member != "" {
 		if err := d.DeleteToken(ctx, member); err != nil {
 			return fmt.Errorf("webhook: removing the portal's tokens: %w", err)
 		}

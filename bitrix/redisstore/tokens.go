@@ -112,6 +112,14 @@ func (s *TokenStore) SaveToken(ctx context.Context, key string, tok bitrix.Token
 	return wrap(ctx, "saving a token", s.rdb.Set(octx, s.tokenKey(key), b, 0).Err())
 }
 
+// DeleteToken removes the pair stored under key (bitrix.TokenDeleter); a
+// missing key is not an error.
+func (s *TokenStore) DeleteToken(ctx context.Context, key string) error {
+	octx, cancel := s.o.opCtx(ctx)
+	defer cancel()
+	return wrap(ctx, "deleting a token", s.rdb.Del(octx, s.tokenKey(key)).Err())
+}
+
 // SaveTokenIfAbsent stores tok under key if no token is stored there
 // (saved = true); otherwise it returns the stored token. The bitrix client
 // saves the token given to bitrix.OAuth this way, so that a replica

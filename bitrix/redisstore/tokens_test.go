@@ -49,6 +49,16 @@ func TestTokenStoreRoundTrip(t *testing.T) {
 	if _, err := c.LoadToken(ctx, "m1"); !errors.Is(err, bitrix.ErrTokenNotFound) {
 		t.Errorf("LoadToken under another prefix = %v, want ErrTokenNotFound", err)
 	}
+	// Deleting (uninstall) is seen by every replica; deleting again is fine.
+	var _ bitrix.TokenDeleter = a
+	for range 2 {
+		if err := a.DeleteToken(ctx, "m1"); err != nil {
+			t.Fatalf("DeleteToken: %v", err)
+		}
+	}
+	if _, err := b.LoadToken(ctx, "m1"); !errors.Is(err, bitrix.ErrTokenNotFound) {
+		t.Errorf("LoadToken after DeleteToken = %v, want ErrTokenNotFound", err)
+	}
 }
 
 func TestTokenStoreCorruptValueKeepsSecrets(t *testing.T) {
