@@ -102,4 +102,9 @@
 // OPERATION_TIME_LIMIT, the [OperatingGate] blocks that method until the
 // operating_reset_at the portal reported, the call waits for it, and other
 // methods go on.
+//
+// Many concurrent single calls can go below the bucket's floor with
+// [WithCoalescing]: calls that arrive within a short window are sent
+// together as one batch request, and each caller still gets exactly its own
+// result or error, as from a separate call.
 package bitrix
