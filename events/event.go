@@ -305,6 +305,49 @@ var decoder = func() *schema.Decoder {
 // [Limits.Parse].
 func Parse(r *http.Request) (*Event, error) { return DefaultLimits.Parse(r) }
 
+// bodyBufs recycles the buffers Parse reads bodies into: the parsed event
+// keeps only a string copy of the body.
+var bodyBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledBody is the largest buffer kept in bodyBufs.
+const maxPooledBody = 64 << 10
+
+// readBody reads at most limit+1 bytes of the body (as io.ReadAll does,
+// into a recycled buffer, grown once to Content-Length when that is set
+// and within the limit) and returns them as a string.
+func readBody(r *http.Request, limit int64) (string, error) {
+	bp := bodyBufs.Get().(*[]byte)
+	buf := (*bp)[:0]
+	if n := r.ContentLength; n > 0 && n <= limit && int64(cap(buf)) < n+1 {
+		buf = make([]byte, 0, n+1) // +1: room to see EOF without growing
+	}
+	if cap(buf) == 0 {
+		buf = make([]byte, 0, 512)
+	}
+	lr := io.LimitReader(r.Body, limit+1)
+	var err error
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		var n int
+		n, err = lr.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err != nil {
+			break
+		}
+	}
+	body := string(buf)
+	if cap(buf) <= maxPooledBody {
+		*bp = buf[:0]
+		bodyBufs.Put(bp)
+	}
+	if err == io.EOF {
+		err = nil
+	}
+	return body, err
+}
+
 // ParseBody decodes a raw form body with [DefaultLimits]. See
 // [Limits.ParseBody].
 func ParseBody(body []byte) (*Event, error) { return DefaultLimits.ParseBody(body) }
@@ -329,7 +372,7 @@ func (l Limits) Parse(r *http.Request) (*Event, error) {
 	if r.Body == nil {
 		return nil, fmt.Errorf("%w: empty body", ErrMalformed)
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, l.MaxBodySize+1))
+	body, err := readBody(r, l.MaxBodySize)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -340,7 +383,7 @@ func (l Limits) Parse(r *http.Request) (*Event, error) {
 	if int64(len(body)) > l.MaxBodySize {
 		return nil, fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, l.MaxBodySize)
 	}
-	return l.ParseBody(body)
+	return l.parse(body)
 }
 
 // ParseBody decodes a raw form body (the bytes of a delivery) with PHP's
@@ -351,7 +394,11 @@ func (l Limits) ParseBody(body []byte) (*Event, error) {
 	if int64(len(body)) > l.MaxBodySize {
 		return nil, fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, l.MaxBodySize)
 	}
-	raw := string(body)
+	return l.parse(string(body))
+}
+
+// parse decodes a body within the limits.
+func (l Limits) parse(raw string) (*Event, error) {
 	tree, err := phpform.Limits{MaxDepth: l.MaxDepth, MaxPairs: l.MaxPairs}.Parse(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)

@@ -9,8 +9,12 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/b24go/sdk/events"
 	"github.com/b24go/sdk/internal/phpform"
@@ -112,3 +116,73 @@ func BenchmarkLoopback(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLoopbackInterleaved measures the same comparison as
+// BenchmarkLoopback, but alternates between the two servers in batches of
+// loopbackBatch requests (GOMAXPROCS clients each) within one benchmark, so
+// that load from other processes on a shared machine hits both alike. It
+// reports bare-ns/req and webhook-ns/req (wall time per request of each
+// batch, summed over the run) and ratio, the webhook handler's throughput
+// relative to the bare one (the issue's target is at least 0.7).
+func BenchmarkLoopbackInterleaved(b *testing.B) {
+	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"result":"ok"}` + "\n"))
+	})
+	for _, file := range benchFiles {
+		body, token := benchBody(b, file)
+		full := New(WithApplicationToken(token))
+		full.HandleDefault(func(context.Context, *events.Event) error { return nil })
+		name := strings.TrimSuffix(strings.TrimPrefix(file, "event_"), ".json")
+		b.Run(name, func(b *testing.B) {
+			servers := []*httptest.Server{httptest.NewServer(bare), httptest.NewServer(full)}
+			defer servers[0].Close()
+			defer servers[1].Close()
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+			defer client.CloseIdleConnections()
+			raw := []byte(body)
+			batch := func(url string) time.Duration {
+				start := time.Now()
+				var wg sync.WaitGroup
+				var next atomic.Int64
+				for range runtime.GOMAXPROCS(0) {
+					wg.Go(func() {
+						for next.Add(1) <= loopbackBatch {
+							resp, err := client.Post(url, "application/x-www-form-urlencoded", bytes.NewReader(raw))
+							if err != nil {
+								b.Error(err)
+								return
+							}
+							_, _ = io.Copy(io.Discard, resp.Body)
+							resp.Body.Close()
+							if resp.StatusCode != http.StatusOK {
+								b.Errorf("status %d", resp.StatusCode)
+								return
+							}
+						}
+					})
+				}
+				wg.Wait()
+				return time.Since(start)
+			}
+			batch(servers[0].URL) // warm up connections
+			batch(servers[1].URL)
+			var spent [2]time.Duration
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				first := i % 2 // alternate which server goes first
+				spent[first] += batch(servers[first].URL)
+				spent[1-first] += batch(servers[1-first].URL)
+				i++
+			}
+			n := float64(i * loopbackBatch)
+			b.ReportMetric(float64(spent[0].Nanoseconds())/n, "bare-ns/req")
+			b.ReportMetric(float64(spent[1].Nanoseconds())/n, "webhook-ns/req")
+			b.ReportMetric(float64(spent[0])/float64(spent[1]), "ratio")
+		})
+	}
+}
+
+const loopbackBatch = 200

@@ -40,6 +40,9 @@ func Parse(query string) (*Map, error) { return DefaultLimits.Parse(query) }
 func (l Limits) Parse(query string) (*Map, error) {
 	root := NewMap()
 	pairs := 0
+	var arena arena
+	var segBuf [8]string
+	var h hint
 	for query != "" {
 		var pair string
 		pair, query, _ = strings.Cut(query, "&")
@@ -51,11 +54,150 @@ func (l Limits) Parse(query string) (*Map, error) {
 			return nil, fmt.Errorf("%w: more than %d", ErrTooManyPairs, l.MaxPairs)
 		}
 		k, v, _ := strings.Cut(pair, "=")
-		if err := l.assign(root, unescape(k), unescape(v)); err != nil {
+		v = arena.unescape(v, len(query))
+		if name, segs, ok := splitEscaped(k, segBuf[:0], &h.bounds, l.MaxDepth); ok {
+			h.key, h.query = k, query
+			store(root, name, segs, v, &h)
+			continue
+		}
+		if err := l.assign(root, arena.unescape(k, len(query)), v); err != nil {
 			return nil, err
 		}
 	}
 	return root, nil
+}
+
+// arena holds the unescaped keys and values of one query: they are
+// written to shared buffers and sliced out, one allocation per chunk
+// instead of one per escaped string.
+type arena struct {
+	b strings.Builder
+}
+
+// arenaChunk is the size of an arena buffer (or less, when the rest of
+// the query is shorter).
+const arenaChunk = 512
+
+// unescape is PHP's urldecode ("+" is a space, valid %XX escapes decode,
+// invalid ones stay as they are). It returns s itself when there is
+// nothing to decode; rest is the length of the input after s, to size a
+// new buffer.
+func (a *arena) unescape(s string, rest int) string {
+	j := 0
+	for j < len(s) && s[j] != '+' && s[j] != '%' {
+		j++
+	}
+	if j == len(s) {
+		return s
+	}
+	if a.b.Cap()-a.b.Len() < len(s) {
+		// A new buffer; strings cut from the old one stay valid.
+		a.b = strings.Builder{}
+		a.b.Grow(max(len(s), min(arenaChunk, len(s)+rest)))
+	}
+	start := a.b.Len()
+	for i := 0; ; {
+		a.b.WriteString(s[i:j]) // a run with nothing to decode
+		if j == len(s) {
+			break
+		}
+		switch {
+		case s[j] == '+':
+			a.b.WriteByte(' ')
+			i = j + 1
+		case j+2 < len(s) && isHex(s[j+1]) && isHex(s[j+2]):
+			a.b.WriteByte(unhex(s[j+1])<<4 | unhex(s[j+2]))
+			i = j + 3
+		default: // an invalid escape stays as it is
+			a.b.WriteByte('%')
+			i = j + 1
+		}
+		for j = i; j < len(s) && s[j] != '+' && s[j] != '%'; j++ {
+		}
+	}
+	return a.b.String()[start:]
+}
+
+// splitEscaped is the fast path of assign for a key still escaped, as
+// Bitrix24 and http_build_query send them (data%5BFIELDS%5D%5BID%5D): when
+// the only escapes are brackets (%5B, %5D) and the name needs no rewriting,
+// it returns the name and segments as substrings of k, with the result
+// assign would give for the unescaped key. Otherwise it reports false
+// (and assign does the work): other escapes, "+", "." or " " in the name,
+// a "]" in the name, an unclosed first bracket, an escaped bracket inside
+// a segment, more segments than segs holds or maxDepth allows.
+//
+// bounds[i] is set to the end of the raw prefix naming the map that holds
+// segs[i] (the name for i = 0, then each closing bracket).
+func splitEscaped(k string, segs []string, bounds *[9]int, maxDepth int) (string, []string, bool) {
+	i := 0
+	for ; i < len(k); i++ {
+		c := k[i]
+		if c == '[' || c == '%' && escBracket(k, i) == '[' {
+			break
+		}
+		if c == '%' || c == '+' || c == '.' || c == ' ' || c == ']' {
+			return "", nil, false
+		}
+	}
+	name, rest := k[:i], k[i:]
+	if name == "" {
+		return "", nil, false
+	}
+	bounds[0] = i
+	for rest != "" {
+		open := 1
+		if rest[0] == '%' && escBracket(rest, 0) == '[' {
+			open = 3
+		} else if rest[0] != '[' {
+			break // what follows the last bracket is ignored
+		}
+		end, closeLen := -1, 0
+	scan:
+		for j := open; j < len(rest); j++ {
+			switch rest[j] {
+			case ']':
+				end, closeLen = j, 1
+				break scan
+			case '%':
+				if escBracket(rest, j) != ']' {
+					return "", nil, false
+				}
+				end, closeLen = j, 3
+				break scan
+			case '+':
+				return "", nil, false
+			}
+		}
+		if end < 0 {
+			if len(segs) == 0 {
+				return "", nil, false // an unclosed first bracket: flat name
+			}
+			break // an unclosed later bracket ends the key
+		}
+		if len(segs) == cap(segs) || maxDepth > 0 && len(segs) >= maxDepth {
+			return "", nil, false
+		}
+		segs = append(segs, rest[open:end])
+		rest = rest[end+closeLen:]
+		bounds[len(segs)] = len(k) - len(rest)
+	}
+	return name, segs, true
+}
+
+// escBracket returns '[' or ']' when s[i:] starts with %5B or %5D (either
+// case), else 0.
+func escBracket(s string, i int) byte {
+	if i+2 >= len(s) || s[i] != '%' || s[i+1] != '5' {
+		return 0
+	}
+	switch s[i+2] {
+	case 'B', 'b':
+		return '['
+	case 'D', 'd':
+		return ']'
+	}
+	return 0
 }
 
 // FromValues builds a tree from already-decoded form values (for example
@@ -94,7 +236,8 @@ var nameReplacer = strings.NewReplacer(".", "_", " ", "_")
 func (l Limits) assign(root *Map, key, value string) error {
 	key = strings.TrimLeft(key, " ")
 	// The name ends at the first "["; only there do "." and " " become "_".
-	name, rest, segs := key, "", []string(nil)
+	var segBuf [8]string // the keys Bitrix24 sends nest up to 4 levels
+	name, rest, segs := key, "", segBuf[:0]
 	i := strings.IndexByte(key, '[')
 	if i >= 0 {
 		name, rest = key[:i], key[i:]
@@ -102,7 +245,9 @@ func (l Limits) assign(root *Map, key, value string) error {
 	if name == "" {
 		return nil // PHP ignores variables without a name
 	}
-	name = nameReplacer.Replace(name)
+	if strings.ContainsAny(name, ". ") {
+		name = nameReplacer.Replace(name)
+	}
 	if i >= 0 && strings.IndexByte(rest, ']') < 0 {
 		// An unclosed first bracket turns into "_" and the key is flat.
 		name, rest = name+"_"+rest[1:], ""
@@ -118,12 +263,22 @@ func (l Limits) assign(root *Map, key, value string) error {
 		}
 		rest = rest[j+1:]
 	}
+	store(root, name, segs, value, nil)
+	return nil
+}
+
+// store puts value under name[seg0][seg1]... With a hint, a map that
+// outgrows its first small allocation is sized from the keys ahead.
+func store(root *Map, name string, segs []string, value string, h *hint) {
 	if len(segs) == 0 {
 		root.Set(name, value)
-		return nil
+		return
 	}
 	cur := child(root, name)
 	for i, s := range segs {
+		if h != nil && cap(cur.keys) == firstCap && len(cur.keys) == firstCap {
+			h.reserve(cur, i, s)
+		}
 		last := i == len(segs)-1
 		switch {
 		case last && s == "":
@@ -138,40 +293,76 @@ func (l Limits) assign(root *Map, key, value string) error {
 			cur = child(cur, s)
 		}
 	}
-	return nil
+}
+
+// hint lets store size maps: the raw key being stored, where the raw
+// prefix of each of its maps ends, and the rest of the query.
+type hint struct {
+	key    string
+	query  string
+	bounds [9]int
+}
+
+// maxLookahead bounds the pairs one reserve call looks at.
+const maxLookahead = 1024
+
+// reserve grows m, the map at depth d of h.key that is about to get key
+// seg, by the number of distinct keys the pairs right after this one add
+// to it (escaped keys naming it share its raw prefix). It is a size hint
+// only: the keys ahead may differ in spelling or be repeats.
+func (h *hint) reserve(m *Map, d int, seg string) {
+	if seg == "" || m.find(seg) >= 0 {
+		return
+	}
+	prefix := h.key[:h.bounds[d]]
+	n, last := 1, seg
+	q := h.query
+	for range maxLookahead {
+		if q == "" {
+			break
+		}
+		var pair string
+		pair, q, _ = strings.Cut(q, "&")
+		k, _, _ := strings.Cut(pair, "=")
+		rest, ok := strings.CutPrefix(k, prefix)
+		if !ok {
+			if pair == "" {
+				continue
+			}
+			break
+		}
+		open := 1
+		if escBracket(rest, 0) == '[' {
+			open = 3
+		} else if !strings.HasPrefix(rest, "[") {
+			break
+		}
+		end := open
+		for end < len(rest) && rest[end] != ']' && escBracket(rest, end) != ']' {
+			end++
+		}
+		if s := rest[open:end]; s != last {
+			n++
+			last = s
+		}
+	}
+	m.reserve(n)
 }
 
 // child returns the map under k, replacing a leaf there as PHP does.
 func child(m *Map, k string) *Map {
-	if c, ok := m.vals[k].(*Map); ok {
+	i := m.find(k)
+	if i >= 0 {
+		if c, ok := m.vals[i].(*Map); ok {
+			return c
+		}
+		c := NewMap()
+		m.vals[i] = c
 		return c
 	}
 	c := NewMap()
-	m.Set(k, c)
+	m.add(k, c)
 	return c
-}
-
-// unescape is PHP's urldecode: "+" is a space, valid %XX escapes decode,
-// invalid ones stay as they are.
-func unescape(s string) string {
-	if !strings.ContainsAny(s, "+%") {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '+':
-			b.WriteByte(' ')
-		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
-			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
-			i += 2
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
 }
 
 func isHex(c byte) bool {

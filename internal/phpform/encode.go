@@ -138,8 +138,8 @@ func (f *flattener) walk(prefix string, v any) error {
 		if x == nil {
 			return nil
 		}
-		for _, k := range x.keys {
-			if err := f.walk(key(prefix, k), x.vals[k]); err != nil {
+		for i, k := range x.keys {
+			if err := f.walk(key(prefix, k), x.vals[i]); err != nil {
 				return err
 			}
 		}

@@ -19,12 +19,17 @@ import (
 // and a map whose keys are exactly "0".."n-1" in order is a list.
 type Map struct {
 	keys []string
-	vals map[string]any
-	next int // next index an append uses
+	vals []any          // vals[i] is the value of keys[i]
+	idx  map[string]int // key → position, built once a map outgrows smallMap
+	next int            // next index an append uses
 }
 
+// smallMap is the size up to which lookups scan the keys instead of
+// hashing: most form maps are small, and a scan allocates nothing.
+const smallMap = 32
+
 // NewMap returns an empty Map.
-func NewMap() *Map { return &Map{vals: make(map[string]any)} }
+func NewMap() *Map { return &Map{} }
 
 // Len reports the number of keys.
 func (m *Map) Len() int {
@@ -42,13 +47,31 @@ func (m *Map) Keys() []string {
 	return m.keys
 }
 
+// find returns the position of k, or -1.
+func (m *Map) find(k string) int {
+	if m.idx != nil {
+		if i, ok := m.idx[k]; ok {
+			return i
+		}
+		return -1
+	}
+	for i, key := range m.keys {
+		if key == k {
+			return i
+		}
+	}
+	return -1
+}
+
 // Get returns the value stored under k.
 func (m *Map) Get(k string) (any, bool) {
 	if m == nil {
 		return nil, false
 	}
-	v, ok := m.vals[k]
-	return v, ok
+	if i := m.find(k); i >= 0 {
+		return m.vals[i], true
+	}
+	return nil, false
 }
 
 // String returns the value under k when it is a leaf, rendered as PHP would
@@ -68,13 +91,51 @@ func (m *Map) Map(k string) *Map {
 
 // Set stores v under k, keeping the key's original position if it exists.
 func (m *Map) Set(k string, v any) {
-	if _, ok := m.vals[k]; !ok {
-		m.keys = append(m.keys, k)
-		if n, ok := intKey(k); ok && n >= m.next {
-			m.next = n + 1
-		}
+	if i := m.find(k); i >= 0 {
+		m.vals[i] = v
+		return
 	}
-	m.vals[k] = v
+	m.add(k, v)
+}
+
+// add appends a key known to be absent.
+func (m *Map) add(k string, v any) {
+	if cap(m.keys) == 0 {
+		m.keys = make([]string, 0, firstCap)
+		m.vals = make([]any, 0, firstCap)
+	}
+	m.keys = append(m.keys, k)
+	m.vals = append(m.vals, v)
+	if m.idx != nil {
+		m.idx[k] = len(m.keys) - 1
+	} else if len(m.keys) > smallMap {
+		m.reindex()
+	}
+	if n, ok := intKey(k); ok && n >= m.next {
+		m.next = n + 1
+	}
+}
+
+// firstCap is the capacity of a map's first key allocation.
+const firstCap = 4
+
+// reserve makes room for n more keys.
+func (m *Map) reserve(n int) {
+	if cap(m.keys)-len(m.keys) >= n {
+		return
+	}
+	keys := make([]string, len(m.keys), len(m.keys)+n)
+	copy(keys, m.keys)
+	vals := make([]any, len(m.vals), len(m.vals)+n)
+	copy(vals, m.vals)
+	m.keys, m.vals = keys, vals
+}
+
+func (m *Map) reindex() {
+	m.idx = make(map[string]int, 2*len(m.keys))
+	for i, k := range m.keys {
+		m.idx[k] = i
+	}
 }
 
 // Append stores v under the next integer key, as PHP's $a[] = v does.
@@ -84,15 +145,15 @@ func (m *Map) Append(v any) {
 
 // Delete removes k.
 func (m *Map) Delete(k string) {
-	if _, ok := m.vals[k]; !ok {
+	i := m.find(k)
+	if i < 0 {
 		return
 	}
-	delete(m.vals, k)
-	for i, key := range m.keys {
-		if key == k {
-			m.keys = append(m.keys[:i], m.keys[i+1:]...)
-			break
-		}
+	m.keys = append(m.keys[:i], m.keys[i+1:]...)
+	m.vals = append(m.vals[:i], m.vals[i+1:]...)
+	m.vals[:len(m.vals)+1][len(m.vals)] = nil // drop the reference
+	if m.idx != nil {
+		m.reindex()
 	}
 }
 
@@ -111,8 +172,8 @@ func (m *Map) IsList() bool {
 // Values returns the values in key order.
 func (m *Map) Values() []any {
 	out := make([]any, 0, m.Len())
-	for _, k := range m.Keys() {
-		out = append(out, m.vals[k])
+	if m != nil {
+		out = append(out, m.vals...)
 	}
 	return out
 }
@@ -143,7 +204,7 @@ func (m *Map) writeJSON(buf *bytes.Buffer) error {
 			writeJSONString(buf, k)
 			buf.WriteByte(':')
 		}
-		switch v := m.vals[k].(type) {
+		switch v := m.vals[i].(type) {
 		case *Map:
 			if err := v.writeJSON(buf); err != nil {
 				return err
@@ -187,12 +248,15 @@ func (m *Map) Clone() *Map {
 	if m == nil {
 		return nil
 	}
-	c := &Map{keys: append([]string(nil), m.keys...), vals: make(map[string]any, len(m.vals)), next: m.next}
-	for k, v := range m.vals {
+	c := &Map{keys: append([]string(nil), m.keys...), vals: make([]any, len(m.vals)), next: m.next}
+	for i, v := range m.vals {
 		if sub, ok := v.(*Map); ok {
 			v = sub.Clone()
 		}
-		c.vals[k] = v
+		c.vals[i] = v
+	}
+	if m.idx != nil {
+		c.reindex()
 	}
 	return c
 }
@@ -208,14 +272,14 @@ func Plain(v any) any {
 	}
 	if m.Len() > 0 && m.IsList() {
 		out := make([]any, 0, m.Len())
-		for _, k := range m.keys {
-			out = append(out, Plain(m.vals[k]))
+		for _, v := range m.vals {
+			out = append(out, Plain(v))
 		}
 		return out
 	}
 	out := make(map[string]any, m.Len())
-	for _, k := range m.keys {
-		out[k] = Plain(m.vals[k])
+	for i, k := range m.keys {
+		out[k] = Plain(m.vals[i])
 	}
 	return out
 }

@@ -1,0 +1,172 @@
+package phpform
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// referenceParse is Parse without its fast paths: every key and value
+// unescaped on its own, then assigned.
+func referenceParse(l Limits, query string) (*Map, error) {
+	root := NewMap()
+	pairs := 0
+	for _, pair := range strings.Split(query, "&") {
+		if pair == "" {
+			continue
+		}
+		pairs++
+		if l.MaxPairs > 0 && pairs > l.MaxPairs {
+			return nil, fmt.Errorf("%w: more than %d", ErrTooManyPairs, l.MaxPairs)
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		if err := l.assign(root, referenceUnescape(k), referenceUnescape(v)); err != nil {
+			return nil, err
+		}
+	}
+	return root, nil
+}
+
+// referenceUnescape is PHP's urldecode, byte by byte.
+func referenceUnescape(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '+':
+			b.WriteByte(' ')
+		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+			i += 2
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// dump renders a tree with its key order, next append index and leaf
+// types, so that two dumps are equal only for equal trees.
+func dump(v any) string {
+	m, ok := v.(*Map)
+	if !ok {
+		return fmt.Sprintf("%T(%q)", v, v)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "{next=%d", m.next)
+	for _, k := range m.Keys() {
+		c, _ := m.Get(k)
+		fmt.Fprintf(&b, " %q:%s", k, dump(c))
+	}
+	b.WriteString("}")
+	return b.String()
+}
+
+var fastPathSeeds = []string{
+	"data%5BBOT%5D%5B567%5D%5BAUTH%5D%5Baccess_token%5D=a%2Fb&data%5BBOT%5D%5B567%5D%5BBOT_ID%5D=567",
+	"a%5bb%5d%5bc%5d=1&a[b][]=2&a%5B%5D%5Bx%5D=3&a%5B%5D=4",
+	"a%5Bb=1&a%5Bb%5D%5Bc=2&a[b%5Bc]=3&a[b]%5Bc%5D=4&a%5Bb%5Dx%5Bc%5D=5",
+	"a%5D=1&a]b[c]=2&%5Bx%5D=3&+a[b]=4&a.b[c]=5&a%2Eb[c]=6&a b[c]=7&a%20b[c]=8",
+	"a[b%2Bc]=1&a[b+c]=2&a[%5B]=3&a[%5D]=4&a[%zz]=5&a[b%]=6&a[b%5]=7&a%5",
+	"a[1][2][3][4][5][6][7][8][9]=x&b%5B1%5D%5B2%5D%5B3%5D%5B4%5D%5B5%5D%5B6%5D%5B7%5D%5B8%5D=y",
+	"a=1&a[b]=2&a=3&c[d]=4&c[d][e]=5&c[d]=6",
+	"%5B=1&%5D=2&%=3&=4&a=%&b=%4&c=%41%4g&d=++&e=%2B%2b",
+	"x[-1]=a&x[]=b&x[007]=c&x[]=d&x[99999999999999999999]=e&x[]=f",
+}
+
+func checkFastPath(t *testing.T, l Limits, query string) {
+	t.Helper()
+	want, errW := referenceParse(l, query)
+	got, errG := l.Parse(query)
+	if (errW == nil) != (errG == nil) || errW != nil && errW.Error() != errG.Error() {
+		t.Fatalf("Parse(%q): err %v, reference %v", query, errG, errW)
+	}
+	if errW == nil && dump(want) != dump(got) {
+		t.Fatalf("Parse(%q)\n got %s\nwant %s", query, dump(got), dump(want))
+	}
+}
+
+func TestParseFastPathMatchesReference(t *testing.T) {
+	t.Parallel()
+	for _, l := range []Limits{DefaultLimits, {MaxDepth: 3, MaxPairs: 5}, {}} {
+		for _, q := range fastPathSeeds {
+			checkFastPath(t, l, q)
+		}
+	}
+	// The fast path must actually take the escaped bracket keys.
+	var bounds [9]int
+	name, segs, ok := splitEscaped("data%5BBOT%5D%5b567%5d[AUTH]%5Bx]", nil, &bounds, 0)
+	if ok || name != "" {
+		t.Errorf("nil segs buffer: %q %q %v", name, segs, ok)
+	}
+	var buf [8]string
+	name, segs, ok = splitEscaped("data%5BBOT%5D%5b567%5d[AUTH]%5Bx]", buf[:0], &bounds, 0)
+	if !ok || name != "data" || strings.Join(segs, "|") != "BOT|567|AUTH|x" || bounds != [9]int{4, 13, 22, 28, 33} {
+		t.Errorf("splitEscaped = %q %q %v %v", name, segs, ok, bounds)
+	}
+}
+
+func TestParseSizesMapsFromKeysAhead(t *testing.T) {
+	t.Parallel()
+	var q strings.Builder
+	for i := range 27 {
+		fmt.Fprintf(&q, "data%%5BPARAMS%%5D%%5BK%d%%5D=%d&", i, i)
+	}
+	for i := range 6 {
+		fmt.Fprintf(&q, "data[BOT][567][k%d]=x&", i)
+	}
+	for i := range 6 {
+		fmt.Fprintf(&q, "data[BOT][567][AUTH][k%d]=y&", i)
+	}
+	q.WriteString("data[BOT][567][BOT_ID]=1&data[USER][a]=1&data[USER][b]=2&data[USER][c]=4&data[USER][d]=5&data[USER][e]=6&data[USER][a]=7&data[USER][f]=8&other=1")
+	m, err := Parse(q.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		m        *Map
+		len, cap int
+	}{
+		{m.Map("data").Map("PARAMS"), 27, 27},
+		{m.Map("data").Map("BOT").Map("567"), 8, 8},
+		{m.Map("data").Map("BOT").Map("567").Map("AUTH"), 6, 6},
+		{m.Map("data").Map("USER"), 6, 7}, // a repeated key is counted twice
+		{m.Map("data"), 3, firstCap},
+	} {
+		if len(tt.m.keys) != tt.len || cap(tt.m.keys) != tt.cap || cap(tt.m.vals) != tt.cap {
+			t.Errorf("keys %v: len %d cap %d/%d, want %d, %d", tt.m.keys, len(tt.m.keys), cap(tt.m.keys), cap(tt.m.vals), tt.len, tt.cap)
+		}
+	}
+}
+
+func TestParseArenaStringsStayValid(t *testing.T) {
+	t.Parallel()
+	// Many escaped values: the arena moves on to new buffers, and the
+	// strings cut from earlier ones must keep their content.
+	var q strings.Builder
+	want := url.Values{}
+	for i := range 300 {
+		v := fmt.Sprintf("v%d/%s", i, strings.Repeat("é", i%7))
+		fmt.Fprintf(&q, "k%d=%s&", i, url.QueryEscape(v))
+		want.Set(fmt.Sprint("k", i), v)
+	}
+	m, err := Parse(q.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range want {
+		if got := m.String(k); got != want.Get(k) {
+			t.Fatalf("%s = %q, want %q", k, got, want.Get(k))
+		}
+	}
+}
+
+func FuzzParseFastPath(f *testing.F) {
+	for _, q := range fastPathSeeds {
+		f.Add(q)
+	}
+	f.Fuzz(func(t *testing.T, query string) {
+		checkFastPath(t, Limits{MaxDepth: 4, MaxPairs: 50}, query)
+		checkFastPath(t, DefaultLimits, query)
+	})
+}
