@@ -328,9 +328,9 @@ func (b *Bot) UnmarshalJSON(data []byte) error {
 	return b.set(&w)
 }
 
-func (b *Bot) unmarshalTree(d *treeDecoder, node any) error {
+func (b *Bot) unmarshalTree(d *treeDecoder, n node) error {
 	var w wireBot
-	if err := d.decode(node, &w); err != nil {
+	if err := d.decode(n, &w); err != nil {
 		return err
 	}
 	return b.set(&w)
@@ -379,9 +379,9 @@ func (c *Command) UnmarshalJSON(data []byte) error {
 	return c.set(&w)
 }
 
-func (c *Command) unmarshalTree(d *treeDecoder, node any) error {
+func (c *Command) unmarshalTree(d *treeDecoder, n node) error {
 	var w wireCommand
-	if err := d.decode(node, &w); err != nil {
+	if err := d.decode(n, &w); err != nil {
 		return err
 	}
 	return c.set(&w)
@@ -481,9 +481,9 @@ func (m *BotMessage) UnmarshalJSON(b []byte) error {
 	return m.set(&w)
 }
 
-func (m *BotMessage) unmarshalTree(d *treeDecoder, node any) error {
+func (m *BotMessage) unmarshalTree(d *treeDecoder, n node) error {
 	var w wireBotMessage
-	if err := d.decode(node, &w); err != nil {
+	if err := d.decode(n, &w); err != nil {
 		return err
 	}
 	return m.set(&w)

@@ -91,33 +91,56 @@ type Event struct {
 	raw  *rawData   // the data tree, its JSON made on first use
 }
 
-// rawData holds an event's data[...] tree and makes its JSON once, when
+// rawData makes the JSON of an event's data[...] once, when
 // [Event.RawData] or [Event.DedupeKey] first asks: the typed Data is
-// decoded from the tree directly, so most deliveries never need it.
+// decoded from the tree directly, so most deliveries never need it. It
+// holds the data tree (ParseForm) or the body to parse it from again
+// (ParseBody, whose tree is released for reuse once Data is decoded).
 type rawData struct {
 	once sync.Once
-	tree any // *phpform.Map or a non-empty leaf; nil: no data
+	tree any // *phpform.Map or a non-empty leaf; nil: see body
+	body string
+	lim  phpform.Limits
 	json json.RawMessage
 }
 
 func newRawData(tree any) *rawData { return &rawData{tree: tree} }
 
-// get returns the tree's JSON (nil for no data).
+// get returns the data's JSON (nil for no data).
 func (r *rawData) get() json.RawMessage {
 	if r == nil {
 		return nil
 	}
 	r.once.Do(func() {
-		switch t := r.tree.(type) {
+		tree := r.tree
+		if tree == nil && r.body != "" {
+			root, err := r.lim.Parse(r.body) // parsed before: cannot fail
+			if err != nil {
+				return
+			}
+			defer root.Release()
+			tree = dataOf(root)
+		}
+		switch t := tree.(type) {
 		case nil:
 		case *phpform.Map:
 			r.json, _ = t.MarshalJSON() // string leaves only: cannot fail
 		default:
 			r.json, _ = json.Marshal(t)
 		}
-		r.tree = nil
+		r.tree, r.body = nil, ""
 	})
 	return r.json
+}
+
+// fromBody makes r parse body again when asked for the JSON, instead of
+// keeping the tree (unless the JSON was made already).
+func (r *rawData) fromBody(body string, lim phpform.Limits) {
+	if r.tree == nil || r.json != nil {
+		r.tree = nil
+		return
+	}
+	r.tree, r.body, r.lim = nil, body, lim
 }
 
 // Equal reports whether r and o hold the same JSON value (key order
@@ -399,15 +422,21 @@ func (l Limits) ParseBody(body []byte) (*Event, error) {
 
 // parse decodes a body within the limits.
 func (l Limits) parse(raw string) (*Event, error) {
-	tree, err := phpform.Limits{MaxDepth: l.MaxDepth, MaxPairs: l.MaxPairs}.Parse(raw)
+	lim := phpform.Limits{MaxDepth: l.MaxDepth, MaxPairs: l.MaxPairs}
+	tree, err := lim.Parse(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	ev, err := fromTree(tree, false)
 	if err != nil {
+		tree.Release()
 		return nil, err
 	}
 	ev.body = raw
+	// Nothing decoded points into the tree's maps (strings are cut from
+	// raw), so they can serve the next delivery; RawData parses raw again.
+	ev.raw.fromBody(raw, lim)
+	tree.Release()
 	return ev, nil
 }
 
@@ -465,12 +494,7 @@ func fromTree(tree *phpform.Map, viaSchema bool) (*Event, error) {
 	if ev.Auth, err = env.wireAuth().auth(); err != nil {
 		return nil, err
 	}
-	var data any
-	if v, ok := tree.Get("data"); ok {
-		if s, leaf := v.(string); !leaf || s != "" {
-			data = v
-		}
-	}
+	data := dataOf(tree)
 	ev.raw = newRawData(data)
 	if ev.Data, err = decodeTreeData(name, data, ev.raw); err != nil {
 		return nil, err
@@ -478,15 +502,21 @@ func fromTree(tree *phpform.Map, viaSchema bool) (*Event, error) {
 	return ev, nil
 }
 
+// dataOf returns the data[...] value of a form: nil when absent or an
+// empty leaf.
+func dataOf(tree *phpform.Map) any {
+	v, ok := tree.Get("data")
+	if s, leaf := v.(string); !ok || leaf && s == "" {
+		return nil
+	}
+	return v
+}
+
 // readEnvelope reads the sixteen envelope keys straight from the tree: the
 // same values decodeEnvelope gets from flatEnvelope (FuzzEnvelopeReaders
 // checks that they agree).
 func readEnvelope(tree *phpform.Map) envelope {
-	leaf := func(m *phpform.Map, k string) string {
-		v, _ := m.Get(k)
-		s, _ := v.(string)
-		return s
-	}
+	leaf := (*phpform.Map).String // form trees have string leaves only
 	a := tree.Map("auth")
 	return envelope{
 		Event: leaf(tree, "event"), HandlerID: leaf(tree, "event_handler_id"), TS: leaf(tree, "ts"),

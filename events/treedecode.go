@@ -42,7 +42,7 @@ import (
 // reads a wire struct and converts it: they decode the same wire struct
 // from the tree and apply the same conversion.
 type treeUnmarshaler interface {
-	unmarshalTree(d *treeDecoder, node any) error
+	unmarshalTree(d *treeDecoder, n node) error
 }
 
 type planKind uint8
@@ -400,37 +400,67 @@ func jsonString(s string) string {
 	return b.String()
 }
 
+// node is one value of a tree: a string leaf, a *phpform.Map, or another
+// leaf (json.Number, bool or nil, in trees read from JSON).
+type node struct {
+	m      *phpform.Map
+	s      string
+	other  any
+	isLeaf bool
+}
+
+func nodeOf(v any) node {
+	switch t := v.(type) {
+	case string:
+		return node{s: t, isLeaf: true}
+	case *phpform.Map:
+		if t != nil {
+			return node{m: t}
+		}
+	}
+	return node{other: v}
+}
+
+// entry returns the i-th key of m and its value, without boxing leaves.
+func entryOf(m *phpform.Map, i int) (string, node) {
+	k, v, leaf, isLeaf := m.Entry(i)
+	if isLeaf {
+		return k, node{s: leaf, isLeaf: true}
+	}
+	return k, nodeOf(v)
+}
+
 // treeDecoder decodes one tree; scratch is reused for the JSON of leaves
 // handed to UnmarshalJSON (which must not keep its argument).
 type treeDecoder struct {
 	scratch []byte
 }
 
-// decodeTree decodes node into out (a non-nil pointer) as json.Unmarshal
-// would decode node's JSON.
-func decodeTree(node any, out any) error {
+// decodeTree decodes tree into out (a non-nil pointer) as json.Unmarshal
+// would decode tree's JSON.
+func decodeTree(tree any, out any) error {
 	var d treeDecoder
-	return d.decode(node, out)
+	return d.decode(nodeOf(tree), out)
 }
 
-func (d *treeDecoder) decode(node any, out any) error {
+func (d *treeDecoder) decode(n node, out any) error {
 	v := reflect.ValueOf(out)
 	if v.Kind() != reflect.Pointer || v.IsNil() {
 		return fmt.Errorf("events: decode into %T", out)
 	}
-	return d.value(node, v.Elem(), planFor(v.Elem().Type()))
+	return d.value(n, v.Elem(), planFor(v.Elem().Type()))
 }
 
-// jsonOf returns node's JSON, in d.scratch for leaves.
-func (d *treeDecoder) jsonOf(node any) ([]byte, error) {
-	switch n := node.(type) {
-	case string:
-		d.scratch = appendJSONString(d.scratch[:0], n)
+// jsonOf returns n's JSON, in d.scratch for leaves.
+func (d *treeDecoder) jsonOf(n node) ([]byte, error) {
+	switch {
+	case n.isLeaf:
+		d.scratch = appendJSONString(d.scratch[:0], n.s)
 		return d.scratch, nil
-	case *phpform.Map:
-		return n.MarshalJSON()
+	case n.m != nil:
+		return n.m.MarshalJSON()
 	}
-	return json.Marshal(node)
+	return json.Marshal(n.other)
 }
 
 // appendJSONString writes s as json.Marshal does.
@@ -446,53 +476,48 @@ func appendJSONString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
-func jsonKind(node any) string {
-	switch n := node.(type) {
-	case string:
-		return "string"
-	case *phpform.Map:
-		if n.IsList() {
-			return "array"
-		}
-		return "object"
+func typeError(n node, t reflect.Type) error {
+	kind := "value"
+	switch {
+	case n.isLeaf:
+		kind = "string"
+	case n.m != nil && n.m.IsList():
+		kind = "array"
+	case n.m != nil:
+		kind = "object"
 	}
-	return "value"
+	return &json.UnmarshalTypeError{Value: kind, Type: t}
 }
 
-func typeError(node any, t reflect.Type) error {
-	return &json.UnmarshalTypeError{Value: jsonKind(node), Type: t}
-}
-
-// value decodes node into v (addressable) following p.
-func (d *treeDecoder) value(node any, v reflect.Value, p *plan) error {
-	s, isLeaf := node.(string)
-	if isLeaf && p.leaf != nil && p.leaf(s, v) {
+// value decodes n into v (addressable) following p.
+func (d *treeDecoder) value(n node, v reflect.Value, p *plan) error {
+	if n.isLeaf && p.leaf != nil && p.leaf(n.s, v) {
 		return nil
 	}
-	m, isMap := node.(*phpform.Map)
-	if !isLeaf && !isMap {
+	if !n.isLeaf && n.m == nil {
 		p = &plan{kind: planFallback, typ: p.typ}
 	}
 	switch p.kind {
 	case planHook:
-		return v.Addr().Interface().(treeUnmarshaler).unmarshalTree(d, node)
+		return v.Addr().Interface().(treeUnmarshaler).unmarshalTree(d, n)
 	case planUnmarshaler:
-		b, err := d.jsonOf(node)
+		b, err := d.jsonOf(n)
 		if err != nil {
 			return err
 		}
 		return v.Addr().Interface().(json.Unmarshaler).UnmarshalJSON(b)
 	case planString:
-		if !isLeaf {
-			return typeError(node, p.typ)
+		if !n.isLeaf {
+			return typeError(n, p.typ)
 		}
-		v.SetString(jsonString(s))
+		v.SetString(jsonString(n.s))
 		return nil
 	case planStruct:
-		if !isMap || m.IsList() {
-			return typeError(node, p.typ)
+		if n.m == nil || n.m.IsList() {
+			return typeError(n, p.typ)
 		}
-		for _, k := range m.Keys() {
+		for i := range n.m.Len() {
+			k, child := entryOf(n.m, i)
 			f := p.exact[k]
 			if f == nil {
 				jk := jsonString(k)
@@ -503,39 +528,44 @@ func (d *treeDecoder) value(node any, v reflect.Value, p *plan) error {
 			if f == nil {
 				continue
 			}
-			child, _ := m.Get(k)
-			if err := d.value(child, v.FieldByIndex(f.index), f.plan); err != nil {
+			fv := v
+			if len(f.index) == 1 {
+				fv = v.Field(f.index[0])
+			} else {
+				fv = v.FieldByIndex(f.index)
+			}
+			if err := d.value(child, fv, f.plan); err != nil {
 				return fieldError(err, f.name)
 			}
 		}
 		return nil
 	case planMap:
-		if !isMap || m.IsList() {
-			return typeError(node, p.typ)
+		if n.m == nil || n.m.IsList() {
+			return typeError(n, p.typ)
 		}
 		if v.IsNil() {
-			v.Set(reflect.MakeMapWithSize(p.typ, m.Len()))
+			v.Set(reflect.MakeMapWithSize(p.typ, n.m.Len()))
 		}
 		kt := p.typ.Key()
 		elem := reflect.New(p.typ.Elem()).Elem()
-		for _, k := range m.Keys() {
+		for i := range n.m.Len() {
+			k, child := entryOf(n.m, i)
 			elem.SetZero()
-			child, _ := m.Get(k)
 			if err := d.value(child, elem, p.elem); err != nil {
 				return err
 			}
 			ks := jsonString(k)
-			n, err := strconv.ParseInt(ks, 10, 64)
-			if err != nil || kt.OverflowInt(n) {
+			x, err := strconv.ParseInt(ks, 10, 64)
+			if err != nil || kt.OverflowInt(x) {
 				return &json.UnmarshalTypeError{Value: "number " + ks, Type: kt}
 			}
 			kv := reflect.New(kt).Elem()
-			kv.SetInt(n)
+			kv.SetInt(x)
 			v.SetMapIndex(kv, elem)
 		}
 		return nil
 	}
-	b, err := d.jsonOf(node)
+	b, err := d.jsonOf(n)
 	if err != nil {
 		return err
 	}

@@ -38,11 +38,13 @@ func Parse(query string) (*Map, error) { return DefaultLimits.Parse(query) }
 
 // Parse is [Parse] with these limits.
 func (l Limits) Parse(query string) (*Map, error) {
-	root := NewMap()
+	var b builder
+	b.maps = takeMaps()
+	defer b.maps.done()
+	root := b.newMap()
 	pairs := 0
 	var arena arena
 	var segBuf [8]string
-	var h hint
 	for query != "" {
 		var pair string
 		pair, query, _ = strings.Cut(query, "&")
@@ -55,12 +57,13 @@ func (l Limits) Parse(query string) (*Map, error) {
 		}
 		k, v, _ := strings.Cut(pair, "=")
 		v = arena.unescape(v, len(query))
-		if name, segs, ok := splitEscaped(k, segBuf[:0], &h.bounds, l.MaxDepth); ok {
-			h.key, h.query = k, query
-			store(root, name, segs, v, &h)
+		if name, segs, ok := splitEscaped(k, segBuf[:0], &b.bounds, l.MaxDepth); ok {
+			b.key, b.query, b.hinted = k, query, true
+			store(root, name, segs, v, &b)
 			continue
 		}
-		if err := l.assign(root, arena.unescape(k, len(query)), v); err != nil {
+		b.hinted = false
+		if err := l.assign(root, arena.unescape(k, len(query)), v, &b); err != nil {
 			return nil, err
 		}
 	}
@@ -217,10 +220,13 @@ func (l Limits) FromValues(vals url.Values) (*Map, error) {
 		return nil, fmt.Errorf("%w: more than %d", ErrTooManyPairs, l.MaxPairs)
 	}
 	sort.Strings(keys)
-	root := NewMap()
+	var b builder
+	b.maps = takeMaps()
+	defer b.maps.done()
+	root := b.newMap()
 	for _, k := range keys {
 		for _, v := range vals[k] {
-			if err := l.assign(root, k, v); err != nil {
+			if err := l.assign(root, k, v, &b); err != nil {
 				return nil, err
 			}
 		}
@@ -233,7 +239,7 @@ func (l Limits) FromValues(vals url.Values) (*Map, error) {
 var nameReplacer = strings.NewReplacer(".", "_", " ", "_")
 
 // assign stores value under the bracket key, as php_register_variable_ex does.
-func (l Limits) assign(root *Map, key, value string) error {
+func (l Limits) assign(root *Map, key, value string, b *builder) error {
 	key = strings.TrimLeft(key, " ")
 	// The name ends at the first "["; only there do "." and " " become "_".
 	var segBuf [8]string // the keys Bitrix24 sends nest up to 4 levels
@@ -263,45 +269,51 @@ func (l Limits) assign(root *Map, key, value string) error {
 		}
 		rest = rest[j+1:]
 	}
-	store(root, name, segs, value, nil)
+	store(root, name, segs, value, b)
 	return nil
 }
 
 // store puts value under name[seg0][seg1]... With a hint, a map that
 // outgrows its first small allocation is sized from the keys ahead.
-func store(root *Map, name string, segs []string, value string, h *hint) {
+func store(root *Map, name string, segs []string, value string, b *builder) {
 	if len(segs) == 0 {
-		root.Set(name, value)
+		root.setString(name, value)
 		return
 	}
-	cur := child(root, name)
+	cur := b.child(root, name)
 	for i, s := range segs {
-		if h != nil && cap(cur.keys) == firstCap && len(cur.keys) == firstCap {
-			h.reserve(cur, i, s)
+		if b.hinted && cap(cur.keys) == firstCap && len(cur.keys) == firstCap {
+			b.reserve(cur, i, s)
 		}
 		last := i == len(segs)-1
 		switch {
 		case last && s == "":
-			cur.Append(value)
+			cur.appendString(value)
 		case last:
-			cur.Set(s, value)
+			cur.setString(s, value)
 		case s == "":
-			next := NewMap()
+			next := b.newMap()
 			cur.Append(next)
 			cur = next
 		default:
-			cur = child(cur, s)
+			cur = b.child(cur, s)
 		}
 	}
 }
 
-// hint lets store size maps: the raw key being stored, where the raw
-// prefix of each of its maps ends, and the rest of the query.
-type hint struct {
+// builder is the state of one Parse or FromValues: recycled maps to build
+// with and, when hinted, what lets store size maps (the raw key being
+// stored, where the raw prefix of each of its maps ends, the rest of the
+// query).
+type builder struct {
+	maps   *mapList
+	hinted bool
 	key    string
 	query  string
 	bounds [9]int
 }
+
+func (b *builder) newMap() *Map { return b.maps.take() }
 
 // maxLookahead bounds the pairs one reserve call looks at.
 const maxLookahead = 1024
@@ -310,7 +322,7 @@ const maxLookahead = 1024
 // seg, by the number of distinct keys the pairs right after this one add
 // to it (escaped keys naming it share its raw prefix). It is a size hint
 // only: the keys ahead may differ in spelling or be repeats.
-func (h *hint) reserve(m *Map, d int, seg string) {
+func (h *builder) reserve(m *Map, d int, seg string) {
 	if seg == "" || m.find(seg) >= 0 {
 		return
 	}
@@ -350,18 +362,18 @@ func (h *hint) reserve(m *Map, d int, seg string) {
 }
 
 // child returns the map under k, replacing a leaf there as PHP does.
-func child(m *Map, k string) *Map {
+func (b *builder) child(m *Map, k string) *Map {
 	i := m.find(k)
 	if i >= 0 {
-		if c, ok := m.vals[i].(*Map); ok {
+		if c, ok := m.ents[i].v.(*Map); ok {
 			return c
 		}
-		c := NewMap()
-		m.vals[i] = c
+		c := b.newMap()
+		m.ents[i] = entry{v: c}
 		return c
 	}
-	c := NewMap()
-	m.add(k, c)
+	c := b.newMap()
+	m.add(k, entry{v: c})
 	return c
 }
 

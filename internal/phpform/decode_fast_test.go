@@ -3,6 +3,7 @@ package phpform
 import (
 	"fmt"
 	"net/url"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -10,6 +11,7 @@ import (
 // referenceParse is Parse without its fast paths: every key and value
 // unescaped on its own, then assigned.
 func referenceParse(l Limits, query string) (*Map, error) {
+	var b builder
 	root := NewMap()
 	pairs := 0
 	for _, pair := range strings.Split(query, "&") {
@@ -21,7 +23,7 @@ func referenceParse(l Limits, query string) (*Map, error) {
 			return nil, fmt.Errorf("%w: more than %d", ErrTooManyPairs, l.MaxPairs)
 		}
 		k, v, _ := strings.Cut(pair, "=")
-		if err := l.assign(root, referenceUnescape(k), referenceUnescape(v)); err != nil {
+		if err := l.assign(root, referenceUnescape(k), referenceUnescape(v), &b); err != nil {
 			return nil, err
 		}
 	}
@@ -84,6 +86,24 @@ func checkFastPath(t *testing.T, l Limits, query string) {
 	if errW == nil && dump(want) != dump(got) {
 		t.Fatalf("Parse(%q)\n got %s\nwant %s", query, dump(got), dump(want))
 	}
+	if errW != nil {
+		return
+	}
+	// Released maps come back clean, whatever shape they are reused for.
+	d := dump(got)
+	got.Release()
+	for _, q := range []string{query, "a[b][c]=1&a[b][d]=2&x[]=1", query} {
+		again, err := l.Parse(q)
+		if err != nil {
+			continue
+		}
+		want, _ := referenceParse(l, q)
+		if dump(again) != dump(want) {
+			t.Fatalf("Parse(%q) after Release\n got %s\nwant %s", q, dump(again), dump(want))
+		}
+		again.Release()
+	}
+	_ = d
 }
 
 func TestParseFastPathMatchesReference(t *testing.T) {
@@ -107,7 +127,9 @@ func TestParseFastPathMatchesReference(t *testing.T) {
 }
 
 func TestParseSizesMapsFromKeysAhead(t *testing.T) {
-	t.Parallel()
+	// Not parallel: maps released by other tests would be reused here.
+	runtime.GC() // twice empties the pools of released maps
+	runtime.GC()
 	var q strings.Builder
 	for i := range 27 {
 		fmt.Fprintf(&q, "data%%5BPARAMS%%5D%%5BK%d%%5D=%d&", i, i)
@@ -133,8 +155,8 @@ func TestParseSizesMapsFromKeysAhead(t *testing.T) {
 		{m.Map("data").Map("USER"), 6, 7}, // a repeated key is counted twice
 		{m.Map("data"), 3, firstCap},
 	} {
-		if len(tt.m.keys) != tt.len || cap(tt.m.keys) != tt.cap || cap(tt.m.vals) != tt.cap {
-			t.Errorf("keys %v: len %d cap %d/%d, want %d, %d", tt.m.keys, len(tt.m.keys), cap(tt.m.keys), cap(tt.m.vals), tt.len, tt.cap)
+		if len(tt.m.keys) != tt.len || cap(tt.m.keys) != tt.cap || cap(tt.m.ents) != tt.cap {
+			t.Errorf("keys %v: len %d cap %d/%d, want %d, %d", tt.m.keys, len(tt.m.keys), cap(tt.m.keys), cap(tt.m.ents), tt.len, tt.cap)
 		}
 	}
 }
@@ -169,4 +191,88 @@ func FuzzParseFastPath(f *testing.F) {
 		checkFastPath(t, Limits{MaxDepth: 4, MaxPairs: 50}, query)
 		checkFastPath(t, DefaultLimits, query)
 	})
+}
+
+func TestReleaseReusesMaps(t *testing.T) {
+	// Not parallel: it counts allocations.
+	var q strings.Builder
+	for i := range 20 {
+		fmt.Fprintf(&q, "data%%5BPARAMS%%5D%%5BK%d%%5D=%d&data%%5BUSER%%5D%%5BK%d%%5D=x&", i, i, i)
+	}
+	query := q.String()
+	fresh := testing.AllocsPerRun(20, func() {
+		if _, err := Parse(query); err != nil {
+			t.Fatal(err)
+		}
+	})
+	reused := testing.AllocsPerRun(20, func() {
+		m, err := Parse(query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Map("data").Map("USER").String("K19") != "x" || m.Map("data").Map("PARAMS").Len() != 20 {
+			t.Fatalf("parsed %v", Plain(m))
+		}
+		m.Release()
+	})
+	if reused > 2 || fresh < 8 {
+		t.Errorf("allocations per Parse: %v fresh, %v with Release", fresh, reused)
+	}
+}
+
+// TestParsedLeavesBehaveLikeSetOnes checks that the unboxed string leaves
+// of a parsed tree read back through every accessor exactly like leaves
+// stored with Set.
+func TestParsedLeavesBehaveLikeSetOnes(t *testing.T) {
+	t.Parallel()
+	parsed, err := Parse("a=1&b[c]=2&b[]=3&d=%3Cx%3E&e[f][g]=4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	built := NewMap()
+	built.Set("a", "1")
+	b := NewMap()
+	b.Set("c", "2")
+	b.Append("3")
+	built.Set("b", b)
+	built.Set("d", "<x>")
+	f := NewMap()
+	f.Set("g", "4")
+	e := NewMap()
+	e.Set("f", f)
+	built.Set("e", e)
+	for _, m := range []*Map{parsed, built, parsed.Clone()} {
+		if v, ok := m.Get("a"); v != "1" || !ok {
+			t.Errorf("Get = %#v, %v", v, ok)
+		}
+		if got := m.String("d"); got != "<x>" {
+			t.Errorf("String = %q", got)
+		}
+		if got := fmt.Sprint(m.Map("b").Values()); got != "[2 3]" {
+			t.Errorf("Values = %s", got)
+		}
+		k, v, leaf, isLeaf := m.Entry(0)
+		if k != "a" || v != nil || leaf != "1" || !isLeaf {
+			t.Errorf("Entry(0) = %q %#v %q %v", k, v, leaf, isLeaf)
+		}
+		k, v, leaf, isLeaf = m.Entry(1)
+		if k != "b" || v != m.Map("b") || leaf != "" || isLeaf {
+			t.Errorf("Entry(1) = %q %#v %q %v", k, v, leaf, isLeaf)
+		}
+		js, err := m.MarshalJSON()
+		if err != nil || string(js) != `{"a":"1","b":{"c":"2","0":"3"},"d":"\u003cx\u003e","e":{"f":{"g":"4"}}}` {
+			t.Errorf("MarshalJSON = %s, %v", js, err)
+		}
+		enc, err := Encode(m)
+		if err != nil || enc != "a=1&b%5Bc%5D=2&b%5B0%5D=3&d=%3Cx%3E&e%5Bf%5D%5Bg%5D=4" {
+			t.Errorf("Encode = %s, %v", enc, err)
+		}
+		if got := fmt.Sprint(Plain(m)); got != "map[a:1 b:map[0:3 c:2] d:<x> e:map[f:map[g:4]]]" {
+			t.Errorf("Plain = %s", got)
+		}
+	}
+	parsed.Delete("a")
+	if _, ok := parsed.Get("a"); ok || parsed.String("d") != "<x>" || parsed.Len() != 3 {
+		t.Errorf("after Delete: %v", Plain(parsed))
+	}
 }

@@ -139,7 +139,7 @@ func (f *flattener) walk(prefix string, v any) error {
 			return nil
 		}
 		for i, k := range x.keys {
-			if err := f.walk(key(prefix, k), x.vals[i]); err != nil {
+			if err := f.walk(key(prefix, k), x.ents[i].get()); err != nil {
 				return err
 			}
 		}

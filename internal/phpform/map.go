@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
+	"sync"
 )
 
 // Map is an ordered string-keyed map with PHP array semantics: integer-like
@@ -19,9 +20,38 @@ import (
 // and a map whose keys are exactly "0".."n-1" in order is a list.
 type Map struct {
 	keys []string
-	vals []any          // vals[i] is the value of keys[i]
+	ents []entry        // ents[i] is the value of keys[i]
 	idx  map[string]int // key → position, built once a map outgrows smallMap
 	next int            // next index an append uses
+}
+
+// entry is one value. String leaves read by Parse and FromValues are kept
+// unboxed in s (with v set to strLeaf{}), which saves an allocation per
+// form field; Get boxes them on the way out.
+type entry struct {
+	v any
+	s string
+}
+
+// strLeaf marks an entry whose value is its s field.
+type strLeaf struct{}
+
+func (e *entry) get() any {
+	if _, ok := e.v.(strLeaf); ok {
+		return e.s
+	}
+	return e.v
+}
+
+// leaf returns the entry as a string leaf.
+func (e *entry) leaf() (string, bool) {
+	switch v := e.v.(type) {
+	case strLeaf:
+		return e.s, true
+	case string:
+		return v, true
+	}
+	return "", false
 }
 
 // smallMap is the size up to which lookups scan the keys instead of
@@ -47,6 +77,18 @@ func (m *Map) Keys() []string {
 	return m.keys
 }
 
+// Entry returns the i-th key (in [Map.Keys] order, 0 <= i < Len) and its
+// value. A string leaf is returned as leaf with isLeaf set (and v nil),
+// which unlike [Map.Get] does not allocate; any other value, a child *Map
+// included, is returned as v.
+func (m *Map) Entry(i int) (key string, v any, leaf string, isLeaf bool) {
+	e := &m.ents[i]
+	if s, ok := e.leaf(); ok {
+		return m.keys[i], nil, s, true
+	}
+	return m.keys[i], e.v, "", false
+}
+
 // find returns the position of k, or -1.
 func (m *Map) find(k string) int {
 	if m.idx != nil {
@@ -69,7 +111,7 @@ func (m *Map) Get(k string) (any, bool) {
 		return nil, false
 	}
 	if i := m.find(k); i >= 0 {
-		return m.vals[i], true
+		return m.ents[i].get(), true
 	}
 	return nil, false
 }
@@ -77,35 +119,58 @@ func (m *Map) Get(k string) (any, bool) {
 // String returns the value under k when it is a leaf, rendered as PHP would
 // see it in a form ("" when absent or not a leaf).
 func (m *Map) String(k string) string {
-	v, _ := m.Get(k)
-	s, _ := LeafString(v)
+	if m == nil {
+		return ""
+	}
+	i := m.find(k)
+	if i < 0 {
+		return ""
+	}
+	if s, ok := m.ents[i].leaf(); ok {
+		return s
+	}
+	s, _ := LeafString(m.ents[i].v)
 	return s
 }
 
 // Map returns the child map under k, or nil.
 func (m *Map) Map(k string) *Map {
-	v, _ := m.Get(k)
-	c, _ := v.(*Map)
-	return c
+	if m == nil {
+		return nil
+	}
+	if i := m.find(k); i >= 0 {
+		c, _ := m.ents[i].v.(*Map)
+		return c
+	}
+	return nil
 }
 
 // Set stores v under k, keeping the key's original position if it exists.
 func (m *Map) Set(k string, v any) {
+	m.set(k, entry{v: v})
+}
+
+// setString is Set for a string leaf, without boxing it.
+func (m *Map) setString(k, s string) {
+	m.set(k, entry{v: strLeaf{}, s: s})
+}
+
+func (m *Map) set(k string, e entry) {
 	if i := m.find(k); i >= 0 {
-		m.vals[i] = v
+		m.ents[i] = e
 		return
 	}
-	m.add(k, v)
+	m.add(k, e)
 }
 
 // add appends a key known to be absent.
-func (m *Map) add(k string, v any) {
+func (m *Map) add(k string, e entry) {
 	if cap(m.keys) == 0 {
 		m.keys = make([]string, 0, firstCap)
-		m.vals = make([]any, 0, firstCap)
+		m.ents = make([]entry, 0, firstCap)
 	}
 	m.keys = append(m.keys, k)
-	m.vals = append(m.vals, v)
+	m.ents = append(m.ents, e)
 	if m.idx != nil {
 		m.idx[k] = len(m.keys) - 1
 	} else if len(m.keys) > smallMap {
@@ -121,14 +186,14 @@ const firstCap = 4
 
 // reserve makes room for n more keys.
 func (m *Map) reserve(n int) {
-	if cap(m.keys)-len(m.keys) >= n {
+	if cap(m.keys)-len(m.keys) >= n && cap(m.ents)-len(m.ents) >= n {
 		return
 	}
 	keys := make([]string, len(m.keys), len(m.keys)+n)
 	copy(keys, m.keys)
-	vals := make([]any, len(m.vals), len(m.vals)+n)
-	copy(vals, m.vals)
-	m.keys, m.vals = keys, vals
+	ents := make([]entry, len(m.ents), len(m.ents)+n)
+	copy(ents, m.ents)
+	m.keys, m.ents = keys, ents
 }
 
 func (m *Map) reindex() {
@@ -138,9 +203,95 @@ func (m *Map) reindex() {
 	}
 }
 
+// Release hands m and every map under it back for reuse by later calls of
+// [Parse] and [FromValues], which then allocate less. Call it only on a
+// tree one of them returned, once the tree is no longer needed: afterwards
+// neither m nor any map read from it may be used (strings read from it
+// stay valid). Trees that are not released are simply garbage collected.
+func (m *Map) Release() {
+	if m == nil {
+		return
+	}
+	l, _ := emptyLists.Get().(*mapList)
+	if l == nil {
+		l = new(mapList)
+	}
+	m.collect(l)
+	fullLists.Put(l)
+}
+
+// collect appends m and the maps under it to l in the order Parse created
+// them (m first, then its children's trees in key order), emptied.
+func (m *Map) collect(l *mapList) {
+	l.maps = append(l.maps, m)
+	for i := range m.ents {
+		if c, ok := m.ents[i].v.(*Map); ok {
+			c.collect(l)
+		}
+	}
+	if cap(m.keys) > maxPooledKeys || cap(m.ents) > maxPooledKeys {
+		*m = Map{}
+		return
+	}
+	clear(m.keys)
+	clear(m.ents)
+	*m = Map{keys: m.keys[:0], ents: m.ents[:0]}
+}
+
+// maxPooledKeys is the capacity above which a released map's storage is
+// dropped rather than kept for reuse.
+const maxPooledKeys = 256
+
+// mapList holds released maps in creation order, so that a body of the
+// same shape as the last one gets maps of the right sizes back.
+type mapList struct {
+	maps []*Map
+	pos  int
+}
+
+var fullLists, emptyLists sync.Pool
+
+// takeMaps returns a list of released maps, or nil.
+func takeMaps() *mapList {
+	l, _ := fullLists.Get().(*mapList)
+	return l
+}
+
+// take returns the next released map, or a new one.
+func (l *mapList) take() *Map {
+	if l == nil || l.pos == len(l.maps) {
+		return NewMap()
+	}
+	m := l.maps[l.pos]
+	l.maps[l.pos] = nil
+	l.pos++
+	return m
+}
+
+// done returns l to its pool: the full one if maps are left, else the
+// empty one.
+func (l *mapList) done() {
+	if l == nil {
+		return
+	}
+	if l.pos < len(l.maps) {
+		l.maps = l.maps[l.pos:]
+		l.pos = 0
+		fullLists.Put(l)
+		return
+	}
+	l.maps, l.pos = l.maps[:0], 0
+	emptyLists.Put(l)
+}
+
 // Append stores v under the next integer key, as PHP's $a[] = v does.
 func (m *Map) Append(v any) {
 	m.Set(strconv.Itoa(m.next), v)
+}
+
+// appendString is Append for a string leaf, without boxing it.
+func (m *Map) appendString(s string) {
+	m.setString(strconv.Itoa(m.next), s)
 }
 
 // Delete removes k.
@@ -150,8 +301,8 @@ func (m *Map) Delete(k string) {
 		return
 	}
 	m.keys = append(m.keys[:i], m.keys[i+1:]...)
-	m.vals = append(m.vals[:i], m.vals[i+1:]...)
-	m.vals[:len(m.vals)+1][len(m.vals)] = nil // drop the reference
+	m.ents = append(m.ents[:i], m.ents[i+1:]...)
+	m.ents[:len(m.ents)+1][len(m.ents)] = entry{} // drop the reference
 	if m.idx != nil {
 		m.reindex()
 	}
@@ -173,7 +324,9 @@ func (m *Map) IsList() bool {
 func (m *Map) Values() []any {
 	out := make([]any, 0, m.Len())
 	if m != nil {
-		out = append(out, m.vals...)
+		for i := range m.ents {
+			out = append(out, m.ents[i].get())
+		}
 	}
 	return out
 }
@@ -204,11 +357,13 @@ func (m *Map) writeJSON(buf *bytes.Buffer) error {
 			writeJSONString(buf, k)
 			buf.WriteByte(':')
 		}
-		switch v := m.vals[i].(type) {
+		switch v := m.ents[i].v.(type) {
 		case *Map:
 			if err := v.writeJSON(buf); err != nil {
 				return err
 			}
+		case strLeaf:
+			writeJSONString(buf, m.ents[i].s)
 		case string:
 			writeJSONString(buf, v)
 		default:
@@ -248,12 +403,11 @@ func (m *Map) Clone() *Map {
 	if m == nil {
 		return nil
 	}
-	c := &Map{keys: append([]string(nil), m.keys...), vals: make([]any, len(m.vals)), next: m.next}
-	for i, v := range m.vals {
-		if sub, ok := v.(*Map); ok {
-			v = sub.Clone()
+	c := &Map{keys: append([]string(nil), m.keys...), ents: append([]entry(nil), m.ents...), next: m.next}
+	for i := range c.ents {
+		if sub, ok := c.ents[i].v.(*Map); ok {
+			c.ents[i].v = sub.Clone()
 		}
-		c.vals[i] = v
 	}
 	if m.idx != nil {
 		c.reindex()
@@ -272,14 +426,14 @@ func Plain(v any) any {
 	}
 	if m.Len() > 0 && m.IsList() {
 		out := make([]any, 0, m.Len())
-		for _, v := range m.vals {
-			out = append(out, Plain(v))
+		for i := range m.ents {
+			out = append(out, Plain(m.ents[i].get()))
 		}
 		return out
 	}
 	out := make(map[string]any, m.Len())
 	for i, k := range m.keys {
-		out[k] = Plain(m.vals[i])
+		out[k] = Plain(m.ents[i].get())
 	}
 	return out
 }
