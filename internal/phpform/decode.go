@@ -278,10 +278,29 @@ func (l Limits) assign(root *Map, key, value string, b *builder) error {
 func store(root *Map, name string, segs []string, value string, b *builder) {
 	if len(segs) == 0 {
 		root.setString(name, value)
+		b.pathLen = 0 // root[name] may have been a map on the path
 		return
 	}
-	cur := b.child(root, name)
-	for i, s := range segs {
+	// Consecutive keys mostly share their leading segments
+	// (data[PARAMS][A], data[PARAMS][B]): start from the deepest map the
+	// previous key walked through that this key walks through too. Maps on
+	// that path cannot have changed since: the previous store only wrote
+	// a leaf into the last of them.
+	var cur *Map
+	i := 0
+	if b.pathLen > 0 && name == b.pathName {
+		cur = b.pathMaps[0]
+		for i+1 < b.pathLen && i < len(segs)-1 && segs[i] == b.pathSegs[i] {
+			i++
+			cur = b.pathMaps[i]
+		}
+	} else {
+		cur = b.child(root, name)
+		b.pathName, b.pathMaps[0] = name, cur
+	}
+	b.pathLen = i + 1
+	for ; i < len(segs); i++ {
+		s := segs[i]
 		if b.hinted && cap(cur.keys) == firstCap && len(cur.keys) == firstCap {
 			b.reserve(cur, i, s)
 		}
@@ -295,8 +314,13 @@ func store(root *Map, name string, segs []string, value string, b *builder) {
 			next := b.newMap()
 			cur.Append(next)
 			cur = next
+			b.pathLen = 0 // a new map each time: nothing to reuse below
 		default:
 			cur = b.child(cur, s)
+			if b.pathLen == i+1 && i+1 < len(b.pathMaps) {
+				b.pathSegs[i], b.pathMaps[i+1] = s, cur
+				b.pathLen = i + 2
+			}
 		}
 	}
 }
@@ -311,6 +335,13 @@ type builder struct {
 	key    string
 	query  string
 	bounds [9]int
+
+	// The maps the last store walked through: pathMaps[0] is root[pathName],
+	// pathMaps[i+1] is pathMaps[i][pathSegs[i]], for i+1 < pathLen.
+	pathName string
+	pathSegs [8]string
+	pathMaps [9]*Map
+	pathLen  int
 }
 
 func (b *builder) newMap() *Map { return b.maps.take() }

@@ -23,6 +23,7 @@ func referenceParse(l Limits, query string) (*Map, error) {
 			return nil, fmt.Errorf("%w: more than %d", ErrTooManyPairs, l.MaxPairs)
 		}
 		k, v, _ := strings.Cut(pair, "=")
+		b = builder{} // no state from earlier pairs
 		if err := l.assign(root, referenceUnescape(k), referenceUnescape(v), &b); err != nil {
 			return nil, err
 		}
@@ -72,6 +73,7 @@ var fastPathSeeds = []string{
 	"a[b%2Bc]=1&a[b+c]=2&a[%5B]=3&a[%5D]=4&a[%zz]=5&a[b%]=6&a[b%5]=7&a%5",
 	"a[1][2][3][4][5][6][7][8][9]=x&b%5B1%5D%5B2%5D%5B3%5D%5B4%5D%5B5%5D%5B6%5D%5B7%5D%5B8%5D=y",
 	"a=1&a[b]=2&a=3&c[d]=4&c[d][e]=5&c[d]=6",
+	"a[b]=1&a=2&a[c]=3&d[e][f]=1&d[e]=2&d[e][g]=3&h[i][]=1&h[i][]=2&h[i][][j]=3&h[i][][j]=4",
 	"%5B=1&%5D=2&%=3&=4&a=%&b=%4&c=%41%4g&d=++&e=%2B%2b",
 	"x[-1]=a&x[]=b&x[007]=c&x[]=d&x[99999999999999999999]=e&x[]=f",
 }
