@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/b24go/sdk/bitrix"
 )
@@ -481,12 +482,27 @@ func (m *BotMessage) UnmarshalJSON(b []byte) error {
 	return m.set(&w)
 }
 
+// wireBotMessages recycles the wire structs of unmarshalTree, with their
+// BOT maps.
+var wireBotMessages = sync.Pool{New: func() any { return &wireBotMessage{Bot: map[int]wireBot{}} }}
+
 func (m *BotMessage) unmarshalTree(d *treeDecoder, n node) error {
-	var w wireBotMessage
-	if err := d.decode(n, &w); err != nil {
+	w := wireBotMessages.Get().(*wireBotMessage)
+	defer func() {
+		clear(w.Bot)
+		*w = wireBotMessage{Bot: w.Bot}
+		wireBotMessages.Put(w)
+	}()
+	if err := d.decode(n, w); err != nil {
 		return err
 	}
-	return m.set(&w)
+	if len(w.Bot) == 0 {
+		// The map is recycled, so it is never nil here: a data[BOT] in a
+		// form is never empty (it has a key, or fails to decode), so an
+		// empty map means there was none.
+		return m.set(&wireBotMessage{Params: w.Params, User: w.User})
+	}
+	return m.set(w)
 }
 
 func (m *BotMessage) set(w *wireBotMessage) error {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
 
@@ -66,8 +67,30 @@ type plan struct {
 
 	exact  map[string]*fieldPlan // planStruct
 	folded map[string]*fieldPlan // planStruct, keys folded as encoding/json does
+	// order is the field of each key of the first object decoded (nil
+	// for unknown keys), in key order: deliveries of one event mostly
+	// repeat it, and a string compare is cheaper than the lookups.
+	order atomic.Pointer[[]orderEntry]
 
 	elem *plan // planMap
+}
+
+type orderEntry struct {
+	key string
+	f   *fieldPlan
+}
+
+// field returns the field key k matches (exactly, else case-insensitively
+// as encoding/json does), or nil.
+func (p *plan) field(k string) *fieldPlan {
+	if f := p.exact[k]; f != nil {
+		return f
+	}
+	jk := jsonString(k)
+	if f := p.exact[jk]; f != nil {
+		return f
+	}
+	return p.folded[foldKey(jk)]
 }
 
 type fieldPlan struct {
@@ -516,14 +539,23 @@ func (d *treeDecoder) value(n node, v reflect.Value, p *plan) error {
 		if n.m == nil || n.m.IsList() {
 			return typeError(n, p.typ)
 		}
+		var order []orderEntry
+		var learn []orderEntry
+		if o := p.order.Load(); o != nil {
+			order = *o
+		} else {
+			learn = make([]orderEntry, 0, n.m.Len())
+		}
 		for i := range n.m.Len() {
 			k, child := entryOf(n.m, i)
-			f := p.exact[k]
-			if f == nil {
-				jk := jsonString(k)
-				if f = p.exact[jk]; f == nil {
-					f = p.folded[foldKey(jk)]
-				}
+			var f *fieldPlan
+			if i < len(order) && order[i].key == k {
+				f = order[i].f
+			} else {
+				f = p.field(k)
+			}
+			if learn != nil {
+				learn = append(learn, orderEntry{key: strings.Clone(k), f: f})
 			}
 			if f == nil {
 				continue
@@ -538,6 +570,10 @@ func (d *treeDecoder) value(n node, v reflect.Value, p *plan) error {
 				return fieldError(err, f.name)
 			}
 		}
+		if learn != nil {
+			learned := learn // only this copy escapes
+			p.order.CompareAndSwap(nil, &learned)
+		}
 		return nil
 	case planMap:
 		if n.m == nil || n.m.IsList() {
@@ -548,6 +584,7 @@ func (d *treeDecoder) value(n node, v reflect.Value, p *plan) error {
 		}
 		kt := p.typ.Key()
 		elem := reflect.New(p.typ.Elem()).Elem()
+		kv := reflect.New(kt).Elem()
 		for i := range n.m.Len() {
 			k, child := entryOf(n.m, i)
 			elem.SetZero()
@@ -559,7 +596,6 @@ func (d *treeDecoder) value(n node, v reflect.Value, p *plan) error {
 			if err != nil || kt.OverflowInt(x) {
 				return &json.UnmarshalTypeError{Value: "number " + ks, Type: kt}
 			}
-			kv := reflect.New(kt).Elem()
 			kv.SetInt(x)
 			v.SetMapIndex(kv, elem)
 		}
