@@ -87,7 +87,7 @@ const arenaChunk = 512
 // new buffer.
 func (a *arena) unescape(s string, rest int) string {
 	j := 0
-	for j < len(s) && s[j] != '+' && s[j] != '%' {
+	for j < len(s) && !escapeByte[s[j]] {
 		j++
 	}
 	if j == len(s) {
@@ -115,7 +115,7 @@ func (a *arena) unescape(s string, rest int) string {
 			a.b.WriteByte('%')
 			i = j + 1
 		}
-		for j = i; j < len(s) && s[j] != '+' && s[j] != '%'; j++ {
+		for j = i; j < len(s) && !escapeByte[s[j]]; j++ {
 		}
 	}
 	return a.b.String()[start:]
@@ -136,6 +136,9 @@ func splitEscaped(k string, segs []string, bounds *[9]int, maxDepth int) (string
 	i := 0
 	for ; i < len(k); i++ {
 		c := k[i]
+		if !nameStop[c] {
+			continue
+		}
 		if c == '[' || c == '%' && escBracket(k, i) == '[' {
 			break
 		}
@@ -158,6 +161,9 @@ func splitEscaped(k string, segs []string, bounds *[9]int, maxDepth int) (string
 		end, closeLen := -1, 0
 	scan:
 		for j := open; j < len(rest); j++ {
+			if !segStop[rest[j]] {
+				continue
+			}
 			switch rest[j] {
 			case ']':
 				end, closeLen = j, 1
@@ -186,6 +192,17 @@ func splitEscaped(k string, segs []string, bounds *[9]int, maxDepth int) (string
 		bounds[len(segs)] = len(k) - len(rest)
 	}
 	return name, segs, true
+}
+
+// Bytes that end the plain runs the scanners skip: escapes in values,
+// what ends or spoils a name, what ends or spoils a segment.
+var escapeByte, nameStop, segStop = byteSet("+%"), byteSet("[%+. ]"), byteSet("]%+")
+
+func byteSet(chars string) (set [256]bool) {
+	for i := 0; i < len(chars); i++ {
+		set[chars[i]] = true
+	}
+	return set
 }
 
 // escBracket returns '[' or ']' when s[i:] starts with %5B or %5D (either
