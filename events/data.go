@@ -250,6 +250,31 @@ func (t *TaskFields) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+func (t *TaskFields) unmarshalTree(d *treeDecoder, n node) error {
+	switch {
+	case n.isLeaf: // as UnmarshalJSON reads a JSON string
+		*t = TaskFields{Undefined: true}
+		if s := jsonString(n.s); s != "undefined" && s != "" {
+			*t = TaskFields{}
+			return fmt.Errorf("events: task fields: unexpected string")
+		}
+		return nil
+	case n.m != nil:
+		type plain TaskFields
+		var p plain
+		if err := d.decode(n, &p); err != nil {
+			return err
+		}
+		*t = TaskFields(p)
+		return nil
+	}
+	b, err := d.jsonOf(n)
+	if err != nil {
+		return err
+	}
+	return t.UnmarshalJSON(b)
+}
+
 // TriState is a Y/N flag that may also be "undefined".
 type TriState int8
 
