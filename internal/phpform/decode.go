@@ -57,12 +57,26 @@ func (l Limits) Parse(query string) (*Map, error) {
 		}
 		k, v, _ := strings.Cut(pair, "=")
 		v = arena.unescape(v, len(query))
-		if name, segs, ok := splitEscaped(k, segBuf[:0], &b.bounds, l.MaxDepth); ok {
+		var name string
+		var segs []string
+		var ok bool
+		if n := b.splitN; n > 0 && len(k) > b.bounds[n-1] && k[:b.bounds[n-1]] == b.key[:b.bounds[n-1]] &&
+			(n > 1 || k[b.bounds[0]] == '[' || escBracket(k, b.bounds[0]) == '[') {
+			// The key repeats the previous one up to its last segment
+			// (data%5BPARAMS%5D%5B...): split only the rest. After a
+			// closing bracket that is safe; right after the name only if
+			// a bracket opens there too (else the name goes on).
+			name, segs, ok = splitSegments(k, b.splitName, segBuf[:n-1], &b.bounds, l.MaxDepth)
+		} else {
+			name, segs, ok = splitEscaped(k, segBuf[:0], &b.bounds, l.MaxDepth)
+		}
+		if ok {
 			b.key, b.query, b.hinted = k, query, true
+			b.splitName, b.splitN = name, len(segs)
 			store(root, name, segs, v, &b)
 			continue
 		}
-		b.hinted = false
+		b.hinted, b.splitN = false, 0
 		if err := l.assign(root, arena.unescape(k, len(query)), v, &b); err != nil {
 			return nil, err
 		}
@@ -146,11 +160,18 @@ func splitEscaped(k string, segs []string, bounds *[9]int, maxDepth int) (string
 			return "", nil, false
 		}
 	}
-	name, rest := k[:i], k[i:]
+	name := k[:i]
 	if name == "" {
 		return "", nil, false
 	}
 	bounds[0] = i
+	return splitSegments(k, name, segs, bounds, maxDepth)
+}
+
+// splitSegments continues splitEscaped after the name and segs, which end
+// at bounds[len(segs)].
+func splitSegments(k, name string, segs []string, bounds *[9]int, maxDepth int) (string, []string, bool) {
+	rest := k[bounds[len(segs)]:]
 	for rest != "" {
 		open := 1
 		if rest[0] == '%' && escBracket(rest, 0) == '[' {
@@ -352,6 +373,10 @@ type builder struct {
 	key    string
 	query  string
 	bounds [9]int
+	// splitName and splitN are the name and number of segments of key,
+	// when the fast path split it (splitN 0 otherwise).
+	splitName string
+	splitN    int
 
 	// The maps the last store walked through: pathMaps[0] is root[pathName],
 	// pathMaps[i+1] is pathMaps[i][pathSegs[i]], for i+1 < pathLen.

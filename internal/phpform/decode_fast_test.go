@@ -76,6 +76,7 @@ var fastPathSeeds = []string{
 	"a[b]=1&a=2&a[c]=3&d[e][f]=1&d[e]=2&d[e][g]=3&h[i][]=1&h[i][]=2&h[i][][j]=3&h[i][][j]=4",
 	"%5B=1&%5D=2&%=3&=4&a=%&b=%4&c=%41%4g&d=++&e=%2B%2b",
 	"x[-1]=a&x[]=b&x[007]=c&x[]=d&x[99999999999999999999]=e&x[]=f",
+	"0[]&00&a[b]=1&ab=2&a%5Bc%5D=3&a[d][e]=1&a[d]x=2&a[d][e]f[g]=3&a[d]%5Bh%5D=4&a[d]%5Bi=5&a[d][+]=6",
 }
 
 func checkFastPath(t *testing.T, l Limits, query string) {
