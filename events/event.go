@@ -386,7 +386,7 @@ func ParseForm(form url.Values) (*Event, error) { return DefaultLimits.ParseForm
 // Errors wrap [ErrBodyTooLarge] or [ErrMalformed].
 func (l Limits) Parse(r *http.Request) (*Event, error) {
 	l = l.withDefaults()
-	if ct := r.Header.Get("Content-Type"); ct != "" {
+	if ct := r.Header.Get("Content-Type"); ct != "" && ct != "application/x-www-form-urlencoded" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || mt != "application/x-www-form-urlencoded" {
 			return nil, fmt.Errorf("%w: content type must be application/x-www-form-urlencoded", ErrMalformed)

@@ -3,6 +3,7 @@ package webhook
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -119,8 +120,10 @@ func BenchmarkLoopback(b *testing.B) {
 
 // BenchmarkLoopbackInterleaved measures the same comparison as
 // BenchmarkLoopback, but alternates between the two servers in batches of
-// loopbackBatch requests (GOMAXPROCS clients each) within one benchmark, so
-// that load from other processes on a shared machine hits both alike. It
+// loopbackBatch requests within one benchmark, so that load from other
+// processes on a shared machine hits both alike. Each batch is sent by
+// "clients" concurrent keep-alive clients: GOMAXPROCS (as b.RunParallel),
+// and 4×GOMAXPROCS, which keeps the server busy while clients wait. It
 // reports bare-ns/req and webhook-ns/req (wall time per request of each
 // batch, summed over the run) and ratio, the webhook handler's throughput
 // relative to the bare one (the target is at least 0.7).
@@ -135,54 +138,60 @@ func BenchmarkLoopbackInterleaved(b *testing.B) {
 		full := New(WithApplicationToken(token))
 		full.HandleDefault(func(context.Context, *events.Event) error { return nil })
 		name := strings.TrimSuffix(strings.TrimPrefix(file, "event_"), ".json")
-		b.Run(name, func(b *testing.B) {
-			servers := []*httptest.Server{httptest.NewServer(bare), httptest.NewServer(full)}
-			defer servers[0].Close()
-			defer servers[1].Close()
-			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-			defer client.CloseIdleConnections()
-			raw := []byte(body)
-			batch := func(url string) time.Duration {
-				start := time.Now()
-				var wg sync.WaitGroup
-				var next atomic.Int64
-				for range runtime.GOMAXPROCS(0) {
-					wg.Go(func() {
-						for next.Add(1) <= loopbackBatch {
-							resp, err := client.Post(url, "application/x-www-form-urlencoded", bytes.NewReader(raw))
-							if err != nil {
-								b.Error(err)
-								return
-							}
-							_, _ = io.Copy(io.Discard, resp.Body)
-							resp.Body.Close()
-							if resp.StatusCode != http.StatusOK {
-								b.Errorf("status %d", resp.StatusCode)
-								return
-							}
-						}
-					})
-				}
-				wg.Wait()
-				return time.Since(start)
-			}
-			batch(servers[0].URL) // warm up connections
-			batch(servers[1].URL)
-			var spent [2]time.Duration
-			b.ReportAllocs()
-			i := 0
-			for b.Loop() {
-				first := i % 2 // alternate which server goes first
-				spent[first] += batch(servers[first].URL)
-				spent[1-first] += batch(servers[1-first].URL)
-				i++
-			}
-			n := float64(i * loopbackBatch)
-			b.ReportMetric(float64(spent[0].Nanoseconds())/n, "bare-ns/req")
-			b.ReportMetric(float64(spent[1].Nanoseconds())/n, "webhook-ns/req")
-			b.ReportMetric(float64(spent[0])/float64(spent[1]), "ratio")
-		})
+		for _, clients := range []int{runtime.GOMAXPROCS(0), 4 * runtime.GOMAXPROCS(0)} {
+			b.Run(fmt.Sprintf("%s/clients=%d", name, clients), func(b *testing.B) {
+				loopbackInterleaved(b, bare, full, body, clients)
+			})
+		}
 	}
+}
+
+func loopbackInterleaved(b *testing.B, bare, full http.Handler, body string, clients int) {
+	servers := []*httptest.Server{httptest.NewServer(bare), httptest.NewServer(full)}
+	defer servers[0].Close()
+	defer servers[1].Close()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	defer client.CloseIdleConnections()
+	raw := []byte(body)
+	batch := func(url string) time.Duration {
+		start := time.Now()
+		var wg sync.WaitGroup
+		var next atomic.Int64
+		for range clients {
+			wg.Go(func() {
+				for next.Add(1) <= loopbackBatch {
+					resp, err := client.Post(url, "application/x-www-form-urlencoded", bytes.NewReader(raw))
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusOK {
+						b.Errorf("status %d", resp.StatusCode)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		return time.Since(start)
+	}
+	batch(servers[0].URL) // warm up connections
+	batch(servers[1].URL)
+	var spent [2]time.Duration
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		first := i % 2 // alternate which server goes first
+		spent[first] += batch(servers[first].URL)
+		spent[1-first] += batch(servers[1-first].URL)
+		i++
+	}
+	n := float64(i * loopbackBatch)
+	b.ReportMetric(float64(spent[0].Nanoseconds())/n, "bare-ns/req")
+	b.ReportMetric(float64(spent[1].Nanoseconds())/n, "webhook-ns/req")
+	b.ReportMetric(float64(spent[0])/float64(spent[1]), "ratio")
 }
 
 const loopbackBatch = 200
