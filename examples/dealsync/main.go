@@ -145,7 +145,10 @@ func connect(ctx context.Context, cfg config, logger *slog.Logger) (*syncer, err
 func newHandler(cfg config, s *syncer, logger *slog.Logger, report func(ev *events.Event, dealID int, st Stats)) *webhook.Handler {
 	h := webhook.New(
 		webhook.WithApplicationToken(cfg.appToken),
-		webhook.WithDedupe(nil, 0),
+		// No webhook.WithDedupe: events carry no id, so two real updates of one
+		// deal in the same second look like a redelivery and the second would
+		// be skipped. The sync is idempotent instead: a redelivery finds the
+		// list in step and writes nothing.
 		webhook.WithLogger(logger),
 	)
 	handle := func(deleted bool) func(context.Context, *events.Event, *events.CRMEntity) error {

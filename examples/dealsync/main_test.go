@@ -82,7 +82,8 @@ func writes(portal *bitrixtest.Server) int {
 
 // TestServer runs dealsync behind a fake portal's outgoing webhook and
 // follows one deal: rows added, changed, removed, an unchanged rerun and a
-// duplicate delivery without writes, and the deal's deletion.
+// duplicate delivery without writes, a second change within one second, and
+// the deal's deletion.
 func TestServer(t *testing.T) {
 	t.Parallel()
 	portal := bitrixtest.NewServer(t, bitrixtest.WithoutRateLimit())
@@ -212,6 +213,22 @@ func TestServer(t *testing.T) {
 	}
 	if n := writes(portal) - before; n != 0 {
 		t.Errorf("an unchanged rerun made %d list writes", n)
+	}
+
+	// A second change in the same second: its event is byte for byte the one
+	// just delivered (events carry no id, and ts has a one-second grain), so
+	// a dedupe store would skip it. The sync must not.
+	if _, err := rows.Update(t.Context(), r3.ID, crm.Fields{"quantity": m("5")}); err != nil {
+		t.Fatal(err)
+	}
+	res, err = http.Post(handlerURL, "application/x-www-form-urlencoded", strings.NewReader(dup.Body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	lamp.Qty, lamp.Sum = "5", "177.75"
+	if diff := cmp.Diff([]element{chair, pen, lamp}, elements(t, portal, listID)); diff != "" {
+		t.Fatalf("a second change within one second was not synced (-want +got)\n%s", diff)
 	}
 
 	// Deleting the deal removes its elements, not the other deal's.

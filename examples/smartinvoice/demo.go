@@ -97,7 +97,7 @@ func runDemo(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		}
 		printed = len(outcomes)
 		mu.Unlock()
-		portal.Advance(time.Second) // events have no id: keep distinct events a second apart
+		portal.Advance(time.Second) // the next change happens a second later
 		return nil
 	}
 
@@ -137,7 +137,7 @@ func runDemo(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		}
 	}
 
-	fmt.Fprintln(stdout, "4. The portal delivers the last event a second time.")
+	fmt.Fprintln(stdout, "4. The portal delivers the last event a second time: nothing to change, nothing written.")
 	var last bitrixtest.Delivery
 	for _, d := range portal.Deliveries() {
 		if strings.HasPrefix(d.Event, "ONCRMSMARTINVOICE") {
@@ -150,6 +150,11 @@ func runDemo(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	}
 	body, _ := io.ReadAll(io.LimitReader(res.Body, 1024))
 	res.Body.Close()
+	mu.Lock()
+	for _, o := range outcomes[printed:] {
+		fmt.Fprintf(stdout, "   %s\n", o)
+	}
+	mu.Unlock()
 	fmt.Fprintf(stdout, "   handler: HTTP %d %s\n\n", res.StatusCode, strings.TrimSpace(string(body)))
 
 	helpers := portal.CRMItems(cfg.helperType)

@@ -147,7 +147,10 @@ func newProcessor(cfg config, logger *slog.Logger) (*processor, error) {
 func newHandler(cfg config, p *processor, logger *slog.Logger, report func(ev *events.Event, o Outcome)) *webhook.Handler {
 	h := webhook.New(
 		webhook.WithApplicationToken(cfg.appToken),
-		webhook.WithDedupe(nil, 0), // the same delivery twice: answered once
+		// No webhook.WithDedupe: events carry no id, so two real updates of one
+		// invoice in the same second look like a redelivery and the second
+		// would be skipped. Processing is idempotent instead: a redelivery
+		// finds nothing to change and writes nothing.
 		webhook.WithLogger(logger),
 	)
 	handle := func(ctx context.Context, ev *events.Event) error {

@@ -297,10 +297,14 @@ func TestDemo(t *testing.T) {
 	if err := run(t.Context(), nil, envMap(map[string]string{"CI": "true"}), &stdout, &stderr); err != nil {
 		t.Fatalf("run: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
 	}
-	for _, want := range []string{"0 rows, total 0.00 EUR → helper item", "created", "3 rows, total 1206.27 EUR", "updated", "unchanged", `{"result":"duplicate"}`} {
+	for _, want := range []string{"0 rows, total 0.00 EUR → helper item", "created", "3 rows, total 1206.27 EUR", "updated", "unchanged"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout.String())
 		}
+	}
+	// The edit of step 3 and the redelivery of step 4 both find nothing to change.
+	if n := strings.Count(stdout.String(), "→ helper item 2 unchanged"); n != 2 {
+		t.Errorf("%d unchanged outcomes, want 2 (step 3 and the redelivery):\n%s", n, stdout.String())
 	}
 }
 
