@@ -114,6 +114,12 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 // [events.Event.DedupeKey] was accepted within ttl is answered 200 without
 // running a handler again. A nil store means a [MemoryDedupe]; ttl 0 means
 // 24 hours. A key is released when its handler fails.
+//
+// Use it for handlers with effects that must not repeat (a notification, a
+// message). Bitrix24 events carry no id, so two real changes of one entity
+// within the same second have the same key and the second is skipped:
+// handlers that bring something in step with the portal's current state
+// should be idempotent instead and run without dedupe.
 func WithDedupe(store DedupeStore, ttl time.Duration) Option {
 	return func(c *config) {
 		if store == nil {
