@@ -198,6 +198,9 @@ func FuzzParseFastPath(f *testing.F) {
 
 func TestReleaseReusesMaps(t *testing.T) {
 	// Not parallel: it counts allocations.
+	if raceEnabled {
+		t.Skip("sync.Pool drops items at random under the race detector")
+	}
 	var q strings.Builder
 	for i := range 20 {
 		fmt.Fprintf(&q, "data%%5BPARAMS%%5D%%5BK%d%%5D=%d&data%%5BUSER%%5D%%5BK%d%%5D=x&", i, i, i)

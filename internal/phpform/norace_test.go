@@ -1,0 +1,5 @@
+//go:build !race
+
+package phpform
+
+const raceEnabled = false
