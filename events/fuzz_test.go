@@ -93,8 +93,9 @@ func FuzzBracketDecoder(f *testing.F) {
 	})
 }
 
-// FuzzEnvelopeReaders checks that the direct envelope reader of the hot
-// path decodes exactly what gorilla/schema decodes.
+// FuzzEnvelopeReaders checks that the direct envelope readers (of the
+// flat map, and of the tree, which the hot path uses) decode exactly what
+// gorilla/schema decodes.
 func FuzzEnvelopeReaders(f *testing.F) {
 	for _, s := range seedBodies(f) {
 		f.Add(s)
@@ -113,6 +114,10 @@ func FuzzEnvelopeReaders(f *testing.F) {
 		}
 		if errS == nil && viaSchema != direct {
 			t.Fatalf("schema %+v\nreader %+v", viaSchema, direct)
+		}
+		// The hot path reads the envelope straight from the tree.
+		if fromTree := readEnvelope(tree); errS == nil && viaSchema != fromTree {
+			t.Fatalf("schema %+v\ntree reader %+v", viaSchema, fromTree)
 		}
 	})
 }
