@@ -411,7 +411,8 @@ func (l Limits) Parse(r *http.Request) (*Event, error) {
 
 // ParseBody decodes a raw form body (the bytes of a delivery) with PHP's
 // parse_str rules in one pass: later keys overwrite earlier ones and
-// invalid %-escapes stay as they are.
+// invalid %-escapes stay as they are. The envelope is read directly (see
+// the package doc for why not through gorilla/schema).
 func (l Limits) ParseBody(body []byte) (*Event, error) {
 	l = l.withDefaults()
 	if int64(len(body)) > l.MaxBodySize {
@@ -442,9 +443,9 @@ func (l Limits) parse(raw string) (*Event, error) {
 
 // ParseForm decodes an event from form values, for example
 // http.Request.PostForm. The envelope goes through gorilla/schema; the
-// data[...] tree through the PHP bracket decoder and then encoding/json into
-// the type registered for the event name. Unknown events are not an error:
-// their Data is *[Unknown].
+// data[...] tree through the PHP bracket decoder into the type registered
+// for the event name, as encoding/json would decode the tree's JSON.
+// Unknown events are not an error: their Data is *[Unknown].
 //
 // Errors wrap [ErrMalformed] (also for phpform's depth and size limits).
 func (l Limits) ParseForm(form url.Values) (*Event, error) {
