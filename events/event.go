@@ -617,7 +617,10 @@ func (e *Event) MemberID() string { return e.Auth.MemberID }
 // and data (tokens excluded, since a resent event may carry fresh ones).
 // Bitrix24 events have no id of their own, so two genuinely different
 // events with identical data in the same second (say, two updates of one
-// deal) share a key; for "entity changed" notifications that is harmless.
+// deal) share a key. Deduplicate effects that must not repeat (a
+// notification); code that brings something in step with the portal's
+// current state should be idempotent and not deduplicate, or it would miss
+// the second change.
 func (e *Event) DedupeKey() string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00%d\x00%d\x00", e.Auth.MemberID, e.Name, e.HandlerID, e.TS.Unix())
