@@ -125,74 +125,57 @@ func sortedCopy(s []int) []int {
 // lookupCodes finds elements by code; it returns code → id for those that
 // exist.
 func (e *Elements) lookupCodes(ctx context.Context, codes []string) (map[string]int, error) {
-	const method = "lists.element.get"
-	found := map[string]int{}
-	for len(codes) > 0 {
-		n := min(len(codes), bitrix.PageSize)
-		chunk := codes[:n]
-		codes = codes[n:]
-		base, err := e.base(method)
-		if err != nil {
-			return nil, err
-		}
-		vals := make([]any, len(chunk))
-		for i, c := range chunk {
-			vals[i] = c
-		}
-		base["FILTER"] = bitrix.Params{"=CODE": vals}
-		base["SELECT"] = []string{"ID", "CODE"}
-		rows, _, err := bitrix.List[json.RawMessage](ctx, e.c.c, bitrix.Query{Method: method, Params: base}, 0)
-		if err != nil {
-			return nil, err
-		}
-		want := map[string]bool{}
-		for _, c := range chunk {
-			want[c] = true
-		}
-		for _, r := range rows {
-			el, err := decodeElement(r, e.c.dates)
-			if err != nil {
-				return nil, err
-			}
-			if want[el.Code] && el.ID > 0 {
-				found[el.Code] = el.ID
-			}
-		}
+	vals := make([]any, len(codes))
+	want := make(map[string]bool, len(codes))
+	for i, c := range codes {
+		vals[i], want[c] = c, true
 	}
-	return found, nil
+	found := map[string]int{}
+	err := e.lookup(ctx, "CODE", vals, func(el Element) {
+		if want[el.Code] && el.ID > 0 {
+			found[el.Code] = el.ID
+		}
+	})
+	return found, err
 }
 
 // lookupIDs returns the ids among ids that exist.
 func (e *Elements) lookupIDs(ctx context.Context, ids []int) (map[int]bool, error) {
-	const method = "lists.element.get"
+	vals := make([]any, len(ids))
+	for i, id := range ids {
+		vals[i] = id
+	}
 	found := map[int]bool{}
-	for len(ids) > 0 {
-		n := min(len(ids), bitrix.PageSize)
-		chunk := ids[:n]
-		ids = ids[n:]
+	err := e.lookup(ctx, "ID", vals, func(el Element) { found[el.ID] = true })
+	return found, err
+}
+
+// lookup reads, a page at a time, the elements whose field (ID or CODE)
+// equals one of vals, and hands each to found.
+func (e *Elements) lookup(ctx context.Context, field string, vals []any, found func(Element)) error {
+	const method = "lists.element.get"
+	for len(vals) > 0 {
+		chunk := vals[:min(len(vals), bitrix.PageSize)]
+		vals = vals[len(chunk):]
 		base, err := e.base(method)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		vals := make([]any, len(chunk))
-		for i, c := range chunk {
-			vals[i] = c
-		}
-		base["FILTER"] = bitrix.Params{"=ID": vals}
+		base["FILTER"] = bitrix.Params{"=" + field: chunk}
 		base["SELECT"] = []string{"ID", "CODE"}
 		rows, _, err := bitrix.List[json.RawMessage](ctx, e.c.c, bitrix.Query{Method: method, Params: base}, 0)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, r := range rows {
 			el, err := decodeElement(r, e.c.dates)
 			if err != nil {
-				return nil, err
+				return err
 			}
-			found[el.ID] = true
+			found(el)
 		}
 	}
-	return found, nil
+	return nil
 }
 
 // UpdateMany updates elements through batch requests and returns one
