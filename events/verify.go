@@ -177,15 +177,16 @@ type AppInfo struct {
 
 // VerifyInstall confirms an ONAPPINSTALL or ONAPPUPDATE before its
 // application token is trusted: it calls app.info through c, a client
-// authenticated with the event's own access token against the event's
-// client_endpoint, and requires the call to succeed and the answer's client
-// id and member id (when present) to equal clientID and the event's
-// member_id. An attacker who forges the event without a valid token for
-// our app on that portal fails here.
+// authenticated with the event's own access token, and requires the call to
+// succeed and the answer's client id and member id (when present) to equal
+// clientID and the event's member_id. An attacker who forges the event
+// without a valid token for our app on that portal fails here.
 //
-// The check is only as strong as the endpoint c talks to: build c for the
-// event's portal (auth[client_endpoint], HTTPS), and reject portals you do
-// not serve before calling this.
+// The check is only as strong as the server c talks to: build c for
+// Bitrix24's authorization server (https://oauth.bitrix.info/rest/, as the
+// docs advise for a trusted answer), never for an address taken from the
+// event alone, since a forged event can name a server of the forger's. The
+// webhook package does this (see its WithOAuthServers).
 //
 // Errors wrap ErrInstallUnverified.
 func VerifyInstall(ctx context.Context, c Caller, ev *Event, clientID string) (*AppInfo, error) {

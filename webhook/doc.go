@@ -31,8 +31,11 @@
 // # Applications
 //
 // With [WithApp], ONAPPINSTALL and ONAPPUPDATE are checked with app.info
-// using the event's own access token, then the portal's OAuth tokens go to
-// a bitrix.TokenStore and its application token to an events.Registry;
+// at Bitrix24's authorization server ([WithOAuthServers]; never at an
+// address only the event names) using the event's own access token, then
+// the portal's OAuth tokens go to a bitrix.TokenStore and its application
+// token to an events.Registry (and a [bitrix.TokenDeleter] store forgets
+// them again on ONAPPUNINSTALL);
 // [Handler.OnAppInstall] runs afterwards (register your chat bot there).
 // Handlers of later events call [PortalClient] for a ready *bitrix.Client
 // of their portal. A verified ONAPPUNINSTALL removes the portal.

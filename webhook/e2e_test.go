@@ -26,6 +26,7 @@ func TestEndToEndWithFakePortal(t *testing.T) {
 	tokens := bitrix.NewMemoryTokenStore(nil)
 	h := New(
 		WithApp(bitrix.App{ClientID: app.ClientID, ClientSecret: bitrix.Secret(app.ClientSecret), TokenURL: app.TokenURL}),
+		WithOAuthServers(app.ServerEndpoint),
 		WithRegistry(reg),
 		WithTokenStore(tokens),
 		WithClientOptions(bitrix.WithAllowHTTP(), bitrix.WithoutRateLimit()),

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -53,6 +54,7 @@ type config struct {
 	tokenStore      bitrix.TokenStore
 	clientOpts      []bitrix.Option
 	installVerifier func(ctx context.Context, ev *events.Event) error
+	oauthServers    []string
 	limits          events.Limits
 	logger          *slog.Logger
 	dedupe          DedupeStore
@@ -92,6 +94,19 @@ func WithTokenStore(s bitrix.TokenStore) Option { return func(c *config) { c.tok
 // bitrix.WithAllowHTTP.
 func WithClientOptions(opts ...bitrix.Option) Option {
 	return func(c *config) { c.clientOpts = append(c.clientOpts, opts...) }
+}
+
+// DefaultOAuthServers are the REST roots of Bitrix24's authorization
+// servers (west and east regions), where install events are verified.
+var DefaultOAuthServers = []string{"https://oauth.bitrix.info/rest/", "https://oauth.bitrix24.tech/rest/"}
+
+// WithOAuthServers sets the authorization servers an install event may be
+// verified at (default [DefaultOAuthServers]). The event's
+// auth[server_endpoint] picks one of them; an event naming any other server
+// is refused, so a forged install cannot send the check to a server of its
+// own choosing. Tests against bitrixtest pass the fake's ServerEndpoint.
+func WithOAuthServers(restURLs ...string) Option {
+	return func(c *config) { c.oauthServers = append(c.oauthServers, restURLs...) }
 }
 
 // WithInstallVerifier replaces the app.info check of ONAPPINSTALL and
@@ -192,6 +207,12 @@ func New(opts ...Option) *Handler {
 	}
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)
+	}
+	if len(c.oauthServers) == 0 {
+		c.oauthServers = slices.Clone(DefaultOAuthServers)
+	}
+	for i, u := range c.oauthServers {
+		c.oauthServers[i] = normalizeServer(u)
 	}
 	if c.app != nil {
 		if c.registry == nil {
@@ -501,11 +522,46 @@ func (h *Handler) install(ctx context.Context, ev *events.Event) error {
 	return nil
 }
 
+// normalizeServer lower-cases scheme and host and ends the path with "/".
+func normalizeServer(raw string) string {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || u.Host == "" {
+		return raw
+	}
+	u.Scheme, u.Host = strings.ToLower(u.Scheme), strings.ToLower(u.Host)
+	if !strings.HasSuffix(u.Path, "/") {
+		u.Path += "/"
+	}
+	return u.String()
+}
+
+// oauthServer returns the configured authorization server the event names
+// (the first one when it names none).
+func (h *Handler) oauthServer(named string) (string, error) {
+	if named == "" {
+		return h.cfg.oauthServers[0], nil
+	}
+	n := normalizeServer(named)
+	for _, s := range h.cfg.oauthServers {
+		if s == n {
+			return s, nil
+		}
+	}
+	return "", fmt.Errorf("the event names an unknown OAuth server %.80q (see WithOAuthServers)", named)
+}
+
 func (h *Handler) verifyWithAppInfo(ctx context.Context, ev *events.Event) error {
+	server, err := h.oauthServer(ev.Auth.ServerEndpoint)
+	if err != nil {
+		return fmt.Errorf("%w: %w", events.ErrInstallUnverified, err)
+	}
 	// Check the access token exactly as delivered: without the refresh
 	// token the client cannot swap a forged access token for a fresh one.
+	// app.info goes to the authorization server, never to an address only
+	// the event vouches for (auth[client_endpoint] could be anyone's).
 	tok := ev.Auth.Token(ev.TS)
 	tok.RefreshToken = ""
+	tok.ClientEndpoint = server
 	opts := append(slices.Clone(h.cfg.clientOpts), bitrix.WithRetryPolicy(bitrix.NoRetries()))
 	c, err := bitrix.New(bitrix.OAuth(tok, *h.cfg.app, bitrix.NewMemoryTokenStore(nil)), opts...)
 	if err != nil {

@@ -3,6 +3,8 @@ package webhook
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strconv"
@@ -61,6 +63,7 @@ func TestAppLifecycle(t *testing.T) {
 	store := bitrix.NewMemoryTokenStore(nil)
 	h := New(
 		WithApp(bitrix.App{ClientID: app.ClientID, ClientSecret: bitrix.Secret(app.ClientSecret), TokenURL: app.TokenURL}),
+		WithOAuthServers(app.ServerEndpoint),
 		WithRegistry(reg), WithTokenStore(store),
 		WithClientOptions(bitrix.WithAllowHTTP(), bitrix.WithoutRateLimit()),
 	)
@@ -120,6 +123,28 @@ func TestAppLifecycle(t *testing.T) {
 	}
 	if installs.Load() != 0 {
 		t.Fatal("install hook ran for a forged install")
+	}
+
+	// A forged install that names the forger's own server as client and
+	// OAuth endpoint, where app.info gladly succeeds, is refused without
+	// asking that server anything.
+	var evilCalls atomic.Int32
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		evilCalls.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"result":{"ID":1,"CODE":"x","STATUS":"L","INSTALLED":true},"time":{}}`)
+	}))
+	t.Cleanup(evil.Close)
+	evilApp := app
+	evilApp.ClientEndpoint, evilApp.ServerEndpoint = evil.URL+"/rest/", evil.URL+"/rest/"
+	if got := post(t, srv.URL, installBody(evilApp, tok, "forged-access-token")); got.status != 401 {
+		t.Fatalf("install naming the forger's server: %d %v", got.status, got.body)
+	}
+	if n := evilCalls.Load(); n != 0 {
+		t.Errorf("the forger's server was asked %d times", n)
+	}
+	if _, err := reg.Lookup(t.Context(), app.MemberID); !errors.Is(err, events.ErrUnknownPortal) {
+		t.Fatalf("install naming the forger's server stored a token: %v", err)
 	}
 
 	// The real install: verified, stored, hook run with a working client.

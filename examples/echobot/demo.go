@@ -38,7 +38,7 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer) error {
 	// only warnings and errors.
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	pa := portal.App()
-	cfg := config{clientID: pa.ClientID, clientSecret: bitrix.Secret(pa.ClientSecret), allowHTTP: true, handlerURL: handlerURL}
+	cfg := config{clientID: pa.ClientID, clientSecret: bitrix.Secret(pa.ClientSecret), allowHTTP: true, handlerURL: handlerURL, oauthServer: pa.ServerEndpoint}
 	app := bitrix.App{ClientID: pa.ClientID, ClientSecret: cfg.clientSecret, TokenURL: pa.TokenURL}
 	clientOpts := clientOptions(cfg, logger)
 	bot := newEchoBot(handlerURL, app, logger, clientOpts...)

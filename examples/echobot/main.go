@@ -49,6 +49,7 @@ type config struct {
 	clientSecret bitrix.Secret
 	appToken     string
 	tokenURL     string
+	oauthServer  string
 	allowHTTP    bool
 	verbose      bool
 }
@@ -75,7 +76,8 @@ func parseConfig(args []string, env func(string) string, stderr io.Writer) (conf
 	cfg.clientID = env("B24_CLIENT_ID")
 	cfg.clientSecret = bitrix.Secret(env("B24_CLIENT_SECRET"))
 	cfg.appToken = env("B24_APP_TOKEN")
-	cfg.tokenURL = env("B24_TOKEN_URL") // "" = bitrix.DefaultTokenURL
+	cfg.tokenURL = env("B24_TOKEN_URL")       // "" = bitrix.DefaultTokenURL
+	cfg.oauthServer = env("B24_OAUTH_SERVER") // "" = webhook.DefaultOAuthServers
 	if cfg.clientID != "" && cfg.clientSecret == "" {
 		return cfg, errors.New("B24_CLIENT_ID is set but B24_CLIENT_SECRET is not")
 	}
@@ -116,6 +118,9 @@ func newHandler(cfg config, bot *echoBot, logger *slog.Logger, clientOpts []bitr
 	}
 	if cfg.clientID != "" {
 		opts = append(opts, webhook.WithApp(bot.app))
+		if cfg.oauthServer != "" {
+			opts = append(opts, webhook.WithOAuthServers(cfg.oauthServer))
+		}
 	}
 	if cfg.appToken != "" {
 		opts = append(opts, webhook.WithApplicationToken(cfg.appToken))

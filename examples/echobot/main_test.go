@@ -105,6 +105,7 @@ func TestServerMode(t *testing.T) {
 			"B24_CLIENT_ID":     app.ClientID,
 			"B24_CLIENT_SECRET": app.ClientSecret,
 			"B24_TOKEN_URL":     app.TokenURL,
+			"B24_OAUTH_SERVER":  app.ServerEndpoint,
 			"B24_LISTEN":        "127.0.0.1:0",
 			"B24_ALLOW_HTTP":    "1",
 		}), stdout, stderr)
