@@ -105,7 +105,9 @@ func (f *flattener) leaf(prefix, s string) error {
 func (f *flattener) walk(prefix string, v any) error {
 	f.depth++
 	defer func() { f.depth-- }()
-	if f.depth > DefaultLimits.MaxDepth {
+	// depth counts the root map and the top-level name too; what Parse
+	// limits is the brackets after the name, so allow those two on top.
+	if f.depth > DefaultLimits.MaxDepth+2 {
 		return fmt.Errorf("%w while encoding %.40q", ErrTooDeep, prefix)
 	}
 	switch x := v.(type) {

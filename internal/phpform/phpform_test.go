@@ -151,6 +151,33 @@ func TestLimits(t *testing.T) {
 	}
 }
 
+// TestEncodeAcceptsWhatParseAccepts: the deepest key Parse takes must
+// encode again (the fuzzer found the encoder one level stricter).
+func TestEncodeAcceptsWhatParseAccepts(t *testing.T) {
+	t.Parallel()
+	deepest := "a" + strings.Repeat("[x]", DefaultLimits.MaxDepth) + "=1"
+	m := mustParse(t, deepest)
+	enc, err := Encode(m)
+	if err != nil {
+		t.Fatalf("Encode of the deepest parsable key: %v", err)
+	}
+	if d := cmp.Diff(Plain(m), Plain(mustParse(t, enc))); d != "" {
+		t.Errorf("round trip (-want +got)\n%s", d)
+	}
+	// One level more is refused on both sides.
+	tooDeep := map[string]any{"a": map[string]any{}}
+	cur := tooDeep["a"].(map[string]any)
+	for range DefaultLimits.MaxDepth {
+		next := map[string]any{}
+		cur["x"] = next
+		cur = next
+	}
+	cur["x"] = "1"
+	if _, err := Encode(tooDeep); !errors.Is(err, ErrTooDeep) {
+		t.Errorf("Encode of %d levels: err = %v, want ErrTooDeep", DefaultLimits.MaxDepth+1, err)
+	}
+}
+
 func TestFromValuesSortedAndStable(t *testing.T) {
 	t.Parallel()
 	m, err := FromValues(url.Values{"b[]": {"1", "2"}, "a[x]": {"3"}})
