@@ -118,20 +118,13 @@ var refRe = regexp.MustCompile(`\$(?i:result|next|total|time|error)\[([^\]]*)\]`
 // encodeCommand returns the http_build_query string of params and the names
 // of the commands it references.
 func encodeCommand(params any) (string, []string, error) {
-	var v any
-	switch p := params.(type) {
+	switch params.(type) {
 	case nil:
 		return "", nil, nil
 	case json.RawMessage:
 		return "", nil, errors.New("json.RawMessage params cannot be used in a batch")
-	case Params:
-		v = p.plain()
-	case map[string]any:
-		v = Params(p).plain()
-	default:
-		v = params
 	}
-	pairs, err := phpform.Flatten(v)
+	pairs, err := phpform.Flatten(plainValue(params))
 	if err != nil {
 		return "", nil, err
 	}

@@ -195,7 +195,6 @@ const (
 
 // encodeParams renders params as a form (or JSON for json.RawMessage).
 func encodeParams(params any) ([]byte, string, error) {
-	var v any
 	switch p := params.(type) {
 	case nil:
 		return nil, ctypeForm, nil
@@ -204,14 +203,8 @@ func encodeParams(params any) ([]byte, string, error) {
 			return nil, "", errors.New("json.RawMessage params must be a JSON object")
 		}
 		return p, ctypeJSON, nil
-	case Params:
-		v = p.plain()
-	case map[string]any:
-		v = Params(p).plain()
-	default:
-		v = params
 	}
-	s, err := phpform.Encode(v)
+	s, err := phpform.Encode(plainValue(params))
 	if err != nil {
 		return nil, "", err
 	}
