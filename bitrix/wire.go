@@ -101,33 +101,18 @@ func (v Bool) MarshalJSON() ([]byte, error) {
 // "" when zero.
 type Time struct{ time.Time }
 
-var timeLayouts = []string{
-	time.RFC3339Nano,
-	"2006-01-02T15:04:05-0700",
-	"2006-01-02T15:04:05",
-	"2006-01-02 15:04:05",
-	"2006-01-02",
-	"02.01.2006 15:04:05",
-	"02.01.2006 15:04",
-	"02.01.2006",
-	"01/02/2006 03:04:05 pm",
-	"01/02/2006 15:04:05",
-	"01/02/2006",
-}
-
 // ParseTime parses s with the layouts [Time] accepts.
 func ParseTime(s string) (Time, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return Time{}, nil
 	}
-	for _, l := range timeLayouts {
-		if t, err := time.Parse(l, s); err == nil {
-			return Time{t}, nil
+	for _, cand := range []string{s, strings.ToLower(s)} {
+		for _, l := range wire.DateLayouts {
+			if t, err := time.Parse(l, cand); err == nil {
+				return Time{t}, nil
+			}
 		}
-	}
-	if t, err := time.Parse("01/02/2006 03:04:05 pm", strings.ToLower(s)); err == nil {
-		return Time{t}, nil
 	}
 	return Time{}, fmt.Errorf("bitrix.Time: cannot parse %.40q", s)
 }

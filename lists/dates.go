@@ -2,6 +2,7 @@ package lists
 
 import (
 	"fmt"
+	"github.com/b24go/sdk/internal/wire"
 	"strings"
 	"time"
 )
@@ -21,21 +22,6 @@ func DefaultDateFormat() DateFormat {
 	return DateFormat{DateTime: "01/02/2006 03:04:05 pm", Date: "01/02/2006", Location: time.UTC}
 }
 
-// fallbackLayouts are tried after the configured ones.
-var fallbackLayouts = []string{
-	time.RFC3339,
-	"2006-01-02T15:04:05",
-	"2006-01-02 15:04:05",
-	"2006-01-02",
-	"02.01.2006 15:04:05",
-	"02.01.2006 15:04",
-	"02.01.2006",
-	"01/02/2006 03:04:05 pm",
-	"01/02/2006 03:04 pm",
-	"01/02/2006 15:04:05",
-	"01/02/2006",
-}
-
 // Parse reads a portal date or date-time with the configured layouts first,
 // then the other known portal layouts. "am"/"pm" may be in either case.
 func (f DateFormat) Parse(s string) (time.Time, error) {
@@ -47,14 +33,14 @@ func (f DateFormat) Parse(s string) (time.Time, error) {
 	if loc == nil {
 		loc = time.UTC
 	}
-	layouts := make([]string, 0, len(fallbackLayouts)+2)
+	layouts := make([]string, 0, len(wire.DateLayouts)+2)
 	if f.DateTime != "" {
 		layouts = append(layouts, f.DateTime)
 	}
 	if f.Date != "" {
 		layouts = append(layouts, f.Date)
 	}
-	layouts = append(layouts, fallbackLayouts...)
+	layouts = append(layouts, wire.DateLayouts...)
 	for _, cand := range []string{s, strings.ToLower(s), strings.ToUpper(s)} {
 		for _, l := range layouts {
 			if t, err := time.ParseInLocation(l, cand, loc); err == nil {

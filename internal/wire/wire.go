@@ -13,8 +13,28 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode"
 )
+
+// DateLayouts are the date and date-time formats portals send: ISO 8601
+// (crm.item.*), SQL-style, and the locale formats of lists and legacy
+// methods (dd.mm.yyyy, mm/dd/yyyy with a 12- or 24-hour clock). Go's "pm"
+// matches lower case only: callers try a lower-cased copy as well.
+var DateLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04:05-0700",
+	"2006-01-02T15:04:05",
+	"2006-01-02 15:04:05",
+	"2006-01-02",
+	"02.01.2006 15:04:05",
+	"02.01.2006 15:04",
+	"02.01.2006",
+	"01/02/2006 03:04:05 pm",
+	"01/02/2006 03:04 pm",
+	"01/02/2006 15:04:05",
+	"01/02/2006",
+}
 
 var knownKeys sync.Map // reflect.Type → map[string]bool
 
