@@ -469,7 +469,7 @@ func fromTree(tree *phpform.Map, viaSchema bool) (*Event, error) {
 	var env envelope
 	if viaSchema {
 		var err error
-		if env, err = decodeEnvelope(flatEnvelope(tree), true); err != nil {
+		if env, err = decodeEnvelope(flatEnvelope(tree)); err != nil {
 			return nil, err
 		}
 	} else {
@@ -514,7 +514,7 @@ func dataOf(tree *phpform.Map) any {
 }
 
 // readEnvelope reads the sixteen envelope keys straight from the tree: the
-// same values decodeEnvelope gets from flatEnvelope (FuzzEnvelopeReaders
+// same values gorilla/schema gets in decodeEnvelope (FuzzEnvelopeReaders
 // checks that they agree).
 func readEnvelope(tree *phpform.Map) envelope {
 	leaf := (*phpform.Map).String // form trees have string leaves only
@@ -552,32 +552,13 @@ func flatEnvelope(tree *phpform.Map) map[string][]string {
 	return flat
 }
 
-// decodeEnvelope decodes the flat envelope with gorilla/schema (viaSchema)
-// or by picking the last value of each key, which is what schema does for
-// these string fields; FuzzEnvelopeReaders checks that schema, this and
-// readEnvelope agree.
-func decodeEnvelope(flat map[string][]string, viaSchema bool) (envelope, error) {
+// decodeEnvelope decodes the flat envelope with gorilla/schema (the path
+// of ParseForm); FuzzEnvelopeReaders checks that it agrees with
+// readEnvelope, the hot path's reader.
+func decodeEnvelope(flat map[string][]string) (envelope, error) {
 	var env envelope
-	if viaSchema {
-		if err := decoder.Decode(&env, flat); err != nil {
-			return env, fmt.Errorf("%w: envelope: %v", ErrMalformed, err)
-		}
-		return env, nil
-	}
-	get := func(k string) string {
-		if v := flat[k]; len(v) > 0 {
-			return v[len(v)-1]
-		}
-		return ""
-	}
-	env = envelope{
-		Event: get("event"), HandlerID: get("event_handler_id"), TS: get("ts"),
-		AccessToken: get("auth[access_token]"), RefreshToken: get("auth[refresh_token]"),
-		ApplicationToken: get("auth[application_token]"), Expires: get("auth[expires]"),
-		ExpiresIn: get("auth[expires_in]"), Scope: get("auth[scope]"), Domain: get("auth[domain]"),
-		ServerEndpoint: get("auth[server_endpoint]"), ClientEndpoint: get("auth[client_endpoint]"),
-		Status: get("auth[status]"), MemberID: get("auth[member_id]"), UserID: get("auth[user_id]"),
-		ClientID: get("auth[client_id]"),
+	if err := decoder.Decode(&env, flat); err != nil {
+		return env, fmt.Errorf("%w: envelope: %v", ErrMalformed, err)
 	}
 	return env, nil
 }

@@ -106,17 +106,14 @@ func FuzzEnvelopeReaders(f *testing.F) {
 		if err != nil {
 			return
 		}
-		flat := flatEnvelope(tree)
-		viaSchema, errS := decodeEnvelope(flat, true)
-		direct, errD := decodeEnvelope(flat, false)
-		if (errS == nil) != (errD == nil) {
-			t.Fatalf("schema err %v, reader err %v", errS, errD)
+		// ParseForm decodes the envelope with gorilla/schema; the hot path
+		// reads it straight from the tree, which cannot fail, so schema must
+		// not fail either and both must see the same values.
+		viaSchema, err := decodeEnvelope(flatEnvelope(tree))
+		if err != nil {
+			t.Fatalf("schema refused an envelope the tree reader takes: %v", err)
 		}
-		if errS == nil && viaSchema != direct {
-			t.Fatalf("schema %+v\nreader %+v", viaSchema, direct)
-		}
-		// The hot path reads the envelope straight from the tree.
-		if fromTree := readEnvelope(tree); errS == nil && viaSchema != fromTree {
+		if fromTree := readEnvelope(tree); viaSchema != fromTree {
 			t.Fatalf("schema %+v\ntree reader %+v", viaSchema, fromTree)
 		}
 	})
