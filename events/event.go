@@ -595,7 +595,9 @@ func (e *Event) MemberID() string { return e.Auth.MemberID }
 
 // DedupeKey returns a key that is equal for two deliveries of the same
 // event to the same handler: a hash of the member id, name, handler id, ts
-// and data (tokens excluded, since a resent event may carry fresh ones).
+// and data, without tokens (the auth block, and the bots' access_token,
+// refresh_token, expires and expires_in inside data), since a resent event
+// may carry fresh ones.
 // Bitrix24 events have no id of their own, so two genuinely different
 // events with identical data in the same second (say, two updates of one
 // deal) share a key. Deduplicate effects that must not repeat (a
@@ -605,8 +607,39 @@ func (e *Event) MemberID() string { return e.Auth.MemberID }
 func (e *Event) DedupeKey() string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00%d\x00%d\x00", e.Auth.MemberID, e.Name, e.HandlerID, e.TS.Unix())
-	h.Write(e.raw.get())
+	if raw := e.raw.get(); raw != nil {
+		tree, err := phpform.ParseJSON(raw) // made by MarshalJSON: cannot fail
+		if err != nil {
+			h.Write(raw)
+		} else {
+			hashData(h, tree)
+		}
+	}
 	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// volatileKeys are the token fields that change each time a token is
+// issued; bot events carry them inside data[BOT][id] and data[COMMAND][id].
+var volatileKeys = map[string]bool{"access_token": true, "refresh_token": true, "expires": true, "expires_in": true}
+
+// hashData writes the data tree to w in order, without volatileKeys.
+func hashData(w io.Writer, v any) {
+	m, ok := v.(*phpform.Map)
+	if !ok {
+		s, _ := phpform.LeafString(v)
+		fmt.Fprintf(w, "%q", s)
+		return
+	}
+	_, _ = io.WriteString(w, "{")
+	for _, k := range m.Keys() {
+		if volatileKeys[strings.ToLower(k)] {
+			continue
+		}
+		fmt.Fprintf(w, "%q:", k)
+		c, _ := m.Get(k)
+		hashData(w, c)
+	}
+	_, _ = io.WriteString(w, "}")
 }
 
 // String describes the event without secrets or data.

@@ -381,6 +381,46 @@ func TestDedupeKey(t *testing.T) {
 	}
 }
 
+// TestDedupeKeyIgnoresBotTokens: bot events carry each bot's own tokens in
+// data[BOT][id][...]; a resend with fresh ones is the same event.
+func TestDedupeKeyIgnoresBotTokens(t *testing.T) {
+	t.Parallel()
+	body := fixtureBody(t, "event_ONIMBOTMESSAGEADD_private.json")
+	ev, err := ParseBody([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := ev.Data.(*BotMessage)
+	var bot Bot
+	for _, b := range m.Bot {
+		bot = b
+	}
+	if bot.Auth.AccessToken == "" || bot.Auth.RefreshToken == "" {
+		t.Fatal("fixture has no bot tokens")
+	}
+	r := strings.NewReplacer(
+		url.QueryEscape(bot.Auth.AccessToken.Reveal()), "fresh-access",
+		url.QueryEscape(bot.Auth.RefreshToken.Reveal()), "fresh-refresh",
+	)
+	fresh, err := ParseBody([]byte(r.Replace(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fresh.Data.(*BotMessage).Params.Message != m.Params.Message {
+		t.Fatal("the replacement changed the message")
+	}
+	if ev.DedupeKey() != fresh.DedupeKey() {
+		t.Error("fresh bot tokens changed the dedupe key")
+	}
+	other, err := ParseBody([]byte(strings.Replace(body, url.QueryEscape(m.Params.Message), "something+else", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other.DedupeKey() == ev.DedupeKey() {
+		t.Error("a different message shares the key")
+	}
+}
+
 func TestAuthToken(t *testing.T) {
 	t.Parallel()
 	ev, _ := ParseBody([]byte(fixtureBody(t, "event_ONAPPINSTALL.json")))
