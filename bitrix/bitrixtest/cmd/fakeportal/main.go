@@ -12,6 +12,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"os/signal"
@@ -21,12 +22,24 @@ import (
 )
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:8024", "listen address")
-	secret := flag.String("secret", "", "webhook secret (random when empty)")
-	noLimit := flag.Bool("no-rate-limit", false, "disable the 2 req/s leaky bucket")
-	tls := flag.Bool("tls", false, "serve HTTPS with a self-signed certificate")
-	seed := flag.Int("seed-deals", 120, "number of deals to seed")
-	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// run serves the portal until ctx ends.
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("fakeportal", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:8024", "listen address")
+	secret := fs.String("secret", "", "webhook secret (random when empty)")
+	noLimit := fs.Bool("no-rate-limit", false, "disable the 2 req/s leaky bucket")
+	tls := fs.Bool("tls", false, "serve HTTPS with a self-signed certificate")
+	seed := fs.Int("seed-deals", 120, "number of deals to seed")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
 
 	opts := []bitrixtest.Option{bitrixtest.WithAddr(*addr)}
 	if *secret != "" {
@@ -40,18 +53,18 @@ func main() {
 	}
 	s, err := bitrixtest.Start(opts...)
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	defer s.Close()
 
 	if _, err := s.SeedCRMItems(bitrixtest.EntityDeal, *seed, map[string]any{"opportunity": 100, "currencyId": "EUR"}); err != nil {
-		log.Fatal(err)
+		return err
 	}
 	if _, err := s.SeedCRMItems(bitrixtest.EntityLead, 10, nil); err != nil {
-		log.Fatal(err)
+		return err
 	}
 	if _, err := s.SeedCRMItems(bitrixtest.EntityContact, 10, nil); err != nil {
-		log.Fatal(err)
+		return err
 	}
 	status := &bitrixtest.ListField{Name: "Status", Type: "L", Enum: map[string]string{"1": "Open", "2": "Done"}}
 	tags := &bitrixtest.ListField{Name: "Tags", Type: "S", Multiple: true}
@@ -59,20 +72,19 @@ func main() {
 
 	app := s.App()
 	tok := s.IssueToken(1)
-	fmt.Printf("fake Bitrix24 portal on %s\n\n", s.URL())
-	fmt.Printf("webhook URL:     %s\n", s.WebhookURL())
-	fmt.Printf("client_id:       %s\n", app.ClientID)
-	fmt.Printf("client_secret:   %s\n", app.ClientSecret)
-	fmt.Printf("app token:       %s\n", app.ApplicationToken)
-	fmt.Printf("member_id:       %s\n", app.MemberID)
-	fmt.Printf("client endpoint: %s\n", app.ClientEndpoint)
-	fmt.Printf("token URL:       %s\n", app.TokenURL)
-	fmt.Printf("access token:    %s (user 1)\n", tok.AccessToken)
-	fmt.Printf("refresh token:   %s\n", tok.RefreshToken)
-	fmt.Printf("\nseeded: %d deals, 10 leads, 10 contacts; list %d (IBLOCK_TYPE_ID=lists, PROPERTY_%d status, PROPERTY_%d tags)\n", *seed, listID, status.ID, tags.ID)
-	fmt.Printf("try:   curl '%scrm.item.list?entityTypeId=2&select[]=id&select[]=title'\n", s.WebhookURL())
+	fmt.Fprintf(stdout, "fake Bitrix24 portal on %s\n\n", s.URL())
+	fmt.Fprintf(stdout, "webhook URL:     %s\n", s.WebhookURL())
+	fmt.Fprintf(stdout, "client_id:       %s\n", app.ClientID)
+	fmt.Fprintf(stdout, "client_secret:   %s\n", app.ClientSecret)
+	fmt.Fprintf(stdout, "app token:       %s\n", app.ApplicationToken)
+	fmt.Fprintf(stdout, "member_id:       %s\n", app.MemberID)
+	fmt.Fprintf(stdout, "client endpoint: %s\n", app.ClientEndpoint)
+	fmt.Fprintf(stdout, "token URL:       %s\n", app.TokenURL)
+	fmt.Fprintf(stdout, "access token:    %s (user 1)\n", tok.AccessToken)
+	fmt.Fprintf(stdout, "refresh token:   %s\n", tok.RefreshToken)
+	fmt.Fprintf(stdout, "\nseeded: %d deals, 10 leads, 10 contacts; list %d (IBLOCK_TYPE_ID=lists, PROPERTY_%d status, PROPERTY_%d tags)\n", *seed, listID, status.ID, tags.ID)
+	fmt.Fprintf(stdout, "try:   curl '%scrm.item.list?entityTypeId=2&select[]=id&select[]=title'\n", s.WebhookURL())
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	<-ctx.Done()
+	return nil
 }
