@@ -60,6 +60,20 @@ func checkFields(method string, f Fields, name string) error {
 	return nil
 }
 
+// callOne calls m and returns the one object its result wraps under key
+// ({"item": {...}}, {"productRow": {...}}); byID says whether the call named
+// an existing object, for mapErr.
+func callOne[T any](ctx context.Context, c *bitrix.Client, m string, p bitrix.Params, byID bool, key string) (*T, error) {
+	var r map[string]*T
+	if _, err := c.Call(ctx, m, p, &r); err != nil {
+		return nil, mapErr(err, byID)
+	}
+	if r[key] == nil {
+		return nil, fmt.Errorf("crm: %s: answer has no %s", m, key)
+	}
+	return r[key], nil
+}
+
 type itemResult struct {
 	Item *Item `json:"item"`
 }
@@ -76,14 +90,7 @@ func (s *Items) Add(ctx context.Context, fields Fields) (*Item, error) {
 	}
 	p := s.base()
 	p["fields"] = fields.clone()
-	var r itemResult
-	if _, err := s.c.c.Call(ctx, m, p, &r); err != nil {
-		return nil, mapErr(err, false)
-	}
-	if r.Item == nil {
-		return nil, fmt.Errorf("crm: %s: answer has no item", m)
-	}
-	return r.Item, nil
+	return callOne[Item](ctx, s.c.c, m, p, false, "item")
 }
 
 // Get returns the item with the id (crm.item.get). A missing item fails
@@ -95,14 +102,7 @@ func (s *Items) Get(ctx context.Context, id int) (*Item, error) {
 	}
 	p := s.base()
 	p["id"] = id
-	var r itemResult
-	if _, err := s.c.c.Call(ctx, m, p, &r); err != nil {
-		return nil, mapErr(err, true)
-	}
-	if r.Item == nil {
-		return nil, fmt.Errorf("crm: %s: answer has no item", m)
-	}
-	return r.Item, nil
+	return callOne[Item](ctx, s.c.c, m, p, true, "item")
 }
 
 // Update changes the given fields of an item (crm.item.update; fields not
@@ -118,14 +118,7 @@ func (s *Items) Update(ctx context.Context, id int, fields Fields) (*Item, error
 	p := s.base()
 	p["id"] = id
 	p["fields"] = fields.clone()
-	var r itemResult
-	if _, err := s.c.c.Call(ctx, m, p, &r); err != nil {
-		return nil, mapErr(err, true)
-	}
-	if r.Item == nil {
-		return nil, fmt.Errorf("crm: %s: answer has no item", m)
-	}
-	return r.Item, nil
+	return callOne[Item](ctx, s.c.c, m, p, true, "item")
 }
 
 // Delete deletes an item (crm.item.delete). A missing item fails with an

@@ -251,10 +251,6 @@ type ProductRows struct{ c *Client }
 // ProductRows returns the crm.item.productrow.* methods.
 func (c *Client) ProductRows() *ProductRows { return &ProductRows{c: c} }
 
-type rowResult struct {
-	ProductRow *ProductRow `json:"productRow"`
-}
-
 type rowsResult struct {
 	ProductRows []ProductRow `json:"productRows"`
 }
@@ -272,14 +268,7 @@ func (p *ProductRows) Add(ctx context.Context, owner Owner, row ProductRow) (*Pr
 		return nil, err
 	}
 	f["ownerType"], f["ownerId"] = code, owner.ID
-	var r rowResult
-	if _, err := p.c.c.Call(ctx, m, bitrix.Params{"fields": f}, &r); err != nil {
-		return nil, mapErr(err, false)
-	}
-	if r.ProductRow == nil {
-		return nil, fmt.Errorf("crm: %s: answer has no productRow", m)
-	}
-	return r.ProductRow, nil
+	return callOne[ProductRow](ctx, p.c.c, m, bitrix.Params{"fields": f}, false, "productRow")
 }
 
 // Get returns the product row with the id (crm.item.productrow.get).
@@ -288,14 +277,7 @@ func (p *ProductRows) Get(ctx context.Context, id int) (*ProductRow, error) {
 	if id <= 0 {
 		return nil, invalid(m, "id", "must be a positive row id, got %d", id)
 	}
-	var r rowResult
-	if _, err := p.c.c.Call(ctx, m, bitrix.Params{"id": id}, &r); err != nil {
-		return nil, mapErr(err, true)
-	}
-	if r.ProductRow == nil {
-		return nil, fmt.Errorf("crm: %s: answer has no productRow", m)
-	}
-	return r.ProductRow, nil
+	return callOne[ProductRow](ctx, p.c.c, m, bitrix.Params{"id": id}, true, "productRow")
 }
 
 // Update changes fields of a product row (crm.item.productrow.update) and
@@ -314,14 +296,7 @@ func (p *ProductRows) Update(ctx context.Context, id int, fields Fields) (*Produ
 			return nil, invalid(m, "fields."+k, "cannot be changed")
 		}
 	}
-	var r rowResult
-	if _, err := p.c.c.Call(ctx, m, bitrix.Params{"id": id, "fields": fields.clone()}, &r); err != nil {
-		return nil, mapErr(err, true)
-	}
-	if r.ProductRow == nil {
-		return nil, fmt.Errorf("crm: %s: answer has no productRow", m)
-	}
-	return r.ProductRow, nil
+	return callOne[ProductRow](ctx, p.c.c, m, bitrix.Params{"id": id, "fields": fields.clone()}, true, "productRow")
 }
 
 // Delete deletes a product row (crm.item.productrow.delete).
