@@ -281,20 +281,7 @@ func (s *ChatService) AddUsers(ctx context.Context, botID, chatID int, users []i
 
 // DeleteUser removes a user from a chat (imbot.chat.user.delete).
 func (s *ChatService) DeleteUser(ctx context.Context, botID, chatID, userID int) error {
-	const method = "imbot.chat.user.delete"
-	if err := checkOptID(method, "BOT_ID", botID); err != nil {
-		return err
-	}
-	if err := checkID(method, "CHAT_ID", chatID); err != nil {
-		return err
-	}
-	if err := checkID(method, "USER_ID", userID); err != nil {
-		return err
-	}
-	p := botParams(botID)
-	p["CHAT_ID"] = chatID
-	p["USER_ID"] = userID
-	return s.c.callTrue(ctx, method, p)
+	return s.chatUser(ctx, "imbot.chat.user.delete", botID, chatID, userID)
 }
 
 // Users returns the ids of a chat's members (imbot.chat.user.list).
@@ -374,7 +361,11 @@ func (s *ChatService) UpdateTitle(ctx context.Context, botID, chatID int, title 
 
 // SetOwner makes a user the owner of a chat (imbot.chat.setOwner).
 func (s *ChatService) SetOwner(ctx context.Context, botID, chatID, userID int) error {
-	const method = "imbot.chat.setOwner"
+	return s.chatUser(ctx, "imbot.chat.setOwner", botID, chatID, userID)
+}
+
+// chatUser calls a method that takes a bot, a chat and a user.
+func (s *ChatService) chatUser(ctx context.Context, method string, botID, chatID, userID int) error {
 	if err := checkOptID(method, "BOT_ID", botID); err != nil {
 		return err
 	}
