@@ -15,7 +15,7 @@ func TestTypedClientCodes(t *testing.T) {
 	}{
 		{"BOT_ID_ERROR", ErrNotFound},
 		{"COMMAND_ID_ERROR", ErrNotFound},
-		{"MESSAGE_ID_ERROR", ErrNotFound},
+		{"MESSAGE_ID_ERROR", ErrInvalidArgument}, // "Message ID can't be empty" (imbot-message-update.md)
 		{"ERROR_IBLOCK_NOT_FOUND", ErrNotFound},
 		{"ERROR_ELEMENT_NOT_FOUND", ErrNotFound},
 		{"APP_ID_ERROR", ErrAccessDenied},

@@ -29,9 +29,12 @@
 // Input the portal would reject is refused with a [*ValidationError] that
 // names the field (it matches [bitrix.ErrInvalidArgument]); no request is
 // sent then. The portal's own answers are [*bitrix.APIError] values: unknown
-// bots, commands and messages (BOT_ID_ERROR, COMMAND_ID_ERROR,
-// MESSAGE_ID_ERROR) match [bitrix.ErrNotFound]; APP_ID_ERROR, ACCESS_ERROR
-// and CANT_EDIT_MESSAGE match [bitrix.ErrAccessDenied].
+// bots and commands (BOT_ID_ERROR, COMMAND_ID_ERROR) match
+// [bitrix.ErrNotFound]; MESSAGE_ID_ERROR, documented as "Message ID can't be
+// empty" and also the fake's answer for a message the bot cannot address,
+// matches [bitrix.ErrInvalidArgument]; APP_ID_ERROR, ACCESS_ERROR and
+// CANT_EDIT_MESSAGE match [bitrix.ErrAccessDenied]; MAX_COUNT_ERROR matches
+// [bitrix.ErrLimitReached] and WITHOUT_CHANGES [bitrix.ErrWithoutChanges].
 //
 // The v1 imbot.* API is marked deprecated by Bitrix24 in favour of
 // imbot.v2.*, but it is what current portals and the event payloads of

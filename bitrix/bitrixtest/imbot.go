@@ -366,7 +366,7 @@ func registerIM() {
 		}
 		h := ciString(c.params, "EVENT_COMMAND_ADD")
 		if h == "" || !validURL(h) {
-			return reply{}, errf(400, "EVENT_COMMAND_ADD", "Handler for \"Command add\" event isn't specified")
+			return reply{}, errf(400, "EVENT_COMMAND_ADD_ERROR", "Handler for \"Command add\" event isn't specified")
 		}
 		if ciMap(c.params, "LANG").Len() == 0 {
 			return reply{}, errf(400, "LANG_ERROR", "Lang set can't be empty")
