@@ -462,25 +462,54 @@ func (c *Client) blockMethod(ctx context.Context, method string, _ *envelope) {
 }
 
 func (c *Client) waitGate(ctx context.Context, method string) error {
-	start := time.Now()
-	if err := c.gate.Wait(ctx, c.key, method); err != nil {
+	var w time.Duration
+	var err error
+	if gw, ok := c.gate.(gateWaiter); ok {
+		w, err = gw.waitFor(ctx, c.key, method)
+	} else {
+		start := time.Now()
+		err = c.gate.Wait(ctx, c.key, method)
+		w = elapsedWait(start)
+	}
+	if err != nil {
 		return err
 	}
-	if w := time.Since(start); w > 0 {
+	if w > 0 {
 		c.report(Progress{Method: method, Waited: w, Reason: ReasonOperatingLimit})
 	}
 	return nil
 }
 
 func (c *Client) waitLimiter(ctx context.Context, method string) error {
-	start := time.Now()
-	if err := c.limiter.Wait(ctx, c.key); err != nil {
+	var w time.Duration
+	var err error
+	if lw, ok := c.limiter.(limitWaiter); ok {
+		w, err = lw.waitFor(ctx, c.key)
+	} else {
+		start := time.Now()
+		err = c.limiter.Wait(ctx, c.key)
+		w = elapsedWait(start)
+	}
+	if err != nil {
 		return err
 	}
-	if w := time.Since(start); w > 0 {
+	if w > 0 {
 		c.report(Progress{Method: method, Waited: w, Reason: ReasonRateLimit})
 	}
 	return nil
+}
+
+// minReportedWait is the shortest Wait of a Limiter or OperatingGate of
+// the caller's own (one that cannot tell whether it waited) that progress
+// reports as a wait: shorter ones are the implementation's own work, such as
+// a Redis round trip (about 0.1 ms on loopback, docs/BENCHMARKS.md).
+const minReportedWait = 5 * time.Millisecond
+
+func elapsedWait(start time.Time) time.Duration {
+	if w := time.Since(start); w >= minReportedWait {
+		return w
+	}
+	return 0
 }
 
 func (c *Client) backoff(ctx context.Context, method string, attempt int, why string) error {

@@ -31,10 +31,22 @@ func NewOperatingGate() OperatingGate {
 func gateKey(key, method string) string { return key + "\x00" + strings.ToLower(method) }
 
 func (g *memoryGate) Wait(ctx context.Context, key, method string) error {
+	_, err := g.waitFor(ctx, key, method)
+	return err
+}
+
+// gateWaiter is an OperatingGate that tells how long it waited (the
+// in-memory one), so that progress reports only real waits.
+type gateWaiter interface {
+	waitFor(ctx context.Context, key, method string) (time.Duration, error)
+}
+
+func (g *memoryGate) waitFor(ctx context.Context, key, method string) (time.Duration, error) {
 	k := gateKey(key, method)
+	var waited time.Duration
 	for {
 		if err := ctx.Err(); err != nil {
-			return err
+			return waited, err
 		}
 		g.mu.Lock()
 		until, ok := g.blocks[k]
@@ -45,14 +57,15 @@ func (g *memoryGate) Wait(ctx context.Context, key, method string) error {
 		}
 		g.mu.Unlock()
 		if !ok {
-			return nil
+			return waited, nil
 		}
 		t := time.NewTimer(until.Sub(now))
 		select {
 		case <-t.C:
+			waited += until.Sub(now)
 		case <-ctx.Done():
 			t.Stop()
-			return ctx.Err()
+			return waited, ctx.Err()
 		}
 	}
 }

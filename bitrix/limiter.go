@@ -30,12 +30,18 @@ type Limiter interface {
 
 // BucketLimiter is an in-memory leaky bucket per key, the same model as the
 // portal's: each request adds one unit, the bucket drains at a fixed rate,
-// and a request that would overflow the bucket waits.
+// and a request that would overflow the bucket waits
+// (settings/performance/limits.md: "the counter value automatically
+// decreases by Y once per second").
 //
-// To stay clear of the portal's line despite clock drift and requests in
-// flight, it keeps a safety margin: it drains 5% slower than the configured
-// rate and its bucket holds 2 requests fewer than the configured burst
-// (at least 1).
+// The client debits a request when it sends it and the portal when it
+// arrives, so requests in flight can reach the portal closer together than
+// they left. To absorb that jitter the bucket holds [DefaultBurstMargin]
+// requests fewer than the configured burst (at least 1 remains). It drains
+// at the configured rate: both clocks tick at the same speed, and a slower
+// drain only costs time (a 120-call storm took 1.08× the portal's floor
+// with a 5% margin; see docs/BENCHMARKS.md). [BurstMargin] and
+// [DrainMargin] change the margins.
 type BucketLimiter struct {
 	rate  float64 // effective drain per second
 	capac float64 // effective bucket size
@@ -49,18 +55,50 @@ type bucket struct {
 	last  time.Time
 }
 
+// DefaultBurstMargin is how many requests a [BucketLimiter] keeps back from
+// the burst unless [BurstMargin] says otherwise.
+const DefaultBurstMargin = 2
+
+// LimiterOption configures [NewLimiter].
+type LimiterOption func(*limiterConfig)
+
+type limiterConfig struct {
+	burstMargin int
+	drainMargin float64
+}
+
+// BurstMargin keeps n requests back from the burst (default
+// [DefaultBurstMargin]; the bucket keeps room for at least one request).
+// A negative n is taken as 0.
+func BurstMargin(n int) LimiterOption {
+	return func(c *limiterConfig) { c.burstMargin = max(n, 0) }
+}
+
+// DrainMargin makes the bucket drain the given fraction slower than the
+// configured rate (default 0; 0.05 drains at 95%). Values outside [0, 0.5]
+// are clamped.
+func DrainMargin(fraction float64) LimiterOption {
+	return func(c *limiterConfig) { c.drainMargin = min(max(fraction, 0), 0.5) }
+}
+
 // NewLimiter returns a leaky bucket draining perSecond requests per second
-// with room for burst requests (less the safety margin). It panics if
+// with room for burst requests (less the margins). It panics if
 // perSecond <= 0 or burst < 1; options validate these before calling it.
-func NewLimiter(perSecond float64, burst int) *BucketLimiter {
+func NewLimiter(perSecond float64, burst int, opts ...LimiterOption) *BucketLimiter {
 	if err := checkRate(perSecond, burst); err != nil {
 		panic(err)
 	}
-	capac := float64(burst - 2)
+	cfg := limiterConfig{burstMargin: DefaultBurstMargin}
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	capac := float64(burst - cfg.burstMargin)
 	if capac < 1 {
 		capac = 1
 	}
-	return &BucketLimiter{rate: perSecond * 0.95, capac: capac, keys: map[string]*bucket{}, now: time.Now}
+	return &BucketLimiter{rate: perSecond * (1 - cfg.drainMargin), capac: capac, keys: map[string]*bucket{}, now: time.Now}
 }
 
 func checkRate(perSecond float64, burst int) error {
@@ -75,8 +113,15 @@ func checkRate(perSecond float64, burst int) error {
 
 // Wait blocks until a request for key may be sent, then debits it.
 func (l *BucketLimiter) Wait(ctx context.Context, key string) error {
+	_, err := l.waitFor(ctx, key)
+	return err
+}
+
+// waitFor is Wait that also returns how long it blocked (0 when the bucket
+// had room), so that progress reports only real waits.
+func (l *BucketLimiter) waitFor(ctx context.Context, key string) (time.Duration, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return 0, err
 	}
 	l.mu.Lock()
 	now := l.now()
@@ -96,23 +141,30 @@ func (l *BucketLimiter) Wait(ctx context.Context, key string) error {
 	over := b.level - l.capac
 	l.mu.Unlock()
 	if over <= 0 {
-		return nil
+		return 0, nil
 	}
 	d := time.Duration(over / l.rate * float64(time.Second))
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
-		return nil
+		return d, nil
 	case <-ctx.Done():
 		l.mu.Lock()
 		b.level-- // give the reservation back
 		l.mu.Unlock()
-		return ctx.Err()
+		return 0, ctx.Err()
 	}
+}
+
+// limitWaiter is a Limiter that tells how long it waited (the in-memory ones).
+type limitWaiter interface {
+	waitFor(ctx context.Context, key string) (time.Duration, error)
 }
 
 // unlimited is the Limiter of WithoutRateLimit.
 type unlimited struct{}
 
 func (unlimited) Wait(ctx context.Context, _ string) error { return ctx.Err() }
+
+func (unlimited) waitFor(ctx context.Context, _ string) (time.Duration, error) { return 0, ctx.Err() }

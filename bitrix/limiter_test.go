@@ -27,14 +27,14 @@ func TestLimiterBurstThenRate(t *testing.T) {
 		if el := time.Since(start); el != 0 {
 			t.Fatalf("burst took %v, want no wait", el)
 		}
-		// Then one request per 1/(2*0.95) s.
+		// Then one request per 1/2 s: the bucket drains at the portal's rate.
 		for i := 0; i < 19; i++ {
 			if err := l.Wait(ctx, "p"); err != nil {
 				t.Fatal(err)
 			}
 		}
 		el := time.Since(start)
-		want := time.Duration(19 / (2 * 0.95) * float64(time.Second))
+		want := time.Duration(19 / 2.0 * float64(time.Second))
 		if d := el - want; d < -time.Millisecond || d > time.Millisecond {
 			t.Errorf("19 paced requests took %v, want %v", el, want)
 		}
@@ -72,7 +72,7 @@ func TestLimiterDrainsWhileIdle(t *testing.T) {
 func TestLimiterContextCancelRefunds(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		l := bitrix.NewLimiter(1, 3) // capacity 1, 0.95/s
+		l := bitrix.NewLimiter(1, 3, bitrix.DrainMargin(0.05)) // capacity 1, 0.95/s
 		_ = l.Wait(t.Context(), "p")
 		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 		defer cancel()
@@ -237,6 +237,94 @@ func TestOperatingGateContext(t *testing.T) {
 		}
 		if el := time.Since(start); el != time.Hour-time.Second {
 			t.Errorf("waited %v", el)
+		}
+	})
+}
+
+// TestLimiterMargins: BurstMargin and DrainMargin change how many requests
+// go at once and how fast the bucket drains.
+func TestLimiterMargins(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		opts  []bitrix.LimiterOption
+		burst int           // requests without waiting
+		next  time.Duration // wait of the request after the burst
+	}{
+		{"default", nil, 8, 500 * time.Millisecond},
+		{"no burst margin", []bitrix.LimiterOption{bitrix.BurstMargin(0)}, 10, 500 * time.Millisecond},
+		{"burst margin larger than the burst", []bitrix.LimiterOption{bitrix.BurstMargin(50)}, 1, 500 * time.Millisecond},
+		{"5% drain margin", []bitrix.LimiterOption{bitrix.DrainMargin(0.05)}, 8, time.Second * 10 / 19},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				l := bitrix.NewLimiter(2, 10, tc.opts...)
+				start := time.Now()
+				for range tc.burst {
+					_ = l.Wait(t.Context(), "p")
+				}
+				if el := time.Since(start); el != 0 {
+					t.Fatalf("burst of %d waited %v", tc.burst, el)
+				}
+				_ = l.Wait(t.Context(), "p")
+				if el := time.Since(start); el-tc.next > time.Millisecond || tc.next-el > time.Millisecond {
+					t.Errorf("request after the burst waited %v, want %v", el, tc.next)
+				}
+			})
+		})
+	}
+}
+
+// TestProgressOnlyRealWaits: calls that wait for nothing report no
+// rate-limit or operating-limit wait (it runs on the real clock, where any
+// measured span is above zero); a call that does wait reports how long.
+func TestProgressOnlyRealWaits(t *testing.T) {
+	t.Parallel()
+	p := newMemPortal(t)
+	p.handle("server.time", ok("2024-01-01T00:00:00+00:00"))
+	var mu sync.Mutex
+	var waits []bitrix.Progress
+	c := newMemClient(t, p, bitrix.WithRateLimit(1000, 100), bitrix.WithProgress(func(pr bitrix.Progress) {
+		if pr.Reason != bitrix.ReasonPage {
+			mu.Lock()
+			waits = append(waits, pr)
+			mu.Unlock()
+		}
+	}))
+	for range 20 {
+		if _, err := c.Call(t.Context(), "server.time", nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(waits) != 0 {
+		t.Errorf("20 calls with room in the bucket and no block reported %d waits, first %+v", len(waits), waits[0])
+	}
+}
+
+func TestProgressReportsRealWaits(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		p := newMemPortal(t)
+		p.handle("server.time", ok("2024-01-01T00:00:00+00:00"))
+		var waits []bitrix.Progress
+		gate := bitrix.NewOperatingGate()
+		c := newMemClient(t, p, bitrix.WithRateLimit(2, 3), bitrix.WithOperatingGate(gate), bitrix.WithProgress(func(pr bitrix.Progress) {
+			waits = append(waits, pr)
+		}))
+		_ = gate.Block(t.Context(), c.PortalKey(), "server.time", time.Now().Add(time.Minute))
+		for range 2 {
+			if _, err := c.Call(t.Context(), "server.time", nil, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want := []bitrix.Progress{
+			{Method: "server.time", Waited: time.Minute, Reason: bitrix.ReasonOperatingLimit},
+			{Method: "server.time", Waited: 500 * time.Millisecond, Reason: bitrix.ReasonRateLimit},
+		}
+		if len(waits) != len(want) || waits[0] != want[0] || waits[1] != want[1] {
+			t.Errorf("progress = %+v, want %+v", waits, want)
 		}
 	})
 }

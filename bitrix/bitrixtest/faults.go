@@ -95,8 +95,7 @@ func (fs *faultState) take(i int) *Fault {
 	return &cp
 }
 
-// pick returns the fault for an HTTP request to method, if any. A returned
-// fault with Kind FaultError and zero Code but non-zero Latency only delays.
+// pick returns the fault for an HTTP request to method, if any.
 func (fs *faultState) pick(method string) *Fault {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
@@ -111,12 +110,15 @@ func (fs *faultState) pick(method string) *Fault {
 			k = fs.kinds[fs.rng.Intn(len(fs.kinds))]
 		}
 		fs.injected++
-		return &Fault{Kind: k, Latency: fs.latency}
-	}
-	if fs.latency > 0 {
-		return &Fault{Kind: -1, Latency: fs.latency}
+		return &Fault{Kind: k}
 	}
 	return nil
+}
+
+func (fs *faultState) getLatency() time.Duration {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return fs.latency
 }
 
 // pickMethodError returns a FaultError aimed at method for a batch command.
@@ -171,8 +173,8 @@ func (s *Server) HTML502(n int) {
 	s.InjectFault(Fault{Kind: FaultHTML502, Times: max(n, 1)})
 }
 
-// Latency delays every REST request by d (0 turns it off). This is real
-// wall-clock time: use it for client timeout tests only.
+// Latency adds d of network latency to every REST request (0 turns it
+// off), like [WithLatency].
 func (s *Server) Latency(d time.Duration) {
 	s.faults.mu.Lock()
 	defer s.faults.mu.Unlock()
@@ -191,12 +193,12 @@ func (s *Server) FaultRate(p float64, seed int64, kinds ...FaultKind) {
 	s.faults.kinds = append([]FaultKind(nil), kinds...)
 }
 
-// ClearFaults removes all injected faults, the latency and the fault rate.
+// ClearFaults removes all injected faults and the fault rate. The latency
+// stays; set it with [Server.Latency].
 func (s *Server) ClearFaults() {
 	s.faults.mu.Lock()
 	defer s.faults.mu.Unlock()
 	s.faults.list = nil
-	s.faults.latency = 0
 	s.faults.rate = 0
 }
 

@@ -34,6 +34,7 @@ type config struct {
 	maxBots          int
 	scope            []string
 	httpsWebhooks    bool
+	latency          time.Duration
 }
 
 func defaultConfig() config {
@@ -65,6 +66,15 @@ func WithRateLimit(perSecond float64, burst int) Option {
 		c.rateBurst = burst
 	}
 }
+
+// WithLatency adds d of network latency to every REST request: half of it
+// before the request reaches the portal (its rate limit, clock and
+// time.start see the request then), half after the portal answers. The
+// wait runs on the Go runtime's clock, so inside a testing/synctest bubble
+// (the portal served through [Server.Handler] from inside the bubble) it
+// is virtual time and costs nothing real; a request whose client goes away
+// stops waiting. Change it with [Server.Latency].
+func WithLatency(d time.Duration) Option { return func(c *config) { c.latency = d } }
 
 // WithoutRateLimit turns the leaky bucket off, for unit tests that make many
 // calls quickly.

@@ -119,12 +119,19 @@ func parseRESTPath(p string) (user, secret, method, transport string, okPath boo
 }
 
 func (s *Server) serveREST(w http.ResponseWriter, r *http.Request, rest string) {
+	// Network latency: half of it before the request reaches the portal (its
+	// rate limit and clock see it then), half after it answers.
+	lat := s.faults.getLatency()
+	if !s.delay(r, lat/2) {
+		return
+	}
+	defer s.delay(r, lat-lat/2)
 	start := s.Now()
 	user, secret, method, transport, okPath := parseRESTPath(rest)
 
 	f := s.faults.pick(method)
-	if f != nil && f.Latency > 0 {
-		time.Sleep(f.Latency)
+	if f != nil && f.Latency > 0 && !s.delay(r, f.Latency) {
+		return
 	}
 	if f != nil {
 		switch f.Kind {
@@ -193,6 +200,23 @@ func (s *Server) serveREST(w http.ResponseWriter, r *http.Request, rest string) 
 		s.writeErrorLogged(w, r, transport, aerr, auth)
 	} else {
 		s.writeOK(w, r, transport, rep, tb, auth)
+	}
+}
+
+// delay waits d on the Go runtime's clock (a testing/synctest bubble's
+// virtual clock when the portal is served inside one); false means the
+// client went away first.
+func (s *Server) delay(r *http.Request, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
 	}
 }
 

@@ -161,6 +161,7 @@ func Start(opts ...Option) (*Server, error) {
 		nextID:    map[string]int{},
 		faults:    newFaultState(),
 	}
+	s.faults.latency = cfg.latency
 	s.webhooks[cfg.webhookSecret] = &webhook{userID: 1, secret: cfg.webhookSecret}
 	s.seedUsers()
 	s.crm = newCRMStore()
