@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -79,16 +80,129 @@ func init() {
 }
 
 // NewData returns a new zero value of the Data type for the event name
-// (case-insensitive), or nil when the name has no typed Data.
+// (case-insensitive), or nil when the name has no typed Data. The per-type
+// dynamic-item names ("ONCRMDYNAMICITEMADD_31") have a *CRMEntity.
 func NewData(name string) any {
-	if f, ok := types[strings.ToUpper(name)]; ok {
+	name = strings.ToUpper(name)
+	if f, ok := types[name]; ok {
 		return f()
+	}
+	if _, t, ok := DynamicItemEventOf(name); ok && t != 0 {
+		return new(CRMEntity)
 	}
 	return nil
 }
 
-// Names returns the event names with a typed Data, sorted.
+// Names returns the event names with a typed Data, sorted. The per-type
+// dynamic-item names are not listed (there is one per smart process).
 func Names() []string { return slices.Sorted(maps.Keys(types)) }
+
+// dynamicItemStem is the name of the dynamic-item events without the action.
+const dynamicItemStem = "ONCRMDYNAMICITEM"
+
+// maxEntityTypeID bounds the entity type id of a per-type event name.
+// api-reference/crm/universal/user-defined-object-types/crm-type-add.md
+// allows smart processes 128-192 and even ids from 1030, with no upper
+// bound; we stop at the largest 32-bit integer.
+const maxEntityTypeID = 1<<31 - 1
+
+// DynamicItemEventOf splits the name of a dynamic-item event into its
+// action (ADD, UPDATE or DELETE) and the entity type id of its per-type
+// suffix: "ONCRMDYNAMICITEMUPDATE" → ("UPDATE", 0, true),
+// "ONCRMDYNAMICITEMADD_31" → ("ADD", 31, true). The match is strict and
+// case-insensitive: the suffix is "_" and a decimal id from 1 without
+// leading zeros, nothing else follows. Source:
+// api-reference/crm/universal/events/index.md ("Event for a Single Smart
+// Process") and api-reference/events/events.md (ONCRMDYNAMICITEMADD_147).
+func DynamicItemEventOf(name string) (action string, entityTypeID int, ok bool) {
+	rest, found := cutPrefixFold(name, dynamicItemStem)
+	if !found {
+		return "", 0, false
+	}
+	for _, a := range []string{"ADD", "UPDATE", "DELETE"} {
+		tail, found := cutPrefixFold(rest, a)
+		if !found {
+			continue
+		}
+		if tail == "" {
+			return a, 0, true
+		}
+		digits, found := strings.CutPrefix(tail, "_")
+		if !found || digits == "" || len(digits) > 10 || digits[0] == '0' {
+			return "", 0, false
+		}
+		n := 0
+		for i := range len(digits) {
+			c := digits[i]
+			if c < '0' || c > '9' {
+				return "", 0, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		if n > maxEntityTypeID {
+			return "", 0, false
+		}
+		return a, n, true
+	}
+	return "", 0, false
+}
+
+// cutPrefixFold is strings.CutPrefix ignoring ASCII case only (prefix is
+// upper-case ASCII).
+func cutPrefixFold(s, prefix string) (string, bool) {
+	if len(s) < len(prefix) {
+		return s, false
+	}
+	for i := range len(prefix) {
+		c := s[i]
+		if 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		if c != prefix[i] {
+			return s, false
+		}
+	}
+	return s[len(prefix):], true
+}
+
+// DynamicItemEvent returns the event name of a dynamic-item event for one
+// entity type: DynamicItemEvent(OnCRMDynamicItemAdd, 31) is
+// "ONCRMDYNAMICITEMADD_31". An entityTypeID of 0 returns the generic name.
+// It returns "" when event is not one of the three dynamic-item events or
+// the id is out of range.
+func DynamicItemEvent(event string, entityTypeID int) string {
+	action, t, ok := DynamicItemEventOf(event)
+	if !ok || t != 0 || entityTypeID < 0 || entityTypeID > maxEntityTypeID {
+		return ""
+	}
+	if entityTypeID == 0 {
+		return dynamicItemStem + action
+	}
+	return dynamicItemStem + action + "_" + strconv.Itoa(entityTypeID)
+}
+
+// settle completes typed data from the event name: the data of a per-type
+// dynamic-item event gets its entity type id from the name's suffix when
+// the payload lacks it. A payload naming another type than the name is
+// refused: a per-type handler must not act on another type's items.
+func settle(name string, v any) error {
+	d, ok := v.(*CRMEntity)
+	if !ok {
+		return nil
+	}
+	_, t, ok := DynamicItemEventOf(name)
+	if !ok || t == 0 {
+		return nil
+	}
+	switch int(d.Fields.EntityTypeID) {
+	case 0:
+		d.Fields.EntityTypeID = bitrix.Int(t)
+	case t:
+	default:
+		return fmt.Errorf("%w: data of %s: data[FIELDS][ENTITY_TYPE_ID] names another entity type than the event", ErrMalformed, name)
+	}
+	return nil
+}
 
 // decodeTreeData decodes an event's data tree (nil: no data) into the
 // type registered for name, or *Unknown with the tree's JSON.
@@ -97,11 +211,13 @@ func decodeTreeData(name string, tree any, raw *rawData) (any, error) {
 	if v == nil {
 		return &Unknown{Raw: raw.get()}, nil
 	}
-	if tree == nil {
-		return v, nil
+	if tree != nil {
+		if err := decodeTree(tree, v); err != nil {
+			return nil, fmt.Errorf("%w: data of %s: %v", ErrMalformed, name, redactJSONError(err))
+		}
 	}
-	if err := decodeTree(tree, v); err != nil {
-		return nil, fmt.Errorf("%w: data of %s: %v", ErrMalformed, name, redactJSONError(err))
+	if err := settle(name, v); err != nil {
+		return nil, err
 	}
 	return v, nil
 }
@@ -113,11 +229,13 @@ func decodeData(name string, raw json.RawMessage) (any, error) {
 	if v == nil {
 		return &Unknown{Raw: raw}, nil
 	}
-	if raw == nil {
-		return v, nil
+	if raw != nil {
+		if err := json.Unmarshal(raw, v); err != nil {
+			return nil, fmt.Errorf("%w: data of %s: %v", ErrMalformed, name, redactJSONError(err))
+		}
 	}
-	if err := json.Unmarshal(raw, v); err != nil {
-		return nil, fmt.Errorf("%w: data of %s: %v", ErrMalformed, name, redactJSONError(err))
+	if err := settle(strings.ToUpper(name), v); err != nil {
+		return nil, err
 	}
 	return v, nil
 }
@@ -189,9 +307,10 @@ type AppTest struct {
 type OfflineNotice struct{}
 
 // CRMEntity is the data of the ONCRM{LEAD,DEAL,CONTACT,COMPANY,
-// DYNAMICITEM}{ADD,UPDATE,DELETE} events: the id of the changed item (and,
-// for smart-process items, its entity type id). Fetch the item itself with
-// the REST API.
+// DYNAMICITEM}{ADD,UPDATE,DELETE} events and of the per-type dynamic-item
+// events (ONCRMDYNAMICITEMADD_31, ...): the id of the changed item (and,
+// for dynamic items, its entity type id). Fetch the item itself with the
+// REST API.
 type CRMEntity struct {
 	Fields CRMFields `json:"FIELDS"`
 }
@@ -199,7 +318,9 @@ type CRMEntity struct {
 // CRMFields is data[FIELDS] of a CRM event.
 type CRMFields struct {
 	ID bitrix.Int `json:"ID"`
-	// EntityTypeID is set for dynamic (smart-process) items only.
+	// EntityTypeID is set for dynamic items only (smart processes, and
+	// smart invoices with 31). For a per-type event name the decoder fills
+	// it from the name's suffix when the payload lacks it.
 	EntityTypeID bitrix.Int `json:"ENTITY_TYPE_ID,omitempty"`
 }
 
@@ -640,7 +761,9 @@ func (e *Event) EntityID() (int, bool) {
 
 // EntityTypeID returns the CRM entity type id of a CRM event: 1 lead, 2
 // deal, 3 contact, 4 company, or data[FIELDS][ENTITY_TYPE_ID] for dynamic
-// (smart-process) items; false for other events.
+// items (smart processes, 31 for smart invoices; for a per-type name such
+// as ONCRMDYNAMICITEMADD_31 the name's id when the payload lacks it);
+// false for other events.
 func (e *Event) EntityTypeID() (int, bool) {
 	d, ok := e.Data.(*CRMEntity)
 	if !ok {
@@ -657,8 +780,13 @@ func (e *Event) EntityTypeID() (int, bool) {
 }
 
 // CRMEntityOf splits a CRM event name into entity and action:
-// "ONCRMDEALUPDATE" → ("DEAL", "UPDATE", true).
+// "ONCRMDEALUPDATE" → ("DEAL", "UPDATE", true); a per-type dynamic-item
+// name "ONCRMDYNAMICITEMADD_31" → ("DYNAMICITEM", "ADD", true) (see
+// [DynamicItemEventOf] for its type id).
 func CRMEntityOf(name string) (entity, action string, ok bool) {
+	if a, _, ok := DynamicItemEventOf(name); ok {
+		return "DYNAMICITEM", a, true
+	}
 	rest, found := strings.CutPrefix(strings.ToUpper(name), "ONCRM")
 	if !found {
 		return "", "", false

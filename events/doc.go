@@ -26,7 +26,9 @@
 // Every name in [Names] has a Data type: [AppInstall], [AppUninstall],
 // [AppTest], [BotMessage] (message add/update/delete and join chat),
 // [BotDelete], [CommandAdd], [CRMEntity] (lead, deal, contact, company and
-// dynamic items, add/update/delete), [Task] (with the portal's literal
+// dynamic items, add/update/delete; dynamic items are smart-process items
+// and smart invoices, entity type 31, under the generic name and the
+// per-type names of [DynamicItemEventOf]), [Task] (with the portal's literal
 // "undefined" sides) and [OfflineNotice]. Maps keyed by ids stay maps
 // (data[BOT][567] is BotMessage.Bot[567]). Other events parse into
 // [Unknown]; [Event.RawData] and [Event.Form] keep the whole delivery for

@@ -243,7 +243,9 @@ func New(opts ...Option) *Handler {
 }
 
 // Handle registers fn for the event name (case-insensitive). It panics if
-// fn is nil or the name already has a handler.
+// fn is nil or the name already has a handler. Dynamic-item events are
+// routed by entity type, whichever of their names was delivered (see
+// [Handler.OnDynamicItemUpdate]).
 func (h *Handler) Handle(name string, fn HandlerFunc) {
 	name = strings.ToUpper(strings.TrimSpace(name))
 	if name == "" {
@@ -352,7 +354,7 @@ func (h *Handler) forgetClient(memberID string) {
 // verify ev.
 func (h *Handler) Dispatch(ctx context.Context, ev *events.Event) (err error) {
 	h.mu.RLock()
-	fn, ok := h.routes[ev.Name]
+	fn, ok := h.route(ev)
 	if !ok {
 		fn = h.def
 	}

@@ -136,19 +136,62 @@ func (h *Handler) OnCompanyDelete(fn func(ctx context.Context, ev *events.Event,
 	handleTyped(h, events.OnCRMCompanyDelete, fn)
 }
 
-// OnDynamicItemAdd registers fn for ONCRMDYNAMICITEMADD. It panics if fn is nil or the event already has a handler.
-func (h *Handler) OnDynamicItemAdd(fn func(ctx context.Context, ev *events.Event, data *events.CRMEntity) error) {
-	handleTyped(h, events.OnCRMDynamicItemAdd, fn)
+// OnDynamicItemAdd registers fn for ONCRMDYNAMICITEMADD, a new item of a smart process or a smart invoice (entity type 31). See [Handler.OnDynamicItemUpdate] for entityTypeIDs and the per-type names. It panics if fn is nil, an id is not positive, or the route already has a handler.
+func (h *Handler) OnDynamicItemAdd(fn func(ctx context.Context, ev *events.Event, data *events.CRMEntity) error, entityTypeIDs ...int) {
+	handleDynamic(h, events.OnCRMDynamicItemAdd, fn, entityTypeIDs)
 }
 
-// OnDynamicItemUpdate registers fn for ONCRMDYNAMICITEMUPDATE. It panics if fn is nil or the event already has a handler.
-func (h *Handler) OnDynamicItemUpdate(fn func(ctx context.Context, ev *events.Event, data *events.CRMEntity) error) {
-	handleTyped(h, events.OnCRMDynamicItemUpdate, fn)
+// OnDynamicItemUpdate registers fn for ONCRMDYNAMICITEMUPDATE, a changed item of a smart process or a smart invoice (entity type 31).
+//
+// Without entityTypeIDs fn gets the items of every type; with them (say crm.SmartInvoice, or a smart process's id) only those types, and a route for one type is chosen over the route for all types. A delivery reaches the route both under the generic name, by its data[FIELDS][ENTITY_TYPE_ID], and under the per-type name the portal offers for each type ("ONCRMDYNAMICITEMUPDATE_31", see [events.DynamicItemEvent]). Bind (or tick) one of the two names for a type, not both: the portal sends each change under every bound name, and fn would run twice.
+//
+// It panics if fn is nil, an id is not positive, or the route already has a handler.
+func (h *Handler) OnDynamicItemUpdate(fn func(ctx context.Context, ev *events.Event, data *events.CRMEntity) error, entityTypeIDs ...int) {
+	handleDynamic(h, events.OnCRMDynamicItemUpdate, fn, entityTypeIDs)
 }
 
-// OnDynamicItemDelete registers fn for ONCRMDYNAMICITEMDELETE. It panics if fn is nil or the event already has a handler.
-func (h *Handler) OnDynamicItemDelete(fn func(ctx context.Context, ev *events.Event, data *events.CRMEntity) error) {
-	handleTyped(h, events.OnCRMDynamicItemDelete, fn)
+// OnDynamicItemDelete registers fn for ONCRMDYNAMICITEMDELETE, a deleted item of a smart process or a smart invoice (entity type 31). See [Handler.OnDynamicItemUpdate] for entityTypeIDs and the per-type names. It panics if fn is nil, an id is not positive, or the route already has a handler.
+func (h *Handler) OnDynamicItemDelete(fn func(ctx context.Context, ev *events.Event, data *events.CRMEntity) error, entityTypeIDs ...int) {
+	handleDynamic(h, events.OnCRMDynamicItemDelete, fn, entityTypeIDs)
+}
+
+// handleDynamic registers fn for a dynamic-item event: under the generic
+// name for all types, or under each type's per-type name.
+func handleDynamic(h *Handler, event string, fn func(context.Context, *events.Event, *events.CRMEntity) error, entityTypeIDs []int) {
+	if len(entityTypeIDs) == 0 {
+		handleTyped(h, event, fn)
+		return
+	}
+	for _, id := range entityTypeIDs {
+		name := events.DynamicItemEvent(event, id)
+		if id <= 0 || name == "" {
+			panic(fmt.Sprintf("webhook: %s for entity type %d: not an entity type id", event, id))
+		}
+		handleTyped(h, name, fn)
+	}
+}
+
+// route returns the handler registered for ev (under h.mu). Dynamic-item
+// events, under the generic or the per-type name, go to the route of the
+// item's entity type ("ONCRMDYNAMICITEMADD_31"), else to the generic
+// route; other events to the route of their exact name.
+func (h *Handler) route(ev *events.Event) (HandlerFunc, bool) {
+	action, typeID, ok := events.DynamicItemEventOf(ev.Name)
+	if !ok {
+		fn, ok := h.routes[ev.Name]
+		return fn, ok
+	}
+	generic := "ONCRMDYNAMICITEM" + action
+	if typeID == 0 {
+		typeID, _ = ev.EntityTypeID()
+	}
+	if typeID > 0 {
+		if fn, ok := h.routes[events.DynamicItemEvent(generic, typeID)]; ok {
+			return fn, true
+		}
+	}
+	fn, ok := h.routes[generic]
+	return fn, ok
 }
 
 // OnTaskAdd registers fn for ONTASKADD. It panics if fn is nil or the event already has a handler.
