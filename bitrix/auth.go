@@ -2,9 +2,11 @@ package bitrix
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
 	"strconv"
 	"strings"
@@ -108,6 +110,64 @@ type Token struct {
 	UserID         int    `json:"user_id,omitempty"`
 }
 
+// tokenWire is the stored form of a Token: the same JSON layout, with the
+// secrets as plain strings. Only MarshalBinary and UnmarshalBinary use it.
+type tokenWire struct {
+	AccessToken    string    `json:"access_token"`
+	RefreshToken   string    `json:"refresh_token"`
+	Expires        time.Time `json:"expires"`
+	MemberID       string    `json:"member_id"`
+	Domain         string    `json:"domain"`
+	ClientEndpoint string    `json:"client_endpoint"`
+	ServerEndpoint string    `json:"server_endpoint,omitempty"`
+	Scope          string    `json:"scope,omitempty"`
+	Status         string    `json:"status,omitempty"`
+	UserID         int       `json:"user_id,omitempty"`
+}
+
+// MarshalBinary returns the stored form of the token for a [TokenStore]:
+// JSON with the access and refresh tokens in clear. It is the only encoding
+// of a Token that carries them (fmt, log/slog and encoding/json redact
+// them); keep its output out of logs.
+func (t Token) MarshalBinary() ([]byte, error) {
+	return json.Marshal(tokenWire{
+		AccessToken: t.AccessToken.Reveal(), RefreshToken: t.RefreshToken.Reveal(), Expires: t.Expires,
+		MemberID: t.MemberID, Domain: t.Domain, ClientEndpoint: t.ClientEndpoint, ServerEndpoint: t.ServerEndpoint,
+		Scope: t.Scope, Status: t.Status, UserID: t.UserID,
+	})
+}
+
+// UnmarshalBinary reads what [Token.MarshalBinary] wrote. It refuses a
+// redacted token ("[REDACTED]" in place of a secret).
+func (t *Token) UnmarshalBinary(b []byte) error {
+	var w tokenWire
+	if err := json.Unmarshal(b, &w); err != nil {
+		return fmt.Errorf("bitrix: decoding a stored token: %w", err)
+	}
+	if w.AccessToken == redacted || w.RefreshToken == redacted {
+		return errRedactedSecret
+	}
+	*t = Token{
+		AccessToken: Secret(w.AccessToken), RefreshToken: Secret(w.RefreshToken), Expires: w.Expires,
+		MemberID: w.MemberID, Domain: w.Domain, ClientEndpoint: w.ClientEndpoint, ServerEndpoint: w.ServerEndpoint,
+		Scope: w.Scope, Status: w.Status, UserID: w.UserID,
+	}
+	return nil
+}
+
+// LogValue implements slog.LogValuer: the token without its secrets.
+func (t Token) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("member_id", t.MemberID),
+		slog.String("domain", t.Domain),
+		slog.Time("expires", t.Expires),
+		slog.String("scope", t.Scope),
+		slog.Int("user_id", t.UserID),
+		slog.String("access_token", t.AccessToken.String()),
+		slog.String("refresh_token", t.RefreshToken.String()),
+	)
+}
+
 // App identifies an OAuth application.
 type App struct {
 	ClientID     string
@@ -123,6 +183,15 @@ func (a App) Format(f fmt.State, verb rune) {
 
 // String is Format's %v.
 func (a App) String() string { return fmt.Sprintf("%v", a) }
+
+// LogValue implements slog.LogValuer: the app without its secret.
+func (a App) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("client_id", a.ClientID),
+		slog.String("client_secret", a.ClientSecret.String()),
+		slog.String("token_url", a.TokenURL),
+	)
+}
 
 type oauthAuth struct {
 	tok   Token

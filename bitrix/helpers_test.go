@@ -158,3 +158,5 @@ func contextWithTimeout(t testing.TB, d time.Duration) (context.Context, context
 }
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

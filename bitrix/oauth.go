@@ -323,6 +323,9 @@ func (s *oauthState) exchange(ctx context.Context, c *Client, old Token) (Token,
 	if err := c.limiterless(ctx); err != nil {
 		return Token{}, err
 	}
+	// The lifetime counts from when the request left: the server started
+	// its clock no earlier, so a token is never thought fresher than it is.
+	sent := time.Now()
 	res, err := c.http.Do(ctx, transport.Request{URL: s.tokenURL, ContentType: ctypeForm, Body: body})
 	c.dumpExchange(what, s.tokenURL, ctypeForm, body, res, err)
 	if err != nil {
@@ -358,11 +361,17 @@ func (s *oauthState) exchange(ctx context.Context, c *Client, old Token) (Token,
 	if tok.RefreshToken == "" {
 		tok.RefreshToken = old.RefreshToken
 	}
+	// expires_in counts on our clock (from sent); expires is a moment on the
+	// OAuth server's clock, which may be off from ours by any amount (an
+	// hour ahead here would make every token look expired on arrival). So
+	// expires counts only when the answer has no expires_in.
+	// (settings/oauth/auto-renewal.md: "expires_in: the lifetime of
+	// access_token in seconds"; "expires: the expiration moment".)
 	switch {
+	case tr.ExpiresIn > 0:
+		tok.Expires = sent.Add(time.Duration(tr.ExpiresIn) * time.Second)
 	case tr.Expires > 0:
 		tok.Expires = time.Unix(int64(tr.Expires), 0)
-	case tr.ExpiresIn > 0:
-		tok.Expires = time.Now().Add(time.Duration(tr.ExpiresIn) * time.Second)
 	}
 	if tok.ClientEndpoint != "" {
 		if u, err := url.Parse(tok.ClientEndpoint); err == nil && u.Host != "" && (u.Scheme == "https" || c.cfg.allowHTTP) {
@@ -388,3 +397,34 @@ func (s *oauthState) exchange(ctx context.Context, c *Client, old Token) (Token,
 // limiterless is the hook for the token endpoint: it is not the portal, so
 // the portal's limiter does not apply; only the context is checked.
 func (c *Client) limiterless(ctx context.Context) error { return ctx.Err() }
+
+// RefreshToken exchanges refreshToken for a new pair at app.TokenURL
+// (grant_type=refresh_token with app's client id and secret) and returns
+// the pair as the OAuth server describes it: MemberID from its member_id,
+// ClientEndpoint and Domain from its client_endpoint (empty when the
+// answer lacks them). It stores nothing. opts are the client options that
+// apply to one request (transport, timeout, logger, dump dir,
+// [WithAllowHTTP]).
+//
+// Only a refresh token the server issued to this app succeeds, which makes
+// the answer a proof of what the token belongs to: the webhook package
+// verifies app install events with it (see events.VerifyInstall).
+// Refresh tokens rotate: after success the given one is spent.
+func RefreshToken(ctx context.Context, app App, refreshToken Secret, opts ...Option) (Token, error) {
+	if refreshToken == "" {
+		return Token{}, fmt.Errorf("%w: no refresh token", ErrRefresh)
+	}
+	tokenURL := app.TokenURL
+	if tokenURL == "" {
+		tokenURL = DefaultTokenURL
+	}
+	// A client whose only job is this exchange: its "portal" is the token
+	// endpoint, which New validates like a portal address, and its token
+	// holds the refresh token and client secret so that dumps and logs
+	// redact them.
+	c, err := New(OAuth(Token{RefreshToken: refreshToken, ClientEndpoint: tokenURL}, app, nil), opts...)
+	if err != nil {
+		return Token{}, err
+	}
+	return c.oauth.exchange(ctx, c, Token{RefreshToken: refreshToken})
+}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/b24go/sdk/bitrix"
+	"github.com/b24go/sdk/bitrix/bitrixtest"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -314,5 +315,43 @@ func TestOAuthAdoptsNewerStoredToken(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"access-stored"}, o.seen); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// TestOAuthExpiryOnTheLocalClock: the expiry of a new access token counts
+// expires_in on our clock, not the absolute expires of the server's clock
+// (settings/oauth/auto-renewal.md documents both). With our clock an hour
+// ahead of the portal's, the token must still be used for its hour instead
+// of being refreshed before every call.
+func TestOAuthExpiryOnTheLocalClock(t *testing.T) {
+	t.Parallel()
+	srv := bitrixtest.NewServer(t, bitrixtest.WithoutRateLimit(),
+		bitrixtest.WithClock(func() time.Time { return time.Now().Add(-time.Hour) }))
+	pa := srv.App()
+	issued := srv.IssueToken(1)
+	store := bitrix.NewMemoryTokenStore(nil)
+	// Only the refresh token: the first call has to refresh.
+	tok := bitrix.Token{RefreshToken: bitrix.Secret(issued.RefreshToken), MemberID: pa.MemberID, ClientEndpoint: pa.ClientEndpoint}
+	app := bitrix.App{ClientID: pa.ClientID, ClientSecret: bitrix.Secret(pa.ClientSecret), TokenURL: pa.TokenURL}
+	c, err := bitrix.New(bitrix.OAuth(tok, app, store), bitrix.WithAllowHTTP(), bitrix.WithoutRateLimit())
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := time.Now()
+	for i := range 5 {
+		if _, err := c.Call(t.Context(), "app.info", nil, nil); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	if n := srv.RefreshCount(); n != 1 {
+		t.Errorf("refreshes = %d, want 1 (the token was thought expired on arrival)", n)
+	}
+	saved, err := store.LoadToken(t.Context(), pa.MemberID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// expires_in is 3600: the expiry is about an hour from now on our clock.
+	if saved.Expires.Before(before.Add(59*time.Minute)) || saved.Expires.After(time.Now().Add(61*time.Minute)) {
+		t.Errorf("expires = %v, want about %v", saved.Expires, before.Add(time.Hour))
 	}
 }

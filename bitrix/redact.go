@@ -8,7 +8,14 @@ import (
 // Credential-bearing keys in forms, JSON and URLs.
 var (
 	formSecretRe = regexp.MustCompile(`(?i)((?:^|[&?\s])[^=&?\s]*(?:auth|token|secret|password|refresh_id)[^=&\s]*=)[^&\s"]*`)
-	jsonSecretRe = regexp.MustCompile(`(?i)("[^"]*(?:auth|token|secret|password|refresh_id)[^"]*"\s*:\s*)"(?:[^"\\]|\\.)*"`)
+	// The value runs to its closing quote or, in a body cut short, to the
+	// end of the text: a truncated token answer must not leak the new
+	// refresh token for want of a closing quote.
+	jsonSecretRe = regexp.MustCompile(`(?i)("[^"]*(?:auth|token|secret|password|refresh_id)[^"]*"\s*:\s*)"(?:[^"\\]|\\.)*\\?"?`)
+	// The same inside a JSON string (a body quoted in an error text):
+	// \"refresh_token\":\"value\", the value running to the next
+	// backslash or quote, or to the end.
+	escJSONSecretRe = regexp.MustCompile(`(?i)(\\"[^"\\]*(?:auth|token|secret|password|refresh_id)[^"\\]*\\"\s*:\s*\\")[^"\\]*`)
 	// /rest/{user}/{secret}/ in URLs and echoed paths.
 	webhookPathRe = regexp.MustCompile(`(/rest/\d+/)[A-Za-z0-9_\-]+`)
 	bearerRe      = regexp.MustCompile(`(?i)(bearer\s+)[^\s"]+`)
@@ -30,6 +37,7 @@ func (r redactor) text(s string) string {
 	}
 	s = webhookPathRe.ReplaceAllString(s, "${1}"+redacted)
 	s = formSecretRe.ReplaceAllString(s, "${1}"+redacted)
+	s = escJSONSecretRe.ReplaceAllString(s, "${1}"+redacted)
 	s = jsonSecretRe.ReplaceAllString(s, `${1}"`+redacted+`"`)
 	s = bearerRe.ReplaceAllString(s, "${1}"+redacted)
 	return s

@@ -1,6 +1,8 @@
 package bitrix
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,8 +15,11 @@ const redacted = "[REDACTED]"
 // fmt (every verb, including %#v), log/slog and [Secret.String]; the only
 // way to read the value is [Secret.Reveal].
 //
-// Secret marshals to JSON as its real value, so that token stores can persist
-// it: never log the JSON of a value that holds a Secret.
+// Secret marshals to JSON as "[REDACTED]" too, so that encoding/json and
+// slog's JSON handler cannot leak it through a struct that holds it. Token
+// stores persist a [Token] with [Token.MarshalBinary], the one wire form
+// that carries the values; decoding "[REDACTED]" into a Secret is an error,
+// so that a redacted form is never mistaken for a credential.
 type Secret string
 
 // Reveal returns the secret value.
@@ -42,3 +47,23 @@ func (s Secret) Format(f fmt.State, verb rune) {
 
 // LogValue implements slog.LogValuer.
 func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalJSON writes "[REDACTED]" ("" for an empty secret), never the value.
+func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
+
+// errRedactedSecret is returned when a redacted form is decoded as a secret.
+var errRedactedSecret = errors.New(`bitrix: refusing to decode "[REDACTED]" as a secret (JSON output of a Secret is redacted; persist tokens with Token.MarshalBinary)`)
+
+// UnmarshalJSON reads a JSON string. It refuses "[REDACTED]", the JSON
+// form of a secret, so that redacted output never becomes a credential.
+func (s *Secret) UnmarshalJSON(b []byte) error {
+	var v string
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	if v == redacted {
+		return errRedactedSecret
+	}
+	*s = Secret(v)
+	return nil
+}

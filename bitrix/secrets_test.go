@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/b24go/sdk/bitrix"
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestSecretsNeverLeak provokes every kind of failure and checks that no
@@ -160,8 +161,77 @@ func TestSecretFormatting(t *testing.T) {
 		t.Error("Reveal/empty")
 	}
 	b, _ := jsonMarshal(bitrix.Token{AccessToken: "hunter2"})
-	if !strings.Contains(string(b), `"access_token":"hunter2"`) {
-		t.Errorf("token JSON must carry the value for stores: %s", b)
+	if strings.Contains(string(b), "hunter2") || !strings.Contains(string(b), `"access_token":"[REDACTED]"`) {
+		t.Errorf("token JSON must be redacted: %s", b)
+	}
+}
+
+// TestTokenWireForm: stores persist a Token through MarshalBinary, the one
+// encoding that carries the secrets, in the JSON layout stores have always
+// held; a redacted form never decodes into a credential.
+func TestTokenWireForm(t *testing.T) {
+	t.Parallel()
+	tok := bitrix.Token{AccessToken: "acc-hunter2", RefreshToken: "ref-hunter3", Expires: time.Unix(1780319382, 0).UTC(),
+		MemberID: memberID, Domain: "p.bitrix24.com", ClientEndpoint: "https://p.bitrix24.com/rest/",
+		ServerEndpoint: "https://oauth.bitrix.info/rest/", Scope: "crm", Status: "L", UserID: 7}
+	b, err := tok.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"access_token":"acc-hunter2"`) || !strings.Contains(string(b), `"refresh_token":"ref-hunter3"`) {
+		t.Errorf("wire form lacks the secrets: %s", b)
+	}
+	var back bitrix.Token
+	if err := back.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(tok, back); diff != "" {
+		t.Errorf("round trip (-want +got):\n%s", diff)
+	}
+	// What stores wrote before MarshalBinary existed (plain JSON) still loads.
+	old := `{"access_token":"a1","refresh_token":"r1","expires":"2026-01-02T03:04:05Z","member_id":"m","domain":"d","client_endpoint":"https://d/rest/"}`
+	if err := back.UnmarshalBinary([]byte(old)); err != nil || back.AccessToken.Reveal() != "a1" || back.RefreshToken.Reveal() != "r1" {
+		t.Errorf("older stored form: %v %+v", err, back)
+	}
+	// The redacted JSON form is refused both ways.
+	red, _ := jsonMarshal(tok)
+	if err := back.UnmarshalBinary(red); err == nil {
+		t.Error("UnmarshalBinary accepted a redacted token")
+	}
+	if err := jsonUnmarshal(red, &back); err == nil {
+		t.Error("json.Unmarshal accepted a redacted token")
+	}
+	var s bitrix.Secret
+	if err := jsonUnmarshal([]byte(`"plain"`), &s); err != nil || s.Reveal() != "plain" {
+		t.Errorf("Secret from JSON: %v %q", err, s.Reveal())
+	}
+}
+
+// TestTokenAndAppInSlog: Token and App logged through slog's JSON and text
+// handlers show what identifies them and no secret.
+func TestTokenAndAppInSlog(t *testing.T) {
+	t.Parallel()
+	tok := bitrix.Token{AccessToken: "acc-hunter2", RefreshToken: "ref-hunter3", MemberID: memberID, Domain: "p.bitrix24.com"}
+	app := bitrix.App{ClientID: "app.1", ClientSecret: "sec-hunter4"}
+	for _, h := range []func(*bytes.Buffer) slog.Handler{
+		func(b *bytes.Buffer) slog.Handler {
+			return slog.NewJSONHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug})
+		},
+		func(b *bytes.Buffer) slog.Handler {
+			return slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug})
+		},
+	} {
+		var buf bytes.Buffer
+		slog.New(h(&buf)).Debug("x", "tok", tok, "app", app, "ptok", &tok, "papp", &app, slog.Any("any", []any{tok, app}))
+		out := buf.String()
+		for _, sec := range []string{"hunter2", "hunter3", "hunter4"} {
+			if strings.Contains(out, sec) {
+				t.Errorf("log leaks %s: %s", sec, out)
+			}
+		}
+		if !strings.Contains(out, memberID) || !strings.Contains(out, "app.1") {
+			t.Errorf("log lost the identifying fields: %s", out)
+		}
 	}
 }
 

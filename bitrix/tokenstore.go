@@ -2,6 +2,7 @@ package bitrix
 
 import (
 	"context"
+	"fmt"
 	"sync"
 )
 
@@ -48,4 +49,14 @@ func (s *MemoryTokenStore) DeleteToken(_ context.Context, key string) error {
 	delete(s.toks, key)
 	s.mu.Unlock()
 	return nil
+}
+
+// Format prints the store without its tokens: how many portals it holds.
+// (fmt does not call the tokens' own redacting methods inside unexported
+// fields, so the store must not be printed field by field.)
+func (s *MemoryTokenStore) Format(f fmt.State, _ rune) {
+	s.mu.Lock()
+	n := len(s.toks)
+	s.mu.Unlock()
+	fmt.Fprintf(f, "bitrix.MemoryTokenStore{portals: %d}", n)
 }

@@ -2,7 +2,6 @@ package redisstore
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -94,7 +93,7 @@ func (s *TokenStore) LoadToken(ctx context.Context, key string) (bitrix.Token, e
 		return bitrix.Token{}, wrap(ctx, "loading a token", err)
 	}
 	var tok bitrix.Token
-	if err := json.Unmarshal(b, &tok); err != nil {
+	if err := tok.UnmarshalBinary(b); err != nil {
 		// The cause could quote the stored value: leave it out.
 		return bitrix.Token{}, fmt.Errorf("redisstore: the token stored for portal %q is not valid JSON", key)
 	}
@@ -103,7 +102,7 @@ func (s *TokenStore) LoadToken(ctx context.Context, key string) (bitrix.Token, e
 
 // SaveToken stores tok under key, replacing the previous pair.
 func (s *TokenStore) SaveToken(ctx context.Context, key string, tok bitrix.Token) error {
-	b, err := json.Marshal(tok)
+	b, err := tok.MarshalBinary()
 	if err != nil {
 		return fmt.Errorf("redisstore: encoding the token: %w", err)
 	}
@@ -125,7 +124,7 @@ func (s *TokenStore) DeleteToken(ctx context.Context, key string) error {
 // saves the token given to bitrix.OAuth this way, so that a replica
 // starting up never overwrites a pair another replica has refreshed.
 func (s *TokenStore) SaveTokenIfAbsent(ctx context.Context, key string, tok bitrix.Token) (stored bitrix.Token, saved bool, err error) {
-	b, err := json.Marshal(tok)
+	b, err := tok.MarshalBinary()
 	if err != nil {
 		return bitrix.Token{}, false, fmt.Errorf("redisstore: encoding the token: %w", err)
 	}
@@ -138,7 +137,7 @@ func (s *TokenStore) SaveTokenIfAbsent(ctx context.Context, key string, tok bitr
 	if err != nil {
 		return bitrix.Token{}, false, wrap(ctx, "saving a token", err)
 	}
-	if err := json.Unmarshal([]byte(cur), &stored); err != nil {
+	if err := stored.UnmarshalBinary([]byte(cur)); err != nil {
 		return bitrix.Token{}, false, fmt.Errorf("redisstore: the token stored for portal %q is not valid JSON", key)
 	}
 	return stored, false, nil

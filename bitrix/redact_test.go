@@ -1,0 +1,44 @@
+package bitrix
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestRedactorCutBodies: a value of a secret-named key is redacted however
+// the text around it ends, so a token answer cut mid-body cannot leak the
+// new refresh token, which the client does not know yet.
+func TestRedactorCutBodies(t *testing.T) {
+	t.Parallel()
+	const secret = "nrtD8jLEAK"
+	tests := []struct{ name, in string }{
+		{"json whole", `{"access_token":"a1","refresh_token":"nrtD8jLEAK","expires_in":3600}`},
+		{"json cut inside the value", `{"access_token":"a1","refresh_token":"nrtD8jLEAK`},
+		{"json cut after an escape", `{"refresh_token":"nrtD8jLEAK\`},
+		{"json with escapes", `{"refresh_token":"x\"nrtD8jLEAK\\nrtD8jLEAK"}`},
+		{"json spaced", "{\"client_secret\" :\n \"nrtD8jLEAK"},
+		{"json quoted in a string", `{"error_description":"bad answer {\"refresh_token\":\"nrtD8jLEAK\",\"x\":1}"}`},
+		{"json quoted and cut", `invalid JSON: {\"access_token\":\"nrtD8jLEAK`},
+		{"form whole", "grant_type=refresh_token&refresh_token=nrtD8jLEAK&client_id=app"},
+		{"form cut", "grant_type=refresh_token&client_secret=nrtD8jLEAK"},
+		{"auth param", "auth=nrtD8jLEAK"},
+		{"bearer", "Authorization: Bearer nrtD8jLEAK"},
+		{"webhook path", "POST https://p.bitrix24.com/rest/1/nrtD8jLEAK/crm.deal.get"},
+	}
+	var r redactor
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := r.text(tt.in); strings.Contains(got, secret) || !strings.Contains(got, redacted) {
+				t.Errorf("text(%q) = %q", tt.in, got)
+			}
+			if got := r.snippet([]byte(tt.in), 200); strings.Contains(got, secret) {
+				t.Errorf("snippet(%q) = %q", tt.in, got)
+			}
+		})
+	}
+	// Values of other keys are kept.
+	if got := r.text(`{"member_id":"m1","expires_in":3600,"domain":"oauth.bitrix.info"}`); !strings.Contains(got, "m1") || !strings.Contains(got, "oauth.bitrix.info") {
+		t.Errorf("over-redaction: %s", got)
+	}
+}
