@@ -18,11 +18,17 @@ const (
 	DiscountPercent  = 2 // discountRate is a percentage (the portal's default)
 )
 
-// Product row types (type / TYPE).
+// Product row types (type / TYPE; read-only, the portal takes it from the
+// catalog). The values are the documented ones of crm_item_product_row.type
+// in api-reference/crm/data-types.md.
 const (
-	ProductTypeSimple  = 1
-	ProductTypeOffer   = 4 // a trade offer / variation
-	ProductTypeService = 7
+	ProductTypeSimple              = 1 // simple product
+	ProductTypeBundle              = 2 // bundle
+	ProductTypeWithOffers          = 3 // product with trade offers
+	ProductTypeOffer               = 4 // a trade offer / variation
+	ProductTypeOfferWithoutProduct = 5 // trade offer without a product (not specified or deleted)
+	ProductTypeInvalidWithOffers   = 6 // invalid product with trade offers
+	ProductTypeService             = 7 // service
 )
 
 // ProductRow is a product row of crm.item.productrow.* for any owner
@@ -33,10 +39,13 @@ const (
 // (after discount, before tax), PriceNetto (before discount and tax),
 // PriceBrutto (before discount, with tax), PriceAccount (Price in the
 // report currency) and, for percent discounts, DiscountSum. The derived
-// fields are read-only: writes send only productId, productName, price,
-// quantity, discountTypeId, discountRate, discountSum, taxRate, taxIncluded,
-// measureCode, measureName, sort, xmlId, type and storeId, and leave out the
-// ones that are zero — so a zero Quantity means the portal's default, 1.
+// fields, XMLID, Type and StoreID are read-only
+// (api-reference/crm/universal/product-rows/crm-item-productrow-fields.md):
+// writes send only productId, productName, price, quantity, discountTypeId,
+// discountRate, discountSum, taxRate, taxIncluded, measureCode, measureName
+// and sort, and leave out the ones that are zero — so a zero Quantity means
+// the portal's default, 1. A row read from the portal can be edited and
+// passed to [ProductRows.Set] as it is.
 type ProductRow struct {
 	ID             int         `json:"id"`
 	OwnerID        int         `json:"ownerId"`
@@ -206,20 +215,14 @@ func (r ProductRow) writeFields(method, field string) (map[string]any, error) {
 	if r.MeasureCode != 0 {
 		f["measureCode"] = r.MeasureCode
 	}
+	// measureName: the parameter tables of add, update and set do not
+	// list it, but crm-item-productrow-fields.md marks it writable
+	// (isReadOnly false); it is sent so that a name set is not lost.
 	if r.MeasureName != "" {
 		f["measureName"] = r.MeasureName
 	}
 	if r.Sort != 0 {
 		f["sort"] = r.Sort
-	}
-	if r.XMLID != "" {
-		f["xmlId"] = r.XMLID
-	}
-	if r.Type != 0 {
-		f["type"] = r.Type
-	}
-	if r.StoreID != 0 {
-		f["storeId"] = r.StoreID
 	}
 	return f, nil
 }
@@ -280,9 +283,18 @@ func (p *ProductRows) Get(ctx context.Context, id int) (*ProductRow, error) {
 	return callOne[ProductRow](ctx, p.c.c, m, bitrix.Params{"id": id}, true, "productRow")
 }
 
+// readOnlyRowFields are the crm.item.productrow fields no write takes
+// (crm-item-productrow-fields.md isReadOnly or isImmutable; priceAccount
+// and xmlId are in no parameter table).
+var readOnlyRowFields = []string{"id", "ownerId", "ownerType", "priceAccount", "priceExclusive", "priceNetto",
+	"priceBrutto", "xmlId", "type", "storeId"}
+
 // Update changes fields of a product row (crm.item.productrow.update) and
 // returns the row. fields use the crm.item.productrow names ("price",
-// "quantity", "discountRate", ...); ownerId and ownerType cannot change.
+// "quantity", "discountRate", ...); the read-only ones (id, ownerId,
+// ownerType, the derived prices, xmlId, type, storeId) are refused before
+// anything is sent. The portal answers INVALID_ARG_VALUE for a name it does
+// not know.
 func (p *ProductRows) Update(ctx context.Context, id int, fields Fields) (*ProductRow, error) {
 	const m = "crm.item.productrow.update"
 	if id <= 0 {
@@ -292,8 +304,10 @@ func (p *ProductRows) Update(ctx context.Context, id int, fields Fields) (*Produ
 		return nil, err
 	}
 	for k := range fields {
-		if strings.EqualFold(k, "ownerId") || strings.EqualFold(k, "ownerType") || strings.EqualFold(k, "id") {
-			return nil, invalid(m, "fields."+k, "cannot be changed")
+		for _, ro := range readOnlyRowFields {
+			if strings.EqualFold(k, ro) {
+				return nil, invalid(m, "fields."+k, "is read-only and cannot be changed")
+			}
 		}
 	}
 	return callOne[ProductRow](ctx, p.c.c, m, bitrix.Params{"id": id, "fields": fields.clone()}, true, "productRow")

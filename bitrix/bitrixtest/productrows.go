@@ -188,15 +188,69 @@ func setRowFields(r *productRow, f *phpform.Map, classic bool) {
 	if k := name("sort", "SORT"); has(k) {
 		r.Sort = ciInt(f, k)
 	}
-	if k := name("xmlId", "XML_ID"); has(k) {
-		r.XMLID = ciString(f, k)
+	if !classic {
+		// xmlId, type and storeId are read-only in crm.item.productrow.*
+		// (crm-item-productrow-fields.md); add and set leave them alone.
+		return
 	}
-	if k := name("type", "TYPE"); has(k) {
-		r.Type = ciInt(f, k)
+	if has("XML_ID") {
+		r.XMLID = ciString(f, "XML_ID")
 	}
-	if k := name("storeId", "STORE_ID"); has(k) {
-		r.StoreID = ciInt(f, k)
+	if has("TYPE") {
+		r.Type = ciInt(f, "TYPE")
 	}
+	if has("STORE_ID") {
+		r.StoreID = ciInt(f, "STORE_ID")
+	}
+}
+
+// rowField describes one crm.item.productrow field.
+type rowField struct {
+	name, typ, title              string
+	required, readOnly, immutable bool
+}
+
+// productRowFields is crm.item.productrow.fields as the docs' sample
+// answers it (api-reference/crm/universal/product-rows/crm-item-productrow-fields.md),
+// in its order, plus priceAccount and xmlId, which add, get, list and set
+// return (crm-item-productrow-add.md sample, data-types.md
+// crm_item_product_row) but the fields sample omits: they are listed
+// read-only (no write page takes them), titled in the style of the other
+// untranslated titles (PRICE_NETTO, STORE_ID). See docs/CONFORMANCE.md.
+var productRowFields = []rowField{
+	{name: "id", typ: "integer", title: "ID", readOnly: true},
+	{name: "ownerId", typ: "integer", title: "Owner ID", required: true, immutable: true},
+	{name: "ownerType", typ: "string", title: "Owner Type", required: true, immutable: true},
+	{name: "productId", typ: "integer", title: "Product", required: true},
+	{name: "productName", typ: "string", title: "Product Name"},
+	{name: "price", typ: "double", title: "Price"},
+	{name: "priceAccount", typ: "double", title: "PRICE_ACCOUNT", readOnly: true},
+	{name: "priceExclusive", typ: "double", title: "Discounted price excluding tax", readOnly: true},
+	{name: "priceNetto", typ: "double", title: "PRICE_NETTO", readOnly: true},
+	{name: "priceBrutto", typ: "double", title: "PRICE_BRUTTO", readOnly: true},
+	{name: "quantity", typ: "double", title: "Quantity"},
+	{name: "discountTypeId", typ: "integer", title: "Discount Type"},
+	{name: "discountRate", typ: "double", title: "Discount Amount"},
+	{name: "discountSum", typ: "double", title: "Discount Total"},
+	{name: "taxRate", typ: "double", title: "Tax"},
+	{name: "taxIncluded", typ: "char", title: "Tax included in price"},
+	{name: "customized", typ: "char", title: "Modified"},
+	{name: "measureCode", typ: "integer", title: "Unit of Measure Code"},
+	{name: "measureName", typ: "string", title: "Unit of Measure"},
+	{name: "sort", typ: "integer", title: "Sorting"},
+	{name: "xmlId", typ: "string", title: "XML_ID", readOnly: true},
+	{name: "type", typ: "integer", title: "TYPE", readOnly: true},
+	{name: "storeId", typ: "integer", title: "STORE_ID", readOnly: true},
+}
+
+// productRowField returns the description of a field name, or nil.
+func productRowField(name string) *rowField {
+	for i := range productRowFields {
+		if strings.EqualFold(productRowFields[i].name, name) {
+			return &productRowFields[i]
+		}
+	}
+	return nil
 }
 
 func (st *crmStore) newRow(ownerType string, ownerID int) *productRow {
@@ -244,17 +298,16 @@ func (s *Server) owner(ownerType string, ownerID int) (*crmType, *apiError) {
 func registerProductRows() {
 	register("crm.item.productrow.fields", "crm", func(c *call) (reply, *apiError) {
 		fields := phpform.NewMap()
-		for _, f := range []string{"id:integer", "ownerId:integer", "ownerType:string", "productId:integer", "productName:string", "price:double", "quantity:double", "discountTypeId:integer", "discountRate:double", "discountSum:double", "taxRate:double", "taxIncluded:char", "measureCode:integer", "measureName:string", "sort:integer", "type:integer", "storeId:integer", "xmlId:string"} {
-			n, typ, _ := strings.Cut(f, ":")
+		for _, f := range productRowFields {
 			d := phpform.NewMap()
-			d.Set("type", typ)
-			d.Set("isRequired", n == "ownerId" || n == "ownerType")
-			d.Set("isReadOnly", n == "id")
-			d.Set("isImmutable", n == "ownerId" || n == "ownerType")
+			d.Set("type", f.typ)
+			d.Set("isRequired", f.required)
+			d.Set("isReadOnly", f.readOnly)
+			d.Set("isImmutable", f.immutable)
 			d.Set("isMultiple", false)
 			d.Set("isDynamic", false)
-			d.Set("title", n)
-			fields.Set(n, d)
+			d.Set("title", f.title)
+			fields.Set(f.name, d)
 		}
 		return ok(map[string]any{"fields": fields})
 	})
@@ -276,7 +329,9 @@ func registerProductRows() {
 	rowByID := func(c *call) (*productRow, *apiError) {
 		r := c.s.crm.rows[ciInt(c.params, "id")]
 		if r == nil {
-			return nil, errf(400, "NOT_FOUND", "Product row not found")
+			// crm-item-productrow-get.md (and -update, -delete): the
+			// error sample.
+			return nil, errf(400, "NOT_FOUND", "Item not found")
 		}
 		return r, nil
 	}
@@ -296,6 +351,14 @@ func registerProductRows() {
 		if f == nil {
 			f = phpform.NewMap()
 		}
+		// crm-item-productrow-update.md: INVALID_ARG_VALUE "Unknown field
+		// or the provided field is not available for update".
+		for _, k := range f.Keys() {
+			d := productRowField(k)
+			if d == nil || d.readOnly || d.immutable {
+				return reply{}, errf(400, "INVALID_ARG_VALUE", "Unknown field or the provided field is not available for update")
+			}
+		}
 		setRowFields(r, f, false)
 		return ok(map[string]any{"productRow": r.view()})
 	})
@@ -305,7 +368,8 @@ func registerProductRows() {
 			return reply{}, e
 		}
 		delete(c.s.crm.rows, r.ID)
-		return ok(phpform.NewMap())
+		// crm-item-productrow-delete.md: "The value is always null".
+		return ok(nil)
 	})
 	register("crm.item.productrow.list", "crm", func(c *call) (reply, *apiError) {
 		offset, noCount := readStart(c.params)
