@@ -57,7 +57,9 @@ type eventStore struct {
 
 func newEventStore() *eventStore {
 	es := &eventStore{knownName: map[string]bool{}}
-	for _, e := range []string{"LEAD", "DEAL", "CONTACT", "COMPANY", "QUOTE", "SMARTINVOICE", "DYNAMICITEM"} {
+	// Smart invoices have no events of their own: they raise the
+	// dynamic-item events (api-reference/crm/universal/invoice.md).
+	for _, e := range []string{"LEAD", "DEAL", "CONTACT", "COMPANY", "QUOTE", "DYNAMICITEM"} {
 		for _, a := range []string{"ADD", "UPDATE", "DELETE"} {
 			es.knownName["ONCRM"+e+a] = true
 		}
@@ -68,6 +70,54 @@ func newEventStore() *eventStore {
 		es.knownName[e] = true
 	}
 	return es
+}
+
+// dynamicItemStem is the name of the dynamic-item events without the action.
+const dynamicItemStem = "ONCRMDYNAMICITEM"
+
+// perTypeEvent is the per-type name of a dynamic-item event:
+// ONCRMDYNAMICITEMADD → ONCRMDYNAMICITEMADD_31
+// (api-reference/crm/universal/events/index.md, "Event for a Single Smart
+// Process"; api-reference/events/events.md lists ONCRMDYNAMICITEMADD_147).
+func perTypeEvent(event string, entityTypeID int) string {
+	return event + "_" + strconv.Itoa(entityTypeID)
+}
+
+// offersEvent reports whether the portal offers the event name (upper
+// case) to event.bind and outgoing webhooks: the fixed names, and the
+// per-type dynamic-item names of the types that exist (runs under s.mu).
+func (s *Server) offersEvent(name string) bool {
+	if s.ev.knownName[name] {
+		return true
+	}
+	for _, t := range s.crm.types {
+		if t.event != dynamicItemStem {
+			continue
+		}
+		for _, a := range []string{"ADD", "UPDATE", "DELETE"} {
+			if name == perTypeEvent(dynamicItemStem+a, t.id) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// offeredEvents lists the names offersEvent accepts, sorted (under s.mu).
+func (s *Server) offeredEvents() []string {
+	names := make([]string, 0, len(s.ev.knownName)+3*len(s.crm.types))
+	for n := range s.ev.knownName {
+		names = append(names, n)
+	}
+	for _, t := range s.crm.types {
+		if t.event == dynamicItemStem {
+			for _, a := range []string{"ADD", "UPDATE", "DELETE"} {
+				names = append(names, perTypeEvent(dynamicItemStem+a, t.id))
+			}
+		}
+	}
+	sort.Strings(names)
+	return names
 }
 
 // delivery is one event POST waiting to be sent.
@@ -351,7 +401,8 @@ func registerEvents() {
 		if ev == "" {
 			return reply{}, errArgument("event")
 		}
-		if !c.s.ev.knownName[ev] {
+		if !c.s.offersEvent(ev) {
+			// api-reference/events/event-bind.md, error table.
 			return reply{}, errf(400, "ERROR_EVENT_NOT_FOUND", "Event not found")
 		}
 		offline := strings.EqualFold(ciString(c.params, "event_type"), "offline")
@@ -433,12 +484,7 @@ func registerEvents() {
 		return ok(out)
 	})
 	registerApp("events", "basic", func(c *call) (reply, *apiError) {
-		names := make([]string, 0, len(c.s.ev.knownName))
-		for n := range c.s.ev.knownName {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		return ok(stringsToAny(names))
+		return ok(stringsToAny(c.s.offeredEvents()))
 	})
 	registerApp("event.test", "basic", func(c *call) (reply, *apiError) {
 		data := phpform.NewMap()
@@ -698,13 +744,22 @@ func hOfflineList(c *call) (reply, *apiError) {
 // AddOutboundWebhook configures an outbound webhook (Developer resources >
 // Outgoing webhook) that posts events to handlerURL with
 // auth[application_token] = applicationToken (random when empty). It
-// returns the application token.
+// returns the application token. events are the boxes ticked in the
+// webhook's form: the names the portal offers (see the events method),
+// including the per-type dynamic-item names of existing types
+// (ONCRMDYNAMICITEMUPDATE_31). Like ticking a box that is not there, a
+// name the portal does not offer is a mistake in the test: it panics.
 func (s *Server) AddOutboundWebhook(events []string, handlerURL, applicationToken string) string {
 	if applicationToken == "" {
 		applicationToken = randHex(16)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for _, e := range events {
+		if !s.offersEvent(strings.ToUpper(e)) {
+			panic(fmt.Sprintf("bitrixtest: AddOutboundWebhook: the portal offers no event %q", e))
+		}
+	}
 	for _, e := range events {
 		s.ev.nextID++
 		s.ev.handlers = append(s.ev.handlers, &eventHandler{id: s.ev.nextID, event: strings.ToUpper(e), handler: handlerURL, kind: kindOutbound, appToken: applicationToken})

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -108,14 +109,14 @@ func runDemo(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		n     int
 		do    func() error
 	}{
-		{"1. An invoice is created, still without products (ONCRMSMARTINVOICEADD).", 2, func() error {
+		{"1. An invoice is created, still without products (ONCRMDYNAMICITEMADD, type 31).", 2, func() error {
 			inv, err := invoices.Add(ctx, crm.Fields{"title": "INV-1001", "currencyId": "EUR"})
 			if err == nil {
 				invoiceID = inv.ID
 			}
 			return err
 		}},
-		{"2. Three products are put on it (ONCRMSMARTINVOICEUPDATE).", 2, func() error {
+		{"2. Three products are put on it (ONCRMDYNAMICITEMUPDATE, type 31).", 2, func() error {
 			if _, err := cc.ProductRows().Set(ctx, owner(), []crm.ProductRow{
 				{ProductName: "Consulting, hours", Price: crm.MustDecimal("95.50"), Quantity: crm.MustDecimal("12")},
 				{ProductName: "Travel", Price: crm.MustDecimal("0.1"), Quantity: crm.MustDecimal("3")},
@@ -126,7 +127,7 @@ func runDemo(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 			_, err := invoices.Update(ctx, invoiceID, crm.Fields{"comments": "products added"})
 			return err
 		}},
-		{"3. Someone edits the invoice's comment; the products stay (ONCRMSMARTINVOICEUPDATE).", 1, func() error {
+		{"3. Someone edits the invoice's comment; the products stay (ONCRMDYNAMICITEMUPDATE, type 31).", 1, func() error {
 			_, err := invoices.Update(ctx, invoiceID, crm.Fields{"comments": "checked"})
 			return err
 		}},
@@ -140,7 +141,7 @@ func runDemo(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	fmt.Fprintln(stdout, "4. The portal delivers the last event a second time: nothing to change, nothing written.")
 	var last bitrixtest.Delivery
 	for _, d := range portal.Deliveries() {
-		if strings.HasPrefix(d.Event, "ONCRMSMARTINVOICE") {
+		if d.Event == events.OnCRMDynamicItemUpdate && d.Form.Get("data[FIELDS][ENTITY_TYPE_ID]") == strconv.Itoa(crm.SmartInvoice) {
 			last = d
 		}
 	}

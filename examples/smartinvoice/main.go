@@ -30,15 +30,22 @@ import (
 // handlerPath is where the portal posts events.
 const handlerPath = "/bitrix24/handler"
 
-// Events of smart invoices: portals raise ONCRMSMARTINVOICE* for them, and
-// the ONCRMDYNAMICITEM* events carry ENTITY_TYPE_ID; both are handled.
-const (
-	onSmartInvoiceAdd    = "ONCRMSMARTINVOICEADD"
-	onSmartInvoiceUpdate = "ONCRMSMARTINVOICEUPDATE"
+// Smart invoices (entity type 31) have no events of their own: they raise
+// the dynamic-item events of all smart processes, with
+// data[FIELDS][ENTITY_TYPE_ID] 31 (api-reference/crm/universal/invoice.md,
+// Events tab). The portal also offers a per-type name for each type
+// (api-reference/crm/universal/events/index.md).
+var (
+	// Events are the names to bind (or tick in the outgoing webhook): the
+	// generic ones, documented for invoices.
+	Events = []string{events.OnCRMDynamicItemAdd, events.OnCRMDynamicItemUpdate}
+	// InvoiceEvents are the per-type names, an alternative to Events
+	// where the portal lists them: only invoices are posted.
+	InvoiceEvents = []string{
+		events.DynamicItemEvent(events.OnCRMDynamicItemAdd, crm.SmartInvoice),
+		events.DynamicItemEvent(events.OnCRMDynamicItemUpdate, crm.SmartInvoice),
+	}
 )
-
-// Events lists the events to bind (or tick in the outgoing webhook).
-var Events = []string{onSmartInvoiceAdd, onSmartInvoiceUpdate, events.OnCRMDynamicItemAdd, events.OnCRMDynamicItemUpdate}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -153,14 +160,9 @@ func newHandler(cfg config, p *processor, logger *slog.Logger, report func(ev *e
 		// finds nothing to change and writes nothing.
 		webhook.WithLogger(logger),
 	)
-	handle := func(ctx context.Context, ev *events.Event) error {
-		var d events.CRMEntity
-		if err := ev.DecodeData(&d); err != nil {
-			return fmt.Errorf("decode %s: %w", ev.Name, err)
-		}
-		if t := int(d.Fields.EntityTypeID); t != 0 && t != crm.SmartInvoice {
-			return nil // another smart process (our own helper items, for one)
-		}
+	// Routes for invoices only: the generic events of other smart processes
+	// (our own helper items, for one) have no route and are acknowledged.
+	handle := func(ctx context.Context, ev *events.Event, d *events.CRMEntity) error {
 		id := d.EntityID()
 		if id <= 0 {
 			return errors.New("the event names no invoice")
@@ -175,9 +177,8 @@ func newHandler(cfg config, p *processor, logger *slog.Logger, report func(ev *e
 		}
 		return nil
 	}
-	for _, name := range Events {
-		h.Handle(name, handle)
-	}
+	h.OnDynamicItemAdd(handle, crm.SmartInvoice)
+	h.OnDynamicItemUpdate(handle, crm.SmartInvoice)
 	return h
 }
 

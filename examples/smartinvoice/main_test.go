@@ -17,6 +17,7 @@ import (
 	"github.com/b24go/sdk/bitrix"
 	"github.com/b24go/sdk/bitrix/bitrixtest"
 	"github.com/b24go/sdk/crm"
+	"github.com/b24go/sdk/events"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -85,8 +86,9 @@ func helperWrites(portal *bitrixtest.Server) int {
 // a helper smart process of its own: created on the invoice's add, updated
 // with the product rows' total, untouched by an update that changes no
 // total, by a repeated delivery and by concurrent deliveries of equivalent
-// events (ONCRMSMARTINVOICEUPDATE and ONCRMDYNAMICITEMUPDATE), and the
-// events of other smart processes are ignored.
+// events (ONCRMDYNAMICITEMUPDATE with ENTITY_TYPE_ID 31 and
+// ONCRMDYNAMICITEMUPDATE_31), and the events of other smart processes are
+// ignored.
 func TestServer(t *testing.T) {
 	t.Parallel()
 	portal := bitrixtest.NewServer(t, bitrixtest.WithoutRateLimit())
@@ -172,7 +174,7 @@ func TestServer(t *testing.T) {
 	change(1, func() error { _, err := invoices.Update(t.Context(), inv.ID, crm.Fields{"comments": "x"}); return err })
 	var last bitrixtest.Delivery
 	for _, d := range portal.Deliveries() {
-		if d.Event == onSmartInvoiceUpdate {
+		if d.Event == events.OnCRMDynamicItemUpdate && d.Form.Get("data[FIELDS][ENTITY_TYPE_ID]") == "31" {
 			last = d
 		}
 	}
@@ -202,8 +204,8 @@ func TestServer(t *testing.T) {
 	f1.Set("data[FIELDS][ID]", strconv.Itoa(ids[0]))
 	f1.Set("ts", strconv.FormatInt(portal.Now().Unix()+5, 10))
 	f2 := cloneValues(f1)
-	f2.Set("event", "ONCRMDYNAMICITEMUPDATE")
-	f2.Set("data[FIELDS][ENTITY_TYPE_ID]", "31")
+	f2.Set("event", "ONCRMDYNAMICITEMUPDATE_31")
+	f2.Del("data[FIELDS][ENTITY_TYPE_ID]") // the per-type name alone names the type
 	var wg sync.WaitGroup
 	for _, f := range []string{f1.Encode(), f2.Encode()} {
 		wg.Add(1)
@@ -219,15 +221,19 @@ func TestServer(t *testing.T) {
 	stderr.mu.Lock()
 	logged := stderr.buf.String()
 	stderr.mu.Unlock()
-	if !regexp.MustCompile(`"invoice processed" event=ONCRMDYNAMICITEMUPDATE invoice=` + id8 + ` `).MatchString(logged) {
-		t.Errorf("ONCRMDYNAMICITEMUPDATE for the invoice was not processed:\n%s", logged)
+	for _, name := range []string{"ONCRMDYNAMICITEMUPDATE", "ONCRMDYNAMICITEMUPDATE_31"} {
+		if !regexp.MustCompile(`"invoice processed" event=` + name + ` invoice=` + id8 + ` `).MatchString(logged) {
+			t.Errorf("%s for the invoice was not processed:\n%s", name, logged)
+		}
 	}
 
-	// An event of another smart process is acknowledged and ignored.
+	// Events of another smart process are acknowledged and ignored.
 	before = len(portal.Calls())
-	f3 := cloneValues(f2)
+	f3 := cloneValues(f1)
 	f3.Set("data[FIELDS][ENTITY_TYPE_ID]", "128")
 	f3.Set("ts", strconv.FormatInt(portal.Now().Unix()+9, 10))
+	post(f3.Encode())
+	f3.Set("event", "ONCRMDYNAMICITEMUPDATE_128")
 	post(f3.Encode())
 	if n := len(portal.Calls()) - before; n != 0 {
 		t.Errorf("an event of smart process 128 caused %d calls", n)
@@ -241,6 +247,81 @@ func TestServer(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("run did not shut down")
+	}
+}
+
+// TestServerPerTypeEvents runs smartinvoice behind an outgoing webhook
+// ticked for the per-type names (InvoiceEvents): the invoice's events
+// arrive under ONCRMDYNAMICITEMADD_31 / _UPDATE_31 and the helper items'
+// own events are not posted at all.
+func TestServerPerTypeEvents(t *testing.T) {
+	t.Parallel()
+	portal := bitrixtest.NewServer(t, bitrixtest.WithoutRateLimit())
+	if err := portal.AddSmartProcess(helperType, "Invoice totals"); err != nil {
+		t.Fatal(err)
+	}
+	const token = "si-token-31"
+	listening := make(chan string, 1)
+	stderr := &syncBuffer{re: regexp.MustCompile(`listening url=(\S+)`), found: listening}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-helper-type", strconv.Itoa(helperType), "-link-field", linkField}, envMap(map[string]string{
+			"B24_APP_TOKEN": token, "B24_WEBHOOK_URL": portal.WebhookURL(), "B24_ALLOW_HTTP": "1", "B24_LISTEN": "127.0.0.1:0",
+		}), io.Discard, stderr)
+	}()
+	var handlerURL string
+	select {
+	case handlerURL = <-listening:
+	case err := <-done:
+		t.Fatalf("run returned early: %v", err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the server did not start")
+	}
+	portal.AddOutboundWebhook(InvoiceEvents, handlerURL, token)
+	c, err := bitrix.New(bitrix.WebhookURL(portal.WebhookURL()), bitrix.WithAllowHTTP(), bitrix.WithoutRateLimit())
+	if err != nil {
+		t.Fatal(err)
+	}
+	invoices := crm.New(c).Items(crm.SmartInvoice)
+	inv, err := invoices.Add(t.Context(), crm.Fields{"title": "INV-31", "currencyId": "EUR"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := portal.WaitDeliveries(t.Context(), 1); err != nil { // in order
+		t.Fatal(err)
+	}
+	portal.Advance(time.Second)
+	if _, err := invoices.Update(t.Context(), inv.ID, crm.Fields{"title": "INV-31b"}); err != nil {
+		t.Fatal(err)
+	}
+	dels, err := portal.WaitDeliveries(t.Context(), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, d := range dels {
+		got = append(got, fmt.Sprintf("%s %d", d.Event, d.Status))
+	}
+	if d := cmp.Diff([]string{"ONCRMDYNAMICITEMADD_31 200", "ONCRMDYNAMICITEMUPDATE_31 200"}, got); d != "" {
+		t.Errorf("deliveries (-want +got)\n%s", d)
+	}
+	id := strconv.Itoa(inv.ID)
+	if d := cmp.Diff([]helper{{"Invoice " + id + ": INV-31b", "0", "EUR", id}}, helpers(portal)); d != "" {
+		t.Errorf("helpers (-want +got)\n%s", d)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run after cancel: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("run did not shut down")
+	}
+	// The helper's own add and update were not posted: two deliveries only.
+	if n := len(portal.Deliveries()); n != 2 {
+		t.Errorf("%d deliveries, want 2", n)
 	}
 }
 
