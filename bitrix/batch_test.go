@@ -7,7 +7,10 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/b24go/sdk/bitrix"
 	"github.com/b24go/sdk/bitrix/bitrixtest"
@@ -313,8 +316,9 @@ func TestBatchRequestFailureMarksCommands(t *testing.T) {
 	c := newWebhookClient(t, p, bitrix.WithRetryPolicy(bitrix.NoRetries()))
 	b := c.NewBatch()
 	w := b.Add("", "crm.deal.add", bitrix.Params{"fields": bitrix.Params{"TITLE": "x"}})
+	var gets []*bitrix.BatchCmd
 	for i := 0; i < 60; i++ {
-		b.Add("", "crm.deal.get", bitrix.Params{"id": i})
+		gets = append(gets, b.Add("", "crm.deal.get", bitrix.Params{"id": i}))
 	}
 	err := b.Run(t.Context())
 	if !errors.Is(err, bitrix.ErrMaybeApplied) {
@@ -323,9 +327,13 @@ func TestBatchRequestFailureMarksCommands(t *testing.T) {
 	if !errors.Is(w.Err(), bitrix.ErrMaybeApplied) {
 		t.Errorf("write cmd err = %v", w.Err())
 	}
-	// The second request was never sent.
-	if n := len(p.recorded()); n != 1 {
-		t.Errorf("requests = %d", n)
+	// The second request was still sent (it does not depend on the first);
+	// its reads failed with the proxy's answer, not as maybe applied.
+	if n := len(p.recorded()); n != 2 {
+		t.Errorf("requests = %d, want 2", n)
+	}
+	if g := gets[59].Err(); !errors.Is(g, bitrix.ErrBadResponse) || errors.Is(g, bitrix.ErrMaybeApplied) {
+		t.Errorf("read in the second request: err = %v, want the bad answer (not maybe applied)", g)
 	}
 	if err := b.Run(t.Context()); err == nil {
 		t.Error("second Run: want an error")
@@ -363,3 +371,188 @@ func TestBatchEncodesFormWithHalt(t *testing.T) {
 }
 
 var _ = bitrixtest.NewServer
+
+// TestBatchKeepsGoing: one failed request (a proxy's 502 to the second of
+// three) leaves its own commands unknown and the other requests' commands
+// done; nothing is left unsent.
+func TestBatchKeepsGoing(t *testing.T) {
+	t.Parallel()
+	p := newPortal(t)
+	p.handle("batch", func(w http.ResponseWriter, r recorded) {
+		cmd := r.Form.Map("cmd")
+		if _, bad := cmd.Get("cmd_50"); bad {
+			w.WriteHeader(502)
+			_, _ = w.Write([]byte(html502))
+			return
+		}
+		res := map[string]any{}
+		for _, k := range cmd.Keys() {
+			res[k] = 1
+		}
+		ok(map[string]any{"result": res, "result_error": []any{}, "result_total": []any{}, "result_next": []any{}, "result_time": []any{}})(w, r)
+	})
+	c := newWebhookClient(t, p)
+	b := c.NewBatch()
+	var cmds []*bitrix.BatchCmd
+	for i := range 150 {
+		cmds = append(cmds, b.Add("", "crm.deal.add", bitrix.Params{"fields": bitrix.Params{"TITLE": i}}))
+	}
+	if err := b.Run(t.Context()); !errors.Is(err, bitrix.ErrMaybeApplied) {
+		t.Fatalf("Run = %v, want the failed request's ErrMaybeApplied", err)
+	}
+	for i, cmd := range cmds {
+		unknown := i >= 50 && i < 100
+		if err := cmd.Err(); unknown != errors.Is(err, bitrix.ErrMaybeApplied) || !unknown && err != nil {
+			t.Fatalf("command %d: err = %v", i, err)
+		}
+	}
+	if n := len(p.recorded()); n != 3 {
+		t.Errorf("requests = %d, want 3", n)
+	}
+}
+
+// TestBatchHaltStopsAtFailedRequest: with Halt, requests go one at a time
+// and a failed command stops the rest.
+func TestBatchHaltStopsAtFailedRequest(t *testing.T) {
+	t.Parallel()
+	p := newPortal(t)
+	p.handle("batch", func(w http.ResponseWriter, r recorded) {
+		cmd := r.Form.Map("cmd")
+		res, errs := map[string]any{}, map[string]any{}
+		for _, k := range cmd.Keys() {
+			if k == "cmd_60" {
+				errs[k] = map[string]any{"error": "NOT_FOUND", "error_description": "Not found"}
+				break
+			}
+			res[k] = 1
+		}
+		ok(map[string]any{"result": res, "result_error": errs, "result_total": []any{}, "result_next": []any{}, "result_time": []any{}})(w, r)
+	})
+	c := newWebhookClient(t, p)
+	b := c.NewBatch().Halt()
+	var cmds []*bitrix.BatchCmd
+	for i := range 150 {
+		cmds = append(cmds, b.Add("", "crm.deal.get", bitrix.Params{"id": i}))
+	}
+	if err := b.Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(p.recorded()); n != 2 {
+		t.Errorf("requests = %d, want 2 (the third is after the halt)", n)
+	}
+	if !errors.Is(cmds[60].Err(), bitrix.ErrNotFound) || !errors.Is(cmds[61].Err(), bitrix.ErrNotRun) || !errors.Is(cmds[120].Err(), bitrix.ErrNotRun) || cmds[59].Err() != nil {
+		t.Errorf("errs: 59 %v, 60 %v, 61 %v, 120 %v", cmds[59].Err(), cmds[60].Err(), cmds[61].Err(), cmds[120].Err())
+	}
+}
+
+// TestBatchParallelism: the requests of a batch are in flight together, at
+// most WithParallelism (default 8) at a time.
+func TestBatchParallelism(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		opts []bitrix.Option
+		peak int
+		took time.Duration
+	}{
+		{nil, bitrix.DefaultParallelism, 3 * time.Second}, // 20 requests: 8, 8, 4
+		{[]bitrix.Option{bitrix.WithParallelism(3)}, 3, 7 * time.Second},
+		{[]bitrix.Option{bitrix.WithParallelism(1)}, 1, 20 * time.Second},
+	} {
+		t.Run(fmt.Sprint(tc.peak), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				p := newMemPortal(t)
+				var mu sync.Mutex
+				inFlight, peak := 0, 0
+				p.handle("batch", func(w http.ResponseWriter, r recorded) {
+					mu.Lock()
+					inFlight++
+					peak = max(peak, inFlight)
+					mu.Unlock()
+					time.Sleep(time.Second)
+					mu.Lock()
+					inFlight--
+					mu.Unlock()
+					res := map[string]any{}
+					for _, k := range r.Form.Map("cmd").Keys() {
+						res[k] = k
+					}
+					ok(map[string]any{"result": res})(w, r)
+				})
+				c := newMemClient(t, p, tc.opts...)
+				b := c.NewBatch()
+				var cmds []*bitrix.BatchCmd
+				for i := range 1000 {
+					cmds = append(cmds, b.Add("", "crm.deal.get", bitrix.Params{"id": i}))
+				}
+				start := time.Now()
+				if err := b.Run(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+				if el := time.Since(start); el != tc.took || peak != tc.peak {
+					t.Errorf("took %v with %d in flight, want %v with %d", el, peak, tc.took, tc.peak)
+				}
+				for i, cmd := range cmds {
+					var name string
+					if err := cmd.Decode(&name); err != nil || name != cmd.Name() || cmd.Name() != fmt.Sprintf("cmd_%d", i) {
+						t.Fatalf("command %d: %q %v", i, name, err)
+					}
+				}
+			})
+		})
+	}
+}
+
+// TestCooldownAfterQueryLimit: after QUERY_LIMIT_EXCEEDED the client sends
+// one request at a time for WithCooldown, then goes parallel again.
+func TestCooldownAfterQueryLimit(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		p := newMemPortal(t)
+		var mu sync.Mutex
+		inFlight, peak, calls := 0, 0, 0
+		p.handle("server.time", func(w http.ResponseWriter, r recorded) {
+			mu.Lock()
+			calls++
+			if calls == 1 {
+				mu.Unlock()
+				writeJSON(w, 503, map[string]any{"error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"})
+				return
+			}
+			inFlight++
+			peak = max(peak, inFlight)
+			mu.Unlock()
+			time.Sleep(time.Second)
+			mu.Lock()
+			inFlight--
+			mu.Unlock()
+			ok("2024-01-01T00:00:00+00:00")(w, r)
+		})
+		c := newMemClient(t, p, bitrix.WithCooldown(time.Minute))
+		storm := func() (int, time.Duration) {
+			mu.Lock()
+			peak = 0
+			mu.Unlock()
+			start := time.Now()
+			var wg sync.WaitGroup
+			for range 4 {
+				wg.Go(func() {
+					if _, err := c.Call(t.Context(), "server.time", nil, nil); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			wg.Wait()
+			return peak, time.Since(start)
+		}
+		if _, err := c.Call(t.Context(), "server.time", nil, nil); err != nil { // QUERY_LIMIT_EXCEEDED, retried
+			t.Fatal(err)
+		}
+		if pk, el := storm(); pk != 1 || el != 4*time.Second {
+			t.Errorf("during the cool-down: %d in flight, %v; want 1 at a time, 4s", pk, el)
+		}
+		time.Sleep(time.Minute)
+		if pk, el := storm(); pk != 4 || el != time.Second {
+			t.Errorf("after the cool-down: %d in flight, %v; want 4 at once, 1s", pk, el)
+		}
+	})
+}

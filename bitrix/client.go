@@ -36,12 +36,16 @@ type Client struct {
 	resetAt  sync.Map // lower-case method → last operating_reset_at
 	// coal gathers calls into batches (WithCoalescing, coalesce.go); nil when off.
 	coal *coalescer
+	// serial and coolUntil: one request in flight after QUERY_LIMIT_EXCEEDED (limiter.go).
+	serial    chan struct{}
+	coolUntil atomic.Int64
 }
 
 // New returns a client for auth. It does no network I/O; it validates auth
 // and the options and fails with an error that says what is wrong.
 func New(auth Auth, opts ...Option) (*Client, error) {
-	cfg := config{retry: DefaultRetryPolicy(), timeout: DefaultTimeout, userAgent: DefaultUserAgent}
+	cfg := config{retry: DefaultRetryPolicy(), timeout: DefaultTimeout, userAgent: DefaultUserAgent,
+		parallelism: DefaultParallelism, cooldown: DefaultCooldown}
 	for _, o := range opts {
 		if o == nil {
 			continue
@@ -50,7 +54,7 @@ func New(auth Auth, opts ...Option) (*Client, error) {
 			return nil, err
 		}
 	}
-	c := &Client{cfg: cfg, retry: cfg.retry.withDefaults(), progress: cfg.progress}
+	c := &Client{cfg: cfg, retry: cfg.retry.withDefaults(), progress: cfg.progress, serial: make(chan struct{}, 1)}
 	switch a := auth.(type) {
 	case *webhookAuth:
 		w := &webhookAuth{raw: a.raw}
@@ -336,15 +340,22 @@ func (c *Client) do(ctx context.Context, method string, body []byte, ctype strin
 		if err := c.waitGate(ctx, method); err != nil {
 			return nil, err
 		}
+		release, err := c.enterSerial(ctx)
+		if err != nil {
+			return nil, err
+		}
 		if err := c.waitLimiter(ctx, method); err != nil {
+			release()
 			return nil, err
 		}
 		reqURL, reqBody, usedTok, err := c.prepare(ctx, method, body, ctype)
 		if err != nil {
+			release()
 			return nil, err
 		}
 		start := time.Now()
 		res, terr := c.send(ctx, method, reqURL, ctype, reqBody)
+		release()
 		c.dumpExchange(method, reqURL, ctype, reqBody, res, terr)
 		if terr != nil {
 			var te *transport.Error
@@ -393,6 +404,7 @@ func (c *Client) do(ctx context.Context, method string, body []byte, ctype strin
 				}
 				continue
 			case errors.Is(apiErr, ErrQueryLimitExceeded):
+				c.startCooldown()
 				if attempt < c.retry.MaxAttempts {
 					if err := c.backoff(ctx, method, attempt, "QUERY_LIMIT_EXCEEDED"); err != nil {
 						return nil, err

@@ -168,3 +168,39 @@ type unlimited struct{}
 func (unlimited) Wait(ctx context.Context, _ string) error { return ctx.Err() }
 
 func (unlimited) waitFor(ctx context.Context, _ string) (time.Duration, error) { return 0, ctx.Err() }
+
+// DefaultCooldown is how long a client sends one request at a time after a
+// QUERY_LIMIT_EXCEEDED answer unless [WithCooldown] says otherwise: the time
+// the cloud's bucket needs to drain completely (DefaultBurst at
+// DefaultRate). settings/performance/limits.md, on QUERY_LIMIT_EXCEEDED:
+// "Decrease request frequency and retry calls with increasing delay. Do not
+// run multiple parallel series of requests from a single IP address".
+const DefaultCooldown = time.Duration(DefaultBurst / DefaultRate * float64(time.Second))
+
+// startCooldown starts (or extends) the one-request-at-a-time period.
+func (c *Client) startCooldown() {
+	if c.cfg.cooldown <= 0 {
+		return
+	}
+	until := time.Now().Add(c.cfg.cooldown).UnixNano()
+	for {
+		cur := c.coolUntil.Load()
+		if cur >= until || c.coolUntil.CompareAndSwap(cur, until) {
+			return
+		}
+	}
+}
+
+// enterSerial returns at once outside a cool-down; during one it waits for
+// the client's single request slot. release gives the slot back.
+func (c *Client) enterSerial(ctx context.Context) (release func(), err error) {
+	if time.Now().UnixNano() >= c.coolUntil.Load() {
+		return func() {}, nil
+	}
+	select {
+	case c.serial <- struct{}{}:
+		return func() { <-c.serial }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}

@@ -29,6 +29,9 @@ type config struct {
 	allowHTTP  bool
 	maxBody    int
 	coalesce   time.Duration // WithCoalescing (coalesce.go)
+	// parallelism and cooldown: WithParallelism, WithCooldown (batch.go, client.go)
+	parallelism int
+	cooldown    time.Duration
 }
 
 // DefaultUserAgent is sent when WithUserAgent is not used.
@@ -209,6 +212,33 @@ func WithMaxResponseBytes(n int) Option {
 			return fmt.Errorf("bitrix: WithMaxResponseBytes: limit too small: %d", n)
 		}
 		c.maxBody = n
+		return nil
+	}
+}
+
+// WithParallelism sets how many requests one [Batch.Run], bulk operation
+// (crm, lists) or full scan ([All]) keeps in flight (default
+// [DefaultParallelism]; 1 sends them one after another). Every request
+// still goes through the rate limiter.
+func WithParallelism(n int) Option {
+	return func(c *config) error {
+		if n < 1 || n > 64 {
+			return fmt.Errorf("bitrix: WithParallelism: want 1 to 64 requests in flight, got %d", n)
+		}
+		c.parallelism = n
+		return nil
+	}
+}
+
+// WithCooldown sets how long the client sends one request at a time after
+// the portal answered QUERY_LIMIT_EXCEEDED (default [DefaultCooldown]; 0
+// turns the fallback off).
+func WithCooldown(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("bitrix: WithCooldown: negative duration %v", d)
+		}
+		c.cooldown = d
 		return nil
 	}
 }

@@ -116,6 +116,12 @@ func ambiguous(err error) bool {
 	return false
 }
 
+// notSent reports a command whose request was never sent because ctx ended
+// (bitrix.Batch.Run marks it with ErrNotRun and the context's error).
+func notSent(ctx context.Context, err error) bool {
+	return ctx.Err() != nil && errors.Is(err, bitrix.ErrNotRun) && errors.Is(err, ctx.Err())
+}
+
 // uncertain wraps the last error of an item whose outcome stays unknown so
 // that it matches bitrix.ErrMaybeApplied.
 type uncertainError struct {
@@ -136,7 +142,10 @@ type addEntry struct {
 func (e *addEntry) key() string { return e.originator + "\x00" + e.marker }
 
 // AddMany adds items through batch requests (50 crm.item.add commands per
-// request) and returns one result per item, in input order. It adds each
+// request, several requests in flight: bitrix.WithParallelism) and returns
+// one result per item, in input order. Requests run concurrently, so the
+// portal may number the items in another order than the input's
+// (bitrix.WithParallelism(1) keeps it). It adds each
 // item exactly once, even when connections break:
 //
 // Every item carries a marker: by default originatorId (the item's own, or
@@ -182,38 +191,34 @@ func (s *Items) AddMany(ctx context.Context, items []Fields, opts ...BulkOption)
 	}
 	for round := 1; len(send) > 0; round++ {
 		var unknown []int
-		for start := 0; start < len(send); start += bitrix.MaxBatchCommands {
-			chunk := send[start:min(start+bitrix.MaxBatchCommands, len(send))]
-			if ctx.Err() != nil {
-				for _, i := range send[start:] {
-					res[i].Err = fmt.Errorf("crm: %s: item %d not sent: %w", m, i, ctx.Err())
-				}
-				send = send[:start]
-				break
+		// One batch per round: its requests go out in parallel (bitrix
+		// WithParallelism) and a failed request does not stop the others.
+		b := s.c.c.NewBatch()
+		cmds := make([]*bitrix.BatchCmd, len(send))
+		for j, i := range send {
+			p := s.base()
+			p["fields"] = entries[i].fields
+			cmds[j] = b.Add("a"+strconv.Itoa(i), m, p)
+		}
+		_ = b.Run(ctx) // a failed request shows as its commands' Err
+		for j, i := range send {
+			var r itemResult
+			err := cmds[j].Decode(&r)
+			if notSent(ctx, err) {
+				res[i].Err = fmt.Errorf("crm: %s: item %d not sent: %w", m, i, ctx.Err())
+				continue
 			}
-			b := s.c.c.NewBatch()
-			cmds := make([]*bitrix.BatchCmd, len(chunk))
-			for j, i := range chunk {
-				p := s.base()
-				p["fields"] = entries[i].fields
-				cmds[j] = b.Add("a"+strconv.Itoa(i), m, p)
-			}
-			_ = b.Run(ctx) // a failed request shows as every command's Err
-			for j, i := range chunk {
-				res[i].Attempts++
-				var r itemResult
-				err := cmds[j].Decode(&r)
-				switch {
-				case err == nil && r.Item != nil:
-					res[i].Item, res[i].ID, res[i].Err = r.Item, r.Item.ID, nil
-				case err == nil:
-					res[i].Err = fmt.Errorf("crm: %s: item %d: answer has no item", m, i)
-				case ambiguous(err):
-					last[i] = err
-					unknown = append(unknown, i)
-				default:
-					res[i].Err = mapErr(err, false)
-				}
+			res[i].Attempts++
+			switch {
+			case err == nil && r.Item != nil:
+				res[i].Item, res[i].ID, res[i].Err = r.Item, r.Item.ID, nil
+			case err == nil:
+				res[i].Err = fmt.Errorf("crm: %s: item %d: answer has no item", m, i)
+			case ambiguous(err):
+				last[i] = err
+				unknown = append(unknown, i)
+			default:
+				res[i].Err = mapErr(err, false)
 			}
 		}
 		if len(unknown) == 0 {
@@ -436,7 +441,7 @@ type Update struct {
 }
 
 // UpdateMany updates items through batch requests (50 crm.item.update
-// commands per request) and returns one result per update, in input order.
+// commands per request, sent in parallel like AddMany's) and returns one result per update, in input order.
 // An update whose outcome is unknown (connection lost, proxy error, server
 // fault) is sent again, up to [MaxRounds] times: setting the same values
 // twice gives the same item. (Do not use it for changes that are not
@@ -478,7 +483,7 @@ func (s *Items) UpdateMany(ctx context.Context, updates []Update, opts ...BulkOp
 }
 
 // DeleteMany deletes items through batch requests (50 crm.item.delete
-// commands per request) and returns one result per id, in input order. A
+// commands per request, sent in parallel like AddMany's) and returns one result per id, in input order. A
 // delete whose outcome is unknown is sent again; if the item is then gone
 // (NOT_FOUND), the earlier request deleted it and the result is a success
 // with Recovered set. Ids that are not positive fail the call before any
@@ -524,39 +529,34 @@ func (s *Items) runMany(ctx context.Context, method string, n int, cfg bulkConfi
 	}
 	for round := 1; len(send) > 0; round++ {
 		var again []int
-		for start := 0; start < len(send); start += bitrix.MaxBatchCommands {
-			chunk := send[start:min(start+bitrix.MaxBatchCommands, len(send))]
-			if ctx.Err() != nil {
-				for _, i := range send[start:] {
-					if retried[i] {
-						res[i].Err = &uncertainError{msg: fmt.Sprintf("crm: %s: item %d: outcome unknown (%v); stopped: %v", method, i, res[i].Err, ctx.Err()), last: res[i].Err}
-					} else {
-						res[i].Err = fmt.Errorf("crm: %s: item %d not sent: %w", method, i, ctx.Err())
-					}
+		b := s.c.c.NewBatch() // one batch per round, sent in parallel
+		cmds := make([]*bitrix.BatchCmd, len(send))
+		for j, i := range send {
+			cmds[j] = b.Add("c"+strconv.Itoa(i), method, params(i))
+		}
+		_ = b.Run(ctx)
+		for j, i := range send {
+			if notSent(ctx, cmds[j].Err()) {
+				if retried[i] {
+					res[i].Err = &uncertainError{msg: fmt.Sprintf("crm: %s: item %d: outcome unknown (%v); stopped: %v", method, i, res[i].Err, ctx.Err()), last: res[i].Err}
+				} else {
+					res[i].Err = fmt.Errorf("crm: %s: item %d not sent: %w", method, i, ctx.Err())
 				}
-				break
+				continue
 			}
-			b := s.c.c.NewBatch()
-			cmds := make([]*bitrix.BatchCmd, len(chunk))
-			for j, i := range chunk {
-				cmds[j] = b.Add("c"+strconv.Itoa(i), method, params(i))
-			}
-			_ = b.Run(ctx)
-			for j, i := range chunk {
-				res[i].Attempts++
-				err := done(i, cmds[j], &res[i], retried[i])
-				switch {
-				case err == nil:
-					res[i].Err = nil
-				case ambiguous(err) && round < cfg.rounds:
-					res[i].Err = err
-					retried[i] = true
-					again = append(again, i)
-				case ambiguous(err):
-					res[i].Err = &uncertainError{msg: fmt.Sprintf("crm: %s: item %d: outcome unknown after %d attempts: %v", method, i, res[i].Attempts, err), last: err}
-				default:
-					res[i].Err = mapErr(err, true)
-				}
+			res[i].Attempts++
+			err := done(i, cmds[j], &res[i], retried[i])
+			switch {
+			case err == nil:
+				res[i].Err = nil
+			case ambiguous(err) && round < cfg.rounds:
+				res[i].Err = err
+				retried[i] = true
+				again = append(again, i)
+			case ambiguous(err):
+				res[i].Err = &uncertainError{msg: fmt.Sprintf("crm: %s: item %d: outcome unknown after %d attempts: %v", method, i, res[i].Attempts, err), last: err}
+			default:
+				res[i].Err = mapErr(err, true)
 			}
 		}
 		sort.Ints(again)

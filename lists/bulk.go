@@ -28,8 +28,11 @@ type Update struct {
 	Fields Fields
 }
 
-// AddMany adds elements through batch requests (50 commands each) and
-// returns one Result per element, in input order. Invalid input (a
+// AddMany adds elements through batch requests (50 commands each, several
+// in flight: bitrix.WithParallelism) and returns one Result per element, in
+// input order. Requests run concurrently, so the portal may number the
+// elements in another order than the input's (bitrix.WithParallelism(1)
+// keeps it). Invalid input (a
 // missing or repeated ELEMENT_CODE, a missing NAME, ...) fails the whole
 // call before anything is sent.
 //
@@ -39,8 +42,8 @@ type Update struct {
 // with their ids (Reconciled); only the missing ones are sent again, and
 // the portal's unique codes refuse a duplicate if one slips through
 // (ERROR_ELEMENT_ALREADY_EXISTS after an unknown outcome is looked up too).
-// Commands that were never sent (a later chunk after a failed request) are
-// sent again. This is repeated at most 3 times.
+// Commands the portal did not run (missing from its answer) are sent
+// again. This is repeated at most 3 times.
 func (e *Elements) AddMany(ctx context.Context, els []NewElement) ([]Result, error) {
 	const method = "lists.element.add"
 	params := make([]bitrix.Params, len(els))
@@ -178,7 +181,8 @@ func (e *Elements) lookup(ctx context.Context, field string, vals []any, found f
 	return nil
 }
 
-// UpdateMany updates elements through batch requests and returns one
+// UpdateMany updates elements through batch requests (sent in parallel
+// like AddMany's) and returns one
 // Result per item, in input order (ID is the element id for id
 // references). Like [Elements.Update] it replaces all fields of each
 // element. An update whose answer was lost keeps an error matching
@@ -207,7 +211,8 @@ func (e *Elements) UpdateMany(ctx context.Context, items []Update) ([]Result, er
 	return results, nil
 }
 
-// DeleteMany deletes elements through batch requests and returns one
+// DeleteMany deletes elements through batch requests (sent in parallel
+// like AddMany's) and returns one
 // Result per reference, in input order. When the answer of a request is
 // lost, the elements are looked up: those that are gone are reported as
 // deleted (Reconciled), those that still exist are deleted again (at most

@@ -156,9 +156,10 @@ func TestUpdateManyDeleteMany(t *testing.T) {
 	if !errors.Is(ures[60].Err, bitrix.ErrNotFound) {
 		t.Errorf("ghost update: %+v", ures[60])
 	}
-	stored := srv.ListElements(listID)
-	if stored[59].Name != "updated 59" {
-		t.Errorf("stored name = %q", stored[59].Name)
+	for _, el := range srv.ListElements(listID) {
+		if el.ID == res[59].ID && el.Name != "updated 59" {
+			t.Errorf("stored name = %q", el.Name)
+		}
 	}
 
 	var refs []lists.Ref
@@ -183,8 +184,10 @@ func TestUpdateManyDeleteMany(t *testing.T) {
 			reconciled++
 		}
 	}
-	if reconciled != 50 {
-		t.Errorf("%d deletes reconciled, want 50", reconciled)
+	// The two requests (50 and 10 deletes) go out in parallel; the dropped
+	// answer is whichever reached the portal first.
+	if reconciled != 50 && reconciled != 10 {
+		t.Errorf("%d deletes reconciled, want one request's (50 or 10)", reconciled)
 	}
 	if n := len(srv.ListElements(listID)); n != 0 {
 		t.Errorf("%d elements left", n)

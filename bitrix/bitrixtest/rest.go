@@ -1,8 +1,10 @@
 package bitrixtest
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -125,7 +127,9 @@ func (s *Server) serveREST(w http.ResponseWriter, r *http.Request, rest string) 
 	if !s.delay(r, lat/2) {
 		return
 	}
-	defer s.delay(r, lat-lat/2)
+	if back := lat - lat/2; back > 0 {
+		w = &latencyWriter{ResponseWriter: w, wait: func() { s.delay(r, back) }}
+	}
 	start := s.Now()
 	user, secret, method, transport, okPath := parseRESTPath(rest)
 
@@ -218,6 +222,40 @@ func (s *Server) delay(r *http.Request, d time.Duration) bool {
 	case <-r.Context().Done():
 		return false
 	}
+}
+
+// latencyWriter holds the answer back (the way back of the latency) until
+// the first byte of it is written or the connection is hijacked.
+type latencyWriter struct {
+	http.ResponseWriter
+	wait   func()
+	waited bool
+}
+
+func (lw *latencyWriter) hold() {
+	if !lw.waited {
+		lw.waited = true
+		lw.wait()
+	}
+}
+
+func (lw *latencyWriter) WriteHeader(code int) {
+	lw.hold()
+	lw.ResponseWriter.WriteHeader(code)
+}
+
+func (lw *latencyWriter) Write(b []byte) (int, error) {
+	lw.hold()
+	return lw.ResponseWriter.Write(b)
+}
+
+func (lw *latencyWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	lw.hold()
+	h, ok := lw.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, http.ErrNotSupported
+	}
+	return h.Hijack()
 }
 
 func hijackClose(w http.ResponseWriter) {

@@ -2,7 +2,9 @@ package perf_test
 
 import (
 	"flag"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 
@@ -27,12 +29,49 @@ func size(small, big int) int {
 // time.Now, which inside the bubble is the bubble's virtual clock.
 func inBubble(t *testing.T, opts []bitrixtest.Option, fn func(t *testing.T, srv *bitrixtest.Server, n *perf.Network)) {
 	t.Helper()
+	inBubbleWith(t, opts, nil, fn)
+}
+
+// inBubbleWith is inBubble with the portal's handler wrapped by wrap.
+func inBubbleWith(t *testing.T, opts []bitrixtest.Option, wrap func(http.Handler) http.Handler, fn func(t *testing.T, srv *bitrixtest.Server, n *perf.Network)) {
+	t.Helper()
 	srv := bitrixtest.NewServer(t, opts...)
 	synctest.Test(t, func(t *testing.T) {
-		n := perf.Serve(srv.Handler())
+		h := srv.Handler()
+		if wrap != nil {
+			h = wrap(h)
+		}
+		n := perf.Serve(h)
 		defer n.Close()
 		fn(t, srv, n)
 	})
+}
+
+// inFlight counts the requests a handler is serving and their peak.
+type inFlight struct {
+	mu        sync.Mutex
+	cur, peak int
+}
+
+func (f *inFlight) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		f.cur++
+		f.peak = max(f.peak, f.cur)
+		f.mu.Unlock()
+		defer func() {
+			f.mu.Lock()
+			f.cur--
+			f.mu.Unlock()
+		}()
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (f *inFlight) Peak() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.peak
 }
 
 // webhookClient returns a client of the portal's inbound webhook over n.

@@ -2,6 +2,7 @@ package perf_test
 
 import (
 	"fmt"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -53,6 +54,115 @@ func TestBulkAddRequests(t *testing.T) {
 	r := measureBulkAdd(t, 1000)
 	if r.Requests != 20 || r.QueryLimit != 0 || r.Created != 1000 {
 		t.Errorf("bulk add of 1,000: %d requests (want 20), %d QUERY_LIMIT_EXCEEDED (want 0), %d created", r.Requests, r.QueryLimit, r.Created)
+	}
+}
+
+// latencies are the round trips the suite measures at: a nearby portal and
+// a distant or busy one.
+var latencies = []time.Duration{200 * time.Millisecond, time.Second}
+
+type latencyAddResult struct {
+	API                               string
+	Latency, Virtual                  time.Duration
+	Items, Requests, QueryLimit, Peak int
+	Created, Duplicates, OutOfOrder   int
+	Parallelism                       int
+}
+
+// measureAddsAtLatency adds n deals through one plain Batch ("Batch") or
+// crm AddMany ("AddMany") with the portal lat away, counting requests, the
+// requests in flight at once, virtual time, duplicates and results that
+// do not match their input.
+func measureAddsAtLatency(t *testing.T, api string, n int, lat time.Duration, parallelism int) (r latencyAddResult) {
+	var fl inFlight
+	opts := append([]bitrixtest.Option{bitrixtest.WithLatency(lat)}, cloudLimit...)
+	inBubbleWith(t, opts, fl.wrap, func(t *testing.T, srv *bitrixtest.Server, net *perf.Network) {
+		c := webhookClient(t, srv, net, bitrix.WithParallelism(parallelism))
+		ids := make([]int, n)
+		start := time.Now()
+		switch api {
+		case "Batch":
+			b := c.NewBatch()
+			cmds := make([]*bitrix.BatchCmd, n)
+			for i := range n {
+				cmds[i] = b.Add("", "crm.item.add", bitrix.Params{"entityTypeId": bitrixtest.EntityDeal, "fields": bitrix.Params{"title": fmt.Sprintf("Bulk %04d", i)}})
+			}
+			if err := b.Run(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			for i, cmd := range cmds {
+				var out struct {
+					Item struct {
+						ID bitrix.Int `json:"id"`
+					} `json:"item"`
+				}
+				if err := cmd.Decode(&out); err != nil {
+					t.Fatalf("command %d: %v", i, err)
+				}
+				ids[i] = int(out.Item.ID)
+			}
+		case "AddMany":
+			items := make([]crm.Fields, n)
+			for i := range items {
+				items[i] = crm.Fields{"title": fmt.Sprintf("Bulk %04d", i)}
+			}
+			res, err := crm.New(c).Items(crm.Deal).AddMany(t.Context(), items)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, br := range res {
+				if br.Err != nil {
+					t.Fatalf("item %d: %v", i, br.Err)
+				}
+				ids[i] = br.ID
+			}
+		}
+		r.Virtual = time.Since(start)
+		byID := map[int]string{}
+		for _, it := range srv.CRMItems(bitrixtest.EntityDeal) {
+			id, _ := strconv.Atoi(fmt.Sprint(it["id"]))
+			byID[id] = fmt.Sprint(it["title"])
+			r.Created++
+		}
+		titles := map[string]int{}
+		for _, title := range byID {
+			titles[title]++
+		}
+		for i, id := range ids {
+			if byID[id] != fmt.Sprintf("Bulk %04d", i) {
+				r.OutOfOrder++
+			}
+			if k := titles[fmt.Sprintf("Bulk %04d", i)]; k > 1 {
+				r.Duplicates += k - 1
+			}
+		}
+		r.API, r.Latency, r.Items, r.Parallelism = api, lat, n, parallelism
+		r.Requests, r.QueryLimit = srv.Requests(), codeCount(srv, "QUERY_LIMIT_EXCEEDED")
+	})
+	r.Peak = fl.Peak()
+	return r
+}
+
+// TestAddsAtLatency: 1,000 adds with the portal 200 ms away take 20
+// requests and at most three round trips of virtual time at default
+// settings (8 in flight), through Batch and AddMany alike; every result
+// belongs to its input item and nothing is created twice.
+func TestAddsAtLatency(t *testing.T) {
+	t.Parallel()
+	for _, api := range []string{"Batch", "AddMany"} {
+		t.Run(api, func(t *testing.T) {
+			t.Parallel()
+			lat := 200 * time.Millisecond
+			r := measureAddsAtLatency(t, api, 1000, lat, bitrix.DefaultParallelism)
+			t.Logf("%+v", r)
+			if r.Requests != 20 || r.QueryLimit != 0 || r.Created != 1000 || r.Duplicates != 0 || r.OutOfOrder != 0 {
+				t.Errorf("%d requests (want 20), %d QUERY_LIMIT_EXCEEDED, %d created, %d duplicates, %d results not matching their input",
+					r.Requests, r.QueryLimit, r.Created, r.Duplicates, r.OutOfOrder)
+			}
+			if r.Virtual > 3*lat || r.Peak != bitrix.DefaultParallelism {
+				t.Errorf("took %v with %d in flight, want <= %v (three round trips)", r.Virtual, r.Peak, 3*lat)
+			}
+		})
 	}
 }
 
