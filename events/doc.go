@@ -45,8 +45,9 @@
 // secret per app and portal. A [Verifier] compares it in constant time with
 // configured tokens (outgoing webhooks, rotation) and with a [Registry]
 // keyed by member id, filled from ONAPPINSTALL. ONAPPINSTALL itself is not
-// trusted on its word: [VerifyInstall] checks its access token with
-// app.info first. Failures wrap [ErrMissingToken], [ErrTokenMismatch],
+// trusted on its word: [VerifyInstall] proves it by refreshing its refresh
+// token with our app's credentials at the OAuth server and requiring the
+// answer to name the event's portal. Failures wrap [ErrMissingToken], [ErrTokenMismatch],
 // [ErrUnknownPortal] or [ErrInstallUnverified]; no error quotes a token.
 //
 // # Secrets

@@ -3,7 +3,6 @@ package events
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/b24go/sdk/bitrix"
 	"github.com/google/go-cmp/cmp"
@@ -505,22 +505,12 @@ func TestMemoryRegistry(t *testing.T) {
 	}
 }
 
-// fakeCaller answers app.info with a fixed result or error.
-type fakeCaller struct {
-	result string
-	err    error
-	calls  []string
-}
-
-func (f *fakeCaller) Call(_ context.Context, method string, _ any, out any) (*bitrix.Response, error) {
-	f.calls = append(f.calls, method)
-	if f.err != nil {
-		return nil, f.err
-	}
-	if p, ok := out.(*json.RawMessage); ok {
-		*p = json.RawMessage(f.result)
-	}
-	return &bitrix.Response{}, nil
+// refreshAnswer is what the OAuth server answers to a refresh, in the
+// documented shape (settings/oauth/auto-renewal.md): member_id names the
+// portal, client_endpoint its REST root, domain the OAuth server.
+func refreshAnswer(member, clientEndpoint string) bitrix.Token {
+	return bitrix.Token{AccessToken: "new-access", RefreshToken: "new-refresh", MemberID: member,
+		ClientEndpoint: clientEndpoint, ServerEndpoint: oauthServer, Expires: time.Now().Add(time.Hour)}
 }
 
 func TestVerifyInstall(t *testing.T) {
@@ -530,39 +520,65 @@ func TestVerifyInstall(t *testing.T) {
 		t.Fatal(err)
 	}
 	uninstall, _ := ParseBody([]byte(fixtureBody(t, "event_ONAPPUNINSTALL.json")))
-	noToken := *install
-	noToken.Auth.AccessToken = ""
-	info := `{"ID":5,"CODE":"app","VERSION":4,"STATUS":"F","INSTALLED":true,"PAYMENT_EXPIRED":"N","LANGUAGE_ID":"de"}`
+	edit := func(f func(a *Auth)) *Event {
+		ev := *install
+		f(&ev.Auth)
+		return &ev
+	}
+	answer := func(tok bitrix.Token, err error) RefreshFunc {
+		return func(context.Context, bitrix.Secret) (bitrix.Token, error) { return tok, err }
+	}
+	good := answer(refreshAnswer(member1, someClient), nil)
 	tests := []struct {
-		name   string
-		ev     *Event
-		caller *fakeCaller
-		ok     bool
-		calls  int
+		name    string
+		ev      *Event
+		refresh RefreshFunc
+		asked   bool // whether the OAuth server is asked at all
+		ok      bool
 	}{
-		{"portal answers", install, &fakeCaller{result: info}, true, 1},
-		{"matching ids", install, &fakeCaller{result: `{"client_id":"app.1","member_id":"` + member1 + `"}`}, true, 1},
-		{"other app", install, &fakeCaller{result: `{"client_id":"app.2"}`}, false, 1},
-		{"other portal", install, &fakeCaller{result: `{"member_id":"ffff"}`}, false, 1},
-		{"token rejected", install, &fakeCaller{err: &bitrix.APIError{StatusCode: 401, Code: "invalid_token"}}, false, 1},
-		{"not an install", uninstall, &fakeCaller{result: info}, false, 0},
-		{"no access token", &noToken, &fakeCaller{result: info}, false, 0},
+		{"proven", install, good, true, true},
+		{"member id in other case", install, answer(refreshAnswer(strings.ToUpper(member1), someClient), nil), true, true},
+		{"refresh refused (not our app's token)", install, answer(bitrix.Token{}, bitrix.ErrInvalidGrant), true, false},
+		{"token of another portal", install, answer(refreshAnswer("ffffffffffffffffffffffffffffffff", "https://evil.bitrix24.com/rest/"), nil), true, false},
+		{"member id of another portal", install, answer(refreshAnswer("ffffffffffffffffffffffffffffffff", someClient), nil), true, false},
+		{"answer on another domain", install, answer(refreshAnswer(member1, "https://evil.bitrix24.com/rest/"), nil), true, false},
+		{"answer without member id", install, answer(refreshAnswer("", someClient), nil), true, false},
+		{"answer without client endpoint", install, answer(refreshAnswer(member1, ""), nil), true, false},
+		{"answer without access token", install, answer(bitrix.Token{MemberID: member1, ClientEndpoint: someClient}, nil), true, false},
+		{"not an install", uninstall, good, false, false},
+		{"no refresh token", edit(func(a *Auth) { a.RefreshToken = "" }), good, false, false},
+		{"no member id", edit(func(a *Auth) { a.MemberID = "" }), good, false, false},
+		{"no domain", edit(func(a *Auth) { a.Domain = "" }), good, false, false},
+		{"no application token", edit(func(a *Auth) { a.ApplicationToken = "" }), good, false, false},
+		{"client endpoint off the domain", edit(func(a *Auth) { a.ClientEndpoint = "https://evil.bitrix24.com/rest/" }), good, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := VerifyInstall(t.Context(), tt.caller, tt.ev, "app.1")
+			var got bitrix.Secret
+			asked := false
+			refresh := func(ctx context.Context, rt bitrix.Secret) (bitrix.Token, error) {
+				asked, got = true, rt
+				return tt.refresh(ctx, rt)
+			}
+			tok, err := VerifyInstall(t.Context(), tt.ev, refresh)
 			if tt.ok != (err == nil) {
 				t.Fatalf("err = %v, want ok=%v", err, tt.ok)
 			}
 			if err != nil && !errors.Is(err, ErrInstallUnverified) {
 				t.Errorf("err = %v, want ErrInstallUnverified", err)
 			}
-			if len(tt.caller.calls) != tt.calls {
-				t.Errorf("calls = %v", tt.caller.calls)
+			if asked != tt.asked {
+				t.Errorf("OAuth server asked = %v, want %v", asked, tt.asked)
 			}
-			if err == nil && tt.name == "portal answers" && (got.ID != 5 || got.Code != "app" || !bool(got.Installed)) {
-				t.Errorf("info = %+v", got)
+			if asked && got != tt.ev.Auth.RefreshToken {
+				t.Errorf("refreshed %v, want the event's refresh token", got)
+			}
+			if rt := tt.ev.Auth.RefreshToken.Reveal(); err != nil && (rt != "" && strings.Contains(err.Error(), rt) || strings.Contains(err.Error(), "new-refresh")) {
+				t.Errorf("error quotes a token: %v", err)
+			}
+			if err == nil && (tok.AccessToken != "new-access" || tok.RefreshToken != "new-refresh" || tok.Domain != someDomain) {
+				t.Errorf("token = %+v", tok)
 			}
 		})
 	}

@@ -4,9 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 
@@ -82,6 +82,16 @@ func (r *MemoryRegistry) Delete(_ context.Context, memberID string) error {
 	return nil
 }
 
+// Format prints the registry without its tokens: how many portals it
+// holds. (fmt does not call the tokens' redacting methods inside
+// unexported fields.)
+func (r *MemoryRegistry) Format(f fmt.State, _ rune) {
+	r.mu.RLock()
+	n := len(r.m)
+	r.mu.RUnlock()
+	fmt.Fprintf(f, "events.MemoryRegistry{portals: %d}", n)
+}
+
 // Verifier authenticates deliveries by auth[application_token]: it
 // accepts an event whose token equals one of the static tokens (outgoing
 // webhooks, several apps, rotation) or the token the Registry holds for the
@@ -102,6 +112,11 @@ func NewVerifier(reg Registry, tokens ...string) *Verifier {
 		}
 	}
 	return v
+}
+
+// Format prints the verifier without its tokens (not even their digests).
+func (v *Verifier) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "events.Verifier{tokens: %d, registry: %v}", len(v.tokens), v.registry != nil)
 }
 
 // Registry returns the registry the Verifier consults (may be nil).
@@ -153,81 +168,80 @@ func MatchToken(got bitrix.Secret, digests ...[sha256.Size]byte) bool {
 	return ok == 1
 }
 
-// Caller is the part of *bitrix.Client that [VerifyInstall] and
-// [Consumer] use.
+// Caller is the part of *bitrix.Client that [Consumer] uses.
 type Caller interface {
 	Call(ctx context.Context, method string, params any, out any) (*bitrix.Response, error)
 }
 
-// AppInfo is the result of app.info.
-type AppInfo struct {
-	ID             bitrix.Int  `json:"ID"`
-	Code           string      `json:"CODE"`
-	Version        bitrix.Int  `json:"VERSION"`
-	Status         string      `json:"STATUS"`
-	Installed      bitrix.Bool `json:"INSTALLED"`
-	PaymentExpired bitrix.Bool `json:"PAYMENT_EXPIRED"`
-	LanguageID     string      `json:"LANGUAGE_ID"`
-	License        string      `json:"LICENSE"`
-	// ClientID and MemberID are compared with ours and the event's when
-	// the answering server includes them.
-	ClientID string `json:"-"`
-	MemberID string `json:"-"`
-}
+// RefreshFunc exchanges a refresh token for a new pair at the OAuth server
+// with the app's own client id and secret and returns the pair as the
+// server describes it; [bitrix.RefreshToken] is one.
+type RefreshFunc func(ctx context.Context, refreshToken bitrix.Secret) (bitrix.Token, error)
 
-// VerifyInstall confirms an ONAPPINSTALL or ONAPPUPDATE before its
-// application token is trusted: it calls app.info through c, a client
-// authenticated with the event's own access token, and requires the call to
-// succeed and the answer's client id and member id (when present) to equal
-// clientID and the event's member_id. An attacker who forges the event
-// without a valid token for our app on that portal fails here.
+// VerifyInstall proves an ONAPPINSTALL or ONAPPUPDATE before its
+// application token is trusted, and fails closed. It refreshes the event's
+// auth[refresh_token] through refresh, which must talk to Bitrix24's
+// authorization server with our app's client id and secret: only a refresh
+// token issued to our app succeeds there. It then requires the answer to
+// name the portal of the event: its member_id must equal auth[member_id]
+// and the host of its client_endpoint must equal auth[domain] (and the host
+// of auth[client_endpoint]). An answer without them is refused. On success
+// it returns the new token pair, which replaces the event's (refresh
+// tokens rotate: the event's one is spent).
 //
-// The check is only as strong as the server c talks to: build c for
-// Bitrix24's authorization server (https://oauth.bitrix.info/rest/, as the
-// docs advise for a trusted answer), never for an address taken from the
-// event alone, since a forged event can name a server of the forger's. The
-// webhook package does this (see its WithOAuthServers).
+// app.info with the event's access token is no proof: its documented
+// answer (api-reference/common/system/app-info.md) names neither the app's
+// client id nor the portal, so a token of any app on any portal passes. The
+// refresh answer does name the portal (settings/oauth/auto-renewal.md).
+// The cost is one token request per install.
 //
-// Errors wrap ErrInstallUnverified.
-func VerifyInstall(ctx context.Context, c Caller, ev *Event, clientID string) (*AppInfo, error) {
+// The proof is only as strong as the server refresh talks to: never one
+// taken from the event alone, since a forged event can name a server of the
+// forger's. The webhook package picks it from an allow list (see its
+// WithOAuthServers).
+//
+// Errors wrap ErrInstallUnverified and quote no token.
+func VerifyInstall(ctx context.Context, ev *Event, refresh RefreshFunc) (bitrix.Token, error) {
 	if ev.Name != OnAppInstall && ev.Name != OnAppUpdate {
-		return nil, fmt.Errorf("%w: %s is not an install event", ErrInstallUnverified, ev.Name)
+		return bitrix.Token{}, fmt.Errorf("%w: %s is not an install event", ErrInstallUnverified, ev.Name)
+	}
+	a := ev.Auth
+	switch {
+	case a.RefreshToken == "":
+		return bitrix.Token{}, fmt.Errorf("%w: no auth[refresh_token]", ErrInstallUnverified)
+	case a.MemberID == "":
+		return bitrix.Token{}, fmt.Errorf("%w: no auth[member_id]", ErrInstallUnverified)
+	case a.Domain == "":
+		return bitrix.Token{}, fmt.Errorf("%w: no auth[domain]", ErrInstallUnverified)
+	case a.ApplicationToken == "":
+		return bitrix.Token{}, fmt.Errorf("%w: %w", ErrInstallUnverified, ErrMissingToken)
+	}
+	if a.ClientEndpoint != "" && !strings.EqualFold(hostOf(a.ClientEndpoint), a.Domain) {
+		return bitrix.Token{}, fmt.Errorf("%w: auth[client_endpoint] is not on auth[domain]", ErrInstallUnverified)
+	}
+	tok, err := refresh(ctx, a.RefreshToken)
+	if err != nil {
+		return bitrix.Token{}, fmt.Errorf("%w: refreshing the event's token: %w", ErrInstallUnverified, err)
 	}
 	switch {
-	case !ev.Auth.HasTokens():
-		return nil, fmt.Errorf("%w: no auth[access_token]", ErrInstallUnverified)
-	case ev.Auth.MemberID == "":
-		return nil, fmt.Errorf("%w: no auth[member_id]", ErrInstallUnverified)
-	case ev.Auth.ApplicationToken == "":
-		return nil, fmt.Errorf("%w: %w", ErrInstallUnverified, ErrMissingToken)
+	case tok.MemberID == "" || hostOf(tok.ClientEndpoint) == "":
+		return bitrix.Token{}, fmt.Errorf("%w: the OAuth server's answer does not name the portal", ErrInstallUnverified)
+	case !strings.EqualFold(tok.MemberID, a.MemberID):
+		return bitrix.Token{}, fmt.Errorf("%w: the token belongs to another portal (member id %.40q, not %.40q)", ErrInstallUnverified, tok.MemberID, a.MemberID)
+	case !strings.EqualFold(hostOf(tok.ClientEndpoint), a.Domain):
+		return bitrix.Token{}, fmt.Errorf("%w: the token belongs to another portal (%.80q, not %.80q)", ErrInstallUnverified, hostOf(tok.ClientEndpoint), a.Domain)
+	case tok.AccessToken == "":
+		return bitrix.Token{}, fmt.Errorf("%w: the OAuth server's answer has no access token", ErrInstallUnverified)
 	}
-	var raw json.RawMessage
-	if _, err := c.Call(ctx, "app.info", nil, &raw); err != nil {
-		return nil, fmt.Errorf("%w: app.info: %w", ErrInstallUnverified, err)
-	}
-	var info AppInfo
-	if err := json.Unmarshal(raw, &info); err != nil {
-		return nil, fmt.Errorf("%w: app.info: unexpected result", ErrInstallUnverified)
-	}
-	var ids map[string]json.RawMessage
-	_ = json.Unmarshal(raw, &ids)
-	info.ClientID = pickString(ids, "client_id", "CLIENT_ID")
-	info.MemberID = pickString(ids, "member_id", "MEMBER_ID")
-	if info.ClientID != "" && clientID != "" && info.ClientID != clientID {
-		return nil, fmt.Errorf("%w: the token belongs to another application", ErrInstallUnverified)
-	}
-	if info.MemberID != "" && !strings.EqualFold(info.MemberID, ev.Auth.MemberID) {
-		return nil, fmt.Errorf("%w: the token belongs to another portal", ErrInstallUnverified)
-	}
-	return &info, nil
+	tok.Domain = hostOf(tok.ClientEndpoint)
+	return tok, nil
 }
 
-func pickString(m map[string]json.RawMessage, keys ...string) string {
-	for _, k := range keys {
-		var s string
-		if json.Unmarshal(m[k], &s) == nil && s != "" {
-			return s
-		}
+// hostOf returns the host (with port) of an absolute URL, or "".
+func hostOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" {
+		return ""
 	}
-	return ""
+	return u.Host
 }

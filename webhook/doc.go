@@ -30,10 +30,12 @@
 //
 // # Applications
 //
-// With [WithApp], ONAPPINSTALL and ONAPPUPDATE are checked with app.info
-// at Bitrix24's authorization server ([WithOAuthServers]; never at an
-// address only the event names) using the event's own access token, then
-// the portal's OAuth tokens go to a bitrix.TokenStore and its application
+// With [WithApp], ONAPPINSTALL and ONAPPUPDATE are proven before they are
+// trusted: the event's refresh token is refreshed with the app's client id
+// and secret at Bitrix24's authorization server ([WithOAuthServers]; never
+// at an address only the event names), and the answer must name the
+// event's portal ([events.VerifyInstall]). Then the new token pair goes to
+// a bitrix.TokenStore and the portal's application
 // token to an events.Registry (and a [bitrix.TokenDeleter] store forgets
 // them again on ONAPPUNINSTALL);
 // [Handler.OnAppInstall] runs afterwards (register your chat bot there).

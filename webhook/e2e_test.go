@@ -15,7 +15,7 @@ import (
 )
 
 // TestEndToEndWithFakePortal lets bitrixtest deliver real events: the app
-// is installed (ONAPPINSTALL, verified with app.info), registers a bot and
+// is installed (ONAPPINSTALL, proven by a refresh at the OAuth server), registers a bot and
 // binds events from the install hook, answers a user's message as the bot,
 // sees a deal created through REST, and is uninstalled.
 func TestEndToEndWithFakePortal(t *testing.T) {

@@ -77,11 +77,14 @@ func WithApplicationToken(tokens ...string) Option {
 func WithRegistry(r events.Registry) Option { return func(c *config) { c.registry = r } }
 
 // WithApp turns on the application lifecycle for app: ONAPPINSTALL and
-// ONAPPUPDATE are verified with the portal (app.info with the event's own
-// token), then their OAuth tokens go to the token store and their
-// application token to the registry; ONAPPUNINSTALL, once verified, removes
-// the portal. Handlers of later events get a client for their portal from
-// [PortalClient].
+// ONAPPUPDATE are proven with [events.VerifyInstall] (the event's refresh
+// token is refreshed with app's client id and secret at the authorization
+// server, and the answer must name the event's portal: one token request
+// per install), then the new token pair goes to the token store and the
+// event's application token to the registry, replacing (and logging the
+// replacement of) a different one only after that proof; ONAPPUNINSTALL,
+// once verified, removes the portal. Handlers of later events get a client
+// for their portal from [PortalClient].
 func WithApp(app bitrix.App) Option { return func(c *config) { c.app = &app } }
 
 // WithTokenStore sets where portal OAuth tokens are kept (default: a
@@ -97,21 +100,25 @@ func WithClientOptions(opts ...bitrix.Option) Option {
 }
 
 // DefaultOAuthServers are the REST roots of Bitrix24's authorization
-// servers (west and east regions), where install events are verified.
+// servers (west and east regions), where install events are proven. The
+// token endpoint of each is its REST root minus "rest/" plus
+// "oauth/token/", as for https://oauth.bitrix.info/oauth/token/
+// (settings/oauth/auto-renewal.md).
 var DefaultOAuthServers = []string{"https://oauth.bitrix.info/rest/", "https://oauth.bitrix24.tech/rest/"}
 
-// WithOAuthServers sets the authorization servers an install event may be
-// verified at (default [DefaultOAuthServers]). The event's
-// auth[server_endpoint] picks one of them; an event naming any other server
-// is refused, so a forged install cannot send the check to a server of its
+// WithOAuthServers sets the authorization servers (REST roots, ending in
+// "rest/") an install event may be proven at (default
+// [DefaultOAuthServers]). The event's auth[server_endpoint] picks one of
+// them (the first when it names none); an event naming any other server
+// is refused, so a forged install cannot send the proof to a server of its
 // own choosing. Tests against bitrixtest pass the fake's ServerEndpoint.
 func WithOAuthServers(restURLs ...string) Option {
 	return func(c *config) { c.oauthServers = append(c.oauthServers, restURLs...) }
 }
 
-// WithInstallVerifier replaces the app.info check of ONAPPINSTALL and
-// ONAPPUPDATE (for example to also require the portal to be a customer).
-// Return nil to accept the event.
+// WithInstallVerifier adds a check of ONAPPINSTALL and ONAPPUPDATE, for
+// example to require the portal to be a customer. It runs before the proof
+// of [WithApp] and cannot replace it; return nil to go on to the proof.
 func WithInstallVerifier(fn func(ctx context.Context, ev *events.Event) error) Option {
 	return func(c *config) { c.installVerifier = fn }
 }
@@ -295,6 +302,18 @@ type ctxKey struct{}
 type dispatchInfo struct {
 	h  *Handler
 	ev *events.Event
+}
+
+// Format prints the handler without its tokens.
+func (h *Handler) Format(f fmt.State, _ rune) {
+	client := ""
+	if h.cfg.app != nil {
+		client = h.cfg.app.ClientID
+	}
+	h.mu.RLock()
+	n := len(h.routes)
+	h.mu.RUnlock()
+	fmt.Fprintf(f, "webhook.Handler{app: %q, tokens: %d, registry: %v, routes: %d}", client, len(h.cfg.tokens), h.cfg.registry != nil, n)
 }
 
 // PortalClient returns a client for the portal of the event being handled,
@@ -497,24 +516,36 @@ func (h *Handler) authenticate(ctx context.Context, ev *events.Event) error {
 }
 
 func (h *Handler) install(ctx context.Context, ev *events.Event) error {
-	verify := h.cfg.installVerifier
-	if verify == nil {
-		verify = h.verifyWithAppInfo
-	}
-	if err := verify(ctx, ev); err != nil {
-		if !isAuthError(err) {
-			err = fmt.Errorf("%w: %w", events.ErrInstallUnverified, err)
-		}
-		return err
-	}
 	member := ev.MemberID()
 	if member == "" || ev.Auth.ApplicationToken == "" {
 		return fmt.Errorf("%w: no member id or application token", events.ErrInstallUnverified)
 	}
-	if ev.Auth.HasTokens() {
-		if err := h.cfg.tokenStore.SaveToken(ctx, member, ev.Auth.Token(ev.TS)); err != nil {
-			return fmt.Errorf("webhook: saving the portal's tokens: %w", err)
+	// The caller's own check first: it is local, and the proof spends the
+	// event's refresh token.
+	if verify := h.cfg.installVerifier; verify != nil {
+		if err := verify(ctx, ev); err != nil {
+			if !isAuthError(err) {
+				err = fmt.Errorf("%w: %w", events.ErrInstallUnverified, err)
+			}
+			return err
 		}
+	}
+	tok, err := h.proveInstall(ctx, ev)
+	if err != nil {
+		return err
+	}
+	switch old, err := h.cfg.registry.Lookup(ctx, member); {
+	case errors.Is(err, events.ErrUnknownPortal):
+	case err != nil:
+		return fmt.Errorf("webhook: looking up the portal: %w", err)
+	case old != ev.Auth.ApplicationToken:
+		// Allowed: the event is proven to come from our app on this portal
+		// (a reinstall, or ONAPPUPDATE rotating the token). Never silent.
+		h.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "webhook: a proven install replaces the portal's application token",
+			slog.String("event", ev.Name), slog.String("member_id", member), slog.String("domain", tok.Domain))
+	}
+	if err := h.cfg.tokenStore.SaveToken(ctx, member, tok); err != nil {
+		return fmt.Errorf("webhook: saving the portal's tokens: %w", err)
 	}
 	if err := h.cfg.registry.Store(ctx, member, ev.Auth.ApplicationToken); err != nil {
 		return fmt.Errorf("webhook: storing the application token: %w", err)
@@ -552,26 +583,25 @@ func (h *Handler) oauthServer(named string) (string, error) {
 	return "", fmt.Errorf("the event names an unknown OAuth server %.80q (see WithOAuthServers)", named)
 }
 
-func (h *Handler) verifyWithAppInfo(ctx context.Context, ev *events.Event) error {
+// proveInstall runs [events.VerifyInstall] at the allow-listed OAuth
+// server the event names, with our app's credentials, and returns the new
+// token pair.
+func (h *Handler) proveInstall(ctx context.Context, ev *events.Event) (bitrix.Token, error) {
 	server, err := h.oauthServer(ev.Auth.ServerEndpoint)
 	if err != nil {
-		return fmt.Errorf("%w: %w", events.ErrInstallUnverified, err)
+		return bitrix.Token{}, fmt.Errorf("%w: %w", events.ErrInstallUnverified, err)
 	}
-	// Check the access token exactly as delivered: without the refresh
-	// token the client cannot swap a forged access token for a fresh one.
-	// app.info goes to the authorization server, never to an address only
-	// the event vouches for (auth[client_endpoint] could be anyone's).
-	tok := ev.Auth.Token(ev.TS)
-	tok.RefreshToken = ""
-	tok.ClientEndpoint = server
-	opts := append(slices.Clone(h.cfg.clientOpts), bitrix.WithRetryPolicy(bitrix.NoRetries()))
-	c, err := bitrix.New(bitrix.OAuth(tok, *h.cfg.app, bitrix.NewMemoryTokenStore(nil)), opts...)
-	if err != nil {
-		return fmt.Errorf("%w: %w", events.ErrInstallUnverified, err)
-	}
-	_, err = events.VerifyInstall(ctx, c, ev, h.cfg.app.ClientID)
-	return err
+	app := *h.cfg.app
+	app.TokenURL = tokenURLOf(server)
+	return events.VerifyInstall(ctx, ev, func(ctx context.Context, rt bitrix.Secret) (bitrix.Token, error) {
+		return bitrix.RefreshToken(ctx, app, rt, h.cfg.clientOpts...)
+	})
 }
+
+// tokenURLOf returns the token endpoint of the OAuth server with REST root
+// server, as Bitrix24's clients derive it: https://oauth.bitrix.info/rest/
+// → https://oauth.bitrix.info/oauth/token/ (settings/oauth/auto-renewal.md).
+func tokenURLOf(server string) string { return strings.TrimSuffix(server, "rest/") + "oauth/token/" }
 
 func (h *Handler) uninstall(ctx context.Context, ev *events.Event) error {
 	member := ev.MemberID()

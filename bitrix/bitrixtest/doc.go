@@ -23,8 +23,15 @@
 // $total/$time/$error references and halt; lists page by 50 with start,
 // next, total and start=-1; filters take the prefix operators.
 //
-// OAuth and limits: /oauth/token/ answers refresh_token and
-// authorization_code grants (GET or POST; refresh tokens rotate unless
+// OAuth and limits: the fake plays the OAuth server too, mounted at
+// URL()+"/oauth" with the layout of https://oauth.bitrix.info: its REST
+// root is [App].ServerEndpoint (.../oauth/rest/) and its token endpoint
+// [App].TokenURL (.../oauth/oauth/token/), so a client that derives the
+// token URL from server_endpoint (minus "rest/", plus "oauth/token/")
+// reaches it; URL()+"/oauth/token/" answers too. The token endpoint answers
+// refresh_token and authorization_code grants in the documented shape
+// (member_id, client_endpoint, domain "oauth.bitrix.info", ...), GET or
+// POST; refresh tokens rotate unless
 // [WithReusableRefreshTokens]); access tokens expire ([WithAccessTokenTTL],
 // [Server.ExpireAccessTokens]). A leaky bucket per portal ([WithRateLimit],
 // [WithoutRateLimit]) answers 503 QUERY_LIMIT_EXCEEDED; the per-method

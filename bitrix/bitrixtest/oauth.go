@@ -11,6 +11,14 @@ import (
 	"github.com/b24go/sdk/internal/phpform"
 )
 
+// oauthServerRoot is where the fake's OAuth server is mounted. It has the
+// layout of https://oauth.bitrix.info/: REST root "rest/", token endpoint
+// "oauth/token/" (settings/oauth/auto-renewal.md: server_endpoint
+// "https://oauth.bitrix.info/rest/", tokens from
+// "https://oauth.bitrix.info/oauth/token/"). Clients derive the token URL
+// from server_endpoint that way, so the fake must answer there.
+const oauthServerRoot = "/oauth/"
+
 type accessToken struct {
 	userID  int
 	expires time.Time

@@ -75,8 +75,8 @@ type App struct {
 	MemberID         string
 	Domain           string // "127.0.0.1:port"
 	ClientEndpoint   string // URL()+"/rest/"
-	ServerEndpoint   string // URL()+"/oauth/rest/" (the fake's OAuth server)
-	TokenURL         string // URL()+"/oauth/token/"
+	ServerEndpoint   string // URL()+"/oauth/rest/": REST root of the fake's OAuth server (mounted at URL()+"/oauth")
+	TokenURL         string // URL()+"/oauth/oauth/token/": ServerEndpoint minus "rest/" plus "oauth/token/"
 }
 
 // String redacts the secrets of the app.
@@ -202,8 +202,8 @@ func Start(opts ...Option) (*Server, error) {
 		MemberID:         cfg.memberID,
 		Domain:           host,
 		ClientEndpoint:   s.base + "/rest/",
-		ServerEndpoint:   s.base + "/oauth/rest/",
-		TokenURL:         s.base + "/oauth/token/",
+		ServerEndpoint:   s.base + oauthServerRoot + "rest/",
+		TokenURL:         s.base + oauthServerRoot + "oauth/token/",
 	}
 	return s, nil
 }
@@ -334,12 +334,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.requests.Add(1)
 	path := r.URL.Path
 	switch {
-	case strings.HasPrefix(path, "/oauth/token"):
+	case strings.HasPrefix(path, oauthServerRoot+"oauth/token"), strings.HasPrefix(path, "/oauth/token"):
 		s.serveToken(w, r)
 	case strings.HasPrefix(path, "/oauth/authorize"):
 		s.serveAuthorize(w, r)
-	case strings.HasPrefix(path, "/oauth/rest/"):
-		s.serveREST(w, r, strings.TrimPrefix(path, "/oauth/rest/"))
+	case strings.HasPrefix(path, oauthServerRoot+"rest/"):
+		s.serveREST(w, r, strings.TrimPrefix(path, oauthServerRoot+"rest/"))
 	case strings.HasPrefix(path, "/rest/"):
 		s.serveREST(w, r, strings.TrimPrefix(path, "/rest/"))
 	default:
