@@ -68,9 +68,10 @@ func TestAddManyExactlyOnceAfterLostAnswer(t *testing.T) {
 					reconciled++
 				}
 			}
-			// The first request (50 commands) was processed and its answer lost.
-			if reconciled != 50 {
-				t.Errorf("%d items reconciled, want 50", reconciled)
+			// The request that reached the portal first (of 50, 50 and 20
+			// commands, sent in parallel) was processed and its answer lost.
+			if reconciled != 50 && reconciled != 20 {
+				t.Errorf("%d items reconciled, want one request's (50 or 20)", reconciled)
 			}
 			if n := srv.CallCount("lists.element.add"); n != 120 {
 				t.Errorf("lists.element.add ran %d times, want 120 (no re-send of applied adds)", n)
