@@ -3,6 +3,7 @@ package bitrixtest
 import (
 	"fmt"
 	"slices"
+	"sort"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -66,6 +67,18 @@ func TestDynamicItemEvents(t *testing.T) {
 		}
 		if d := cmp.Diff(want, got); d != "" {
 			t.Errorf("type %d deliveries (-want +got)\n%s", typ, d)
+		}
+		// Generic and per-type deliveries have the docs sample's shape
+		// (on-crm-dynamic-item-add.md), plus the auth keys the fake always
+		// sends, without refresh_token (api-reference/events/index.md: it
+		// "does not come with every event", only with those that need
+		// long-term access such as OnAppInstall; see docs/CONFORMANCE.md).
+		wantPaths := append(filterPaths(keyPaths(fixtureTree(t, "event_ONCRMDYNAMICITEMADD.json"), ""), "auth[refresh_token]"), "auth[expires]", "auth[user_id]")
+		sort.Strings(wantPaths)
+		for _, d := range s.Deliveries()[before : before+2] {
+			if diff := cmp.Diff(wantPaths, keyPaths(tree(t, d.Body), "")); diff != "" {
+				t.Errorf("%s paths (-want +got)\n%s", d.Event, diff)
+			}
 		}
 	}
 	// A deal raises its own event only.
