@@ -136,7 +136,7 @@ func TestParseLenient(t *testing.T) {
 				t.Errorf("EntityID = %d, %v", id, ok)
 			}
 		}},
-		{"unknown event keeps its tree", "event=ONIMBOTV2MESSAGEADD&data[message][text]=hi&data[list][]=a&data[list][]=b", func(t *testing.T, ev *Event) {
+		{"unknown event keeps its tree", "event=ONIMCONNECTORMESSAGEADD&data[message][text]=hi&data[list][]=a&data[list][]=b", func(t *testing.T, ev *Event) {
 			u, ok := ev.Data.(*Unknown)
 			if !ok {
 				t.Fatalf("Data = %T", ev.Data)

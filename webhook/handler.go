@@ -413,7 +413,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		lim.MaxBodySize = events.DefaultMaxBodySize
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, lim.MaxBodySize)
-	ev, err := lim.Parse(r)
+	ev, err := lim.ParseAny(r) // form, or JSON (Chatbots 2.0 webhook mode, events.ParseAny)
 	if err != nil {
 		if errors.Is(err, events.ErrBodyTooLarge) {
 			writeError(w, http.StatusRequestEntityTooLarge, "body_too_large", "event body too large")

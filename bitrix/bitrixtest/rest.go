@@ -81,6 +81,7 @@ func init() {
 	registerCRM()
 	registerLists()
 	registerIM()
+	registerIMV2()
 	registerEvents()
 }
 

@@ -56,6 +56,7 @@ type Server struct {
 	crm    *crmStore
 	lists  *listStore
 	im     *imStore
+	v2     *imv2Store // imbot.v2 (imbotv2.go)
 	ev     *eventStore
 
 	// inspection and faults
@@ -167,6 +168,7 @@ func Start(opts ...Option) (*Server, error) {
 	s.crm = newCRMStore()
 	s.lists = newListStore()
 	s.im = newIMStore()
+	s.v2 = newIMV2Store()
 	s.ev = newEventStore()
 	s.delivHTTP = cfg.deliveryClient
 

@@ -1,0 +1,1284 @@
+package bitrixtest
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/b24go/sdk/internal/phpform"
+)
+
+// Chatbots 2.0 (imbot.v2.*), after api-reference/chat-bots/chat-bots-v2/
+// in bitrix24/b24restdocs (commit 5988ed13, change-log REST revision 36).
+// v2 bots live beside the v1 ones and share users, chats and messages;
+// they get only v2 events (index.md: "a bot receives events only in the
+// format of the API version it was registered through").
+//
+// Modelled: Bot.register/update/get/list/unregister, Event.get with
+// offsets, Chat.get/add/leave, Chat.User.add/delete/list,
+// Chat.Manager.add/delete, Chat.setOwner, Chat.InputAction.notify,
+// Chat.TextField.enabled, Chat.Message.send/update/delete/get/read,
+// Chat.Message.Reaction.add/delete, Command.register/update/list/
+// unregister/answer, File.upload/download and Revision.get. Others answer
+// ERROR_METHOD_NOT_FOUND.
+
+type v2bot struct {
+	id         int
+	code       string
+	typ        string
+	mode       string // fetch or webhook
+	webhookURL string
+	token      string // botToken of bots registered through an inbound webhook
+	owner      string // "app:<client_id>" or "hook:<secret>" (who may call for it)
+	props      map[string]string
+	hidden     bool
+	reactions  bool
+	openline   bool
+	background string
+	appToken   string // application_token of its webhook deliveries
+	queue      []v2event
+	sent       int
+}
+
+type v2event struct {
+	id   int64
+	typ  string
+	date time.Time
+	data map[string]any
+}
+
+type v2command struct {
+	id       int
+	botID    int
+	command  string
+	title    map[string]string
+	params   map[string]string
+	common   bool
+	hidden   bool
+	extranet bool
+}
+
+type imv2Store struct {
+	bots        map[int]*v2bot
+	commands    map[int]*v2command
+	nextEvent   int64
+	nextCmd     int
+	webhookJSON bool
+	answers     []V2Message
+	files       map[int]string
+}
+
+func newIMV2Store() *imv2Store {
+	return &imv2Store{bots: map[int]*v2bot{}, commands: map[int]*v2command{}, nextEvent: 1000, files: map[int]string{}}
+}
+
+// V2RESTRevision is the imbot.v2 REST revision the fake follows.
+const V2RESTRevision = 36
+
+func v2err(status int, code, desc string) *apiError { return errf(status, code, "%s", desc) }
+
+// v2bool reads a v2 boolean: JSON true/false or "Y"/"N" (index.md,
+// "Boolean Parameters"; change-log.md BOT-FIX-0402-2).
+func v2bool(v any, def bool) bool {
+	switch x := v.(type) {
+	case nil:
+		return def
+	case bool:
+		return x
+	}
+	s, _ := phpform.LeafString(v)
+	switch strings.ToUpper(strings.TrimSpace(s)) {
+	case "Y", "TRUE", "1":
+		return true
+	case "N", "FALSE", "0", "":
+		return false
+	}
+	return def
+}
+
+// v2owner is who is calling: an OAuth app or an inbound webhook.
+func (c *call) v2owner() string {
+	if c.auth.kind == AuthOAuth {
+		return "app:" + c.auth.clientID
+	}
+	return "hook:" + c.auth.secret
+}
+
+// v2bot resolves botId (and botToken for webhook auth) the way the
+// BotController does (change-log.md BOT-NEW-0408-1: BOT_TOKEN_NOT_SPECIFIED,
+// BOT_ID_REQUIRED, BOT_NOT_FOUND, BOT_OWNERSHIP_ERROR).
+func (c *call) v2bot() (*v2bot, *apiError) {
+	token := c.params.String("botToken")
+	if c.auth.kind == AuthWebhook && token == "" {
+		return nil, v2err(400, "BOT_TOKEN_NOT_SPECIFIED", "Bot token is not specified")
+	}
+	id := toInt(ciGet(c.params, "botId"))
+	if id == 0 {
+		return nil, v2err(400, "BOT_ID_REQUIRED", "Bot ID is required")
+	}
+	b := c.s.v2.bots[id]
+	if b == nil {
+		return nil, v2err(404, "BOT_NOT_FOUND", "Bot not found")
+	}
+	if b.owner != c.v2owner() || c.auth.kind == AuthWebhook && b.token != token {
+		return nil, v2err(403, "BOT_OWNERSHIP_ERROR", "Bot is registered by another application")
+	}
+	return b, nil
+}
+
+func (s *Server) v2botObject(b *v2bot) map[string]any {
+	var bg any
+	if b.background != "" {
+		bg = b.background
+	}
+	nChats := 0
+	for _, ch := range s.im.chats {
+		if containsInt(ch.users, b.id) {
+			nChats++
+		}
+	}
+	return map[string]any{
+		"id": b.id, "code": b.code, "type": b.typ, "isHidden": b.hidden, "isSupportOpenline": b.openline,
+		"isReactionsEnabled": b.reactions, "backgroundId": bg, "language": "en", "moduleId": "rest",
+		"eventMode": b.mode, "countMessage": b.sent, "countCommand": s.v2countCommands(b.id), "countChat": nChats, "countUser": 0,
+	}
+}
+
+func (s *Server) v2countCommands(botID int) int {
+	n := 0
+	for _, x := range s.v2.commands {
+		if x.botID == botID {
+			n++
+		}
+	}
+	return n
+}
+
+func (s *Server) v2user(id int) map[string]any {
+	u := s.ensureUser(id)
+	typ := "employee"
+	ext := "default"
+	if u.IsBot {
+		typ, ext = "bot", "bot"
+	}
+	return map[string]any{
+		"id": u.ID, "active": u.Active, "name": u.fullName(), "firstName": u.Name, "lastName": u.LastName,
+		"workPosition": u.Position, "color": "#df532d", "avatar": "", "gender": u.Gender, "birthday": "",
+		"extranet": false, "bot": u.IsBot, "connector": false, "externalAuthId": ext, "status": "online",
+		"idle": false, "lastActivityDate": false, "absent": false, "departments": []int{1}, "phones": false, "type": typ,
+	}
+}
+
+// v2dialog is the dialogId of ch as seen by viewer (index.md#dialog-id:
+// in a private chat, the other side's id).
+func v2dialog(ch *chat, viewer int) string {
+	if ch.typ == "P" {
+		for _, u := range ch.users {
+			if u != viewer {
+				return strconv.Itoa(u)
+			}
+		}
+	}
+	return "chat" + strconv.Itoa(ch.id)
+}
+
+func (s *Server) v2chat(ch *chat, viewer int, full bool) map[string]any {
+	typ, mt := "chat", "C"
+	if ch.typ == "P" {
+		typ, mt = "private", "P"
+	}
+	color := ch.color
+	if color == "" {
+		color = "#ab7761"
+	}
+	m := map[string]any{
+		"id": ch.id, "dialogId": v2dialog(ch, viewer), "type": typ, "name": ch.title, "entityType": ch.entityType,
+		"owner": ch.owner, "avatar": "", "color": color,
+	}
+	if full {
+		m["messageType"], m["description"] = mt, ch.description
+		m["userCounter"] = len(ch.users)
+		m["dateCreate"] = ch.created.Format(time.RFC3339)
+		m["role"] = "member"
+		if ch.owner == viewer {
+			m["role"] = "owner"
+		}
+		n, last := 0, 0
+		for _, msg := range s.im.messages {
+			if msg.chatID == ch.id && !msg.deleted {
+				n++
+				last = max(last, msg.id)
+			}
+		}
+		m["messageCount"], m["lastMessageId"] = n, last
+	}
+	return m
+}
+
+func (s *Server) v2message(m *message) map[string]any {
+	params := map[string]any{}
+	if m.keyboard != nil {
+		params["KEYBOARD"] = m.keyboard
+	}
+	if m.attach != nil {
+		params["ATTACH"] = m.attach
+	}
+	return map[string]any{
+		"id": m.id, "chatId": m.chatID, "authorId": m.authorID, "date": s.now().Format(time.RFC3339),
+		"text": m.text, "isSystem": m.system, "uuid": "", "forward": nil, "params": params, "viewedByOthers": false,
+	}
+}
+
+// v2emit queues (fetch) or builds the delivery of (webhook) one event for b.
+func (s *Server) v2emit(b *v2bot, typ string, data map[string]any) []delivery {
+	s.v2.nextEvent++
+	if b.mode == "fetch" {
+		data["bot"] = s.v2botObject(b)
+		b.queue = append(b.queue, v2event{id: s.v2.nextEvent, typ: typ, date: s.now(), data: data})
+		return nil
+	}
+	// Webhook mode: the bot object is {id, code, auth} (events.md#bot-format);
+	// the top-level auth carries the application_token to verify.
+	bot := map[string]any{"id": b.id, "code": b.code}
+	if strings.HasPrefix(b.owner, "app:") {
+		t := s.issueLocked(b.id)
+		bot["auth"] = map[string]any{
+			"access_token": t.AccessToken, "expires": t.Expires.Unix(), "expires_in": int(t.Expires.Sub(s.now()) / time.Second),
+			"scope": "imbot", "domain": s.app.Domain, "server_endpoint": s.app.ServerEndpoint, "status": "L",
+			"client_endpoint": s.app.ClientEndpoint, "member_id": s.app.MemberID, "user_id": b.id, "application_token": b.appToken,
+		}
+	}
+	data["bot"] = bot
+	payload := map[string]any{
+		"event": typ, "data": data, "ts": s.now().Unix(),
+		"auth": map[string]any{"domain": s.app.Domain, "client_endpoint": s.app.ClientEndpoint, "server_endpoint": s.app.ServerEndpoint,
+			"member_id": s.app.MemberID, "application_token": b.appToken},
+	}
+	var body string
+	if s.v2.webhookJSON {
+		js, _ := json.Marshal(payload)
+		body = string(js)
+	} else {
+		body, _ = phpform.Encode(payload) // http_build_query: events.md#webhook-payload
+	}
+	return []delivery{{event: typ, url: b.webhookURL, body: body}}
+}
+
+// v2deliver posts webhook-mode deliveries (form, or JSON after
+// SetV2WebhookJSON) and records them in Deliveries.
+func (s *Server) v2deliver(out []delivery) error {
+	var first error
+	for _, d := range out {
+		rec := Delivery{Event: d.event, URL: d.url, Body: d.body}
+		ctype := "application/x-www-form-urlencoded"
+		if strings.HasPrefix(d.body, "{") {
+			ctype = "application/json"
+		} else {
+			rec.Form, _ = url.ParseQuery(d.body)
+		}
+		req, err := http.NewRequest(http.MethodPost, d.url, strings.NewReader(d.body))
+		if err == nil {
+			req.Header.Set("Content-Type", ctype)
+			req.Header.Set("User-Agent", "Bitrix24 Webhook Engine")
+			var res *http.Response
+			if res, err = s.delivHTTP.Do(req); err == nil {
+				rec.Status = res.StatusCode
+				_, _ = drainBody(res)
+			}
+		}
+		if err != nil {
+			rec.Err = fmt.Errorf("bitrixtest: deliver %s to %s: %w", d.event, redactHandler(d.url), unwrapURLError(err))
+		} else if rec.Status >= 300 {
+			err = fmt.Errorf("bitrixtest: handler for %s answered HTTP %d", d.event, rec.Status)
+		}
+		s.deliv.add(rec)
+		if first == nil {
+			first = err
+			if rec.Err != nil {
+				first = rec.Err
+			}
+		}
+	}
+	return first
+}
+
+func registerIMV2() {
+	p := "imbot.v2."
+	register(p+"Revision.get", "imbot", func(c *call) (reply, *apiError) {
+		// revision-get.md: rest 33 in the sample; the fake follows 36.
+		return ok(map[string]any{"rest": V2RESTRevision, "web": 130, "mobile": 23, "desktop": 6})
+	})
+	register(p+"Bot.register", "imbot", hV2Register)
+	register(p+"Bot.update", "imbot", hV2Update)
+	register(p+"Bot.get", "imbot", func(c *call) (reply, *apiError) {
+		var b *v2bot
+		if code := c.params.String("code"); code != "" && ciGet(c.params, "botId") == nil {
+			if c.auth.kind == AuthWebhook && c.params.String("botToken") == "" {
+				return reply{}, v2err(400, "BOT_TOKEN_NOT_SPECIFIED", "Bot token is not specified")
+			}
+			for _, x := range c.s.v2.bots {
+				if x.code == code && x.owner == c.v2owner() && (c.auth.kind != AuthWebhook || x.token == c.params.String("botToken")) {
+					b = x
+				}
+			}
+			if b == nil {
+				return reply{}, v2err(404, "BOT_NOT_FOUND", "Bot not found")
+			}
+		} else {
+			var e *apiError
+			if b, e = c.v2bot(); e != nil {
+				return reply{}, e
+			}
+		}
+		return ok(map[string]any{"bot": c.s.v2botObject(b), "users": []any{c.s.v2user(b.id)}})
+	})
+	register(p+"Bot.list", "imbot", func(c *call) (reply, *apiError) {
+		if c.auth.kind == AuthWebhook && c.params.String("botToken") == "" {
+			return reply{}, v2err(400, "BOT_TOKEN_NOT_SPECIFIED", "Bot token is not specified")
+		}
+		typ := ""
+		if f := ciMap(c.params, "filter"); f != nil {
+			typ = f.String("type")
+		}
+		var ids []int
+		for id, b := range c.s.v2.bots {
+			if b.owner == c.v2owner() && (typ == "" || b.typ == typ) {
+				ids = append(ids, id)
+			}
+		}
+		sort.Ints(ids)
+		limit, offset := toInt(ciGet(c.params, "limit")), toInt(ciGet(c.params, "offset"))
+		if limit <= 0 {
+			limit = 50
+		}
+		from, to := min(offset, len(ids)), min(offset+limit, len(ids))
+		bots, users := []any{}, []any{}
+		for _, id := range ids[from:to] {
+			bots = append(bots, c.s.v2botObject(c.s.v2.bots[id]))
+			users = append(users, c.s.v2user(id))
+		}
+		return ok(map[string]any{"bots": bots, "users": users, "hasNextPage": to < len(ids)})
+	})
+	register(p+"Bot.unregister", "imbot", func(c *call) (reply, *apiError) {
+		b, e := c.v2bot()
+		if e != nil {
+			return reply{}, e
+		}
+		// ONIMBOTV2DELETE is the last event the bot gets (events.md).
+		*c.out = append(*c.out, c.s.v2emit(b, "ONIMBOTV2DELETE", map[string]any{})...)
+		delete(c.s.v2.bots, b.id)
+		for id, x := range c.s.v2.commands {
+			if x.botID == b.id {
+				delete(c.s.v2.commands, id)
+			}
+		}
+		return ok(map[string]any{"result": true})
+	})
+	register(p+"Event.get", "imbot", hV2EventGet)
+	register(p+"Chat.Message.send", "imbot", hV2Send)
+	register(p+"Chat.Message.update", "imbot", func(c *call) (reply, *apiError) {
+		b, m, e := c.v2ownMessage()
+		if e != nil {
+			return reply{}, e
+		}
+		f := ciMap(c.params, "fields")
+		if f == nil {
+			return reply{}, v2err(400, "FIELDS_REQUIRED", "fields are required")
+		}
+		if v, ok := f.Get("message"); ok {
+			m.text, _ = phpform.LeafString(v)
+		}
+		if v, ok := f.Get("keyboard"); ok {
+			m.keyboard = plainJSON(v)
+		}
+		if v, ok := f.Get("attach"); ok {
+			m.attach = plainJSON(v)
+		}
+		m.edited = true
+		_ = b
+		return ok(map[string]any{"result": true})
+	})
+	register(p+"Chat.Message.delete", "imbot", func(c *call) (reply, *apiError) {
+		_, m, e := c.v2ownMessage()
+		if e != nil {
+			return reply{}, e
+		}
+		m.deleted = true
+		if v2bool(ciGet(c.params, "complete"), false) {
+			delete(c.s.im.messages, m.id)
+		}
+		return ok(map[string]any{"result": true})
+	})
+	register(p+"Chat.Message.get", "imbot", func(c *call) (reply, *apiError) {
+		b, e := c.v2bot()
+		if e != nil {
+			return reply{}, e
+		}
+		if b.typ != "supervisor" && b.typ != "personal" {
+			return reply{}, v2err(403, "ACCESS_DENIED", "Only supervisor and personal bots may read messages")
+		}
+		m := c.s.im.messages[toInt(ciGet(c.params, "messageId"))]
+		if m == nil || m.deleted || !containsInt(c.s.im.chats[m.chatID].users, b.id) {
+			return reply{}, v2err(404, "MESSAGE_NOT_FOUND", "Message not found")
+		}
+		return ok(map[string]any{"message": c.s.v2message(m), "user": c.s.v2user(m.authorID)})
+	})
+	register(p+"Chat.Message.read", "imbot", func(c *call) (reply, *apiError) {
+		b, ch, e := c.v2chatOf(true)
+		if e != nil {
+			return reply{}, e
+		}
+		var ids []int
+		for id, m := range c.s.im.messages {
+			if m.chatID == ch.id && m.authorID != b.id && !m.deleted {
+				ids = append(ids, id)
+			}
+		}
+		sort.Ints(ids)
+		last := 0
+		if len(ids) > 0 {
+			last = ids[len(ids)-1]
+		}
+		return ok(map[string]any{"chatId": ch.id, "lastId": last, "counter": 0, "viewedMessages": ids})
+	})
+	for _, name := range []string{"add", "delete"} {
+		register(p+"Chat.Message.Reaction."+name, "imbot", func(c *call) (reply, *apiError) {
+			b, e := c.v2bot()
+			if e != nil {
+				return reply{}, e
+			}
+			m := c.s.im.messages[toInt(ciGet(c.params, "messageId"))]
+			if m == nil || m.deleted || !containsInt(c.s.im.chats[m.chatID].users, b.id) {
+				return reply{}, v2err(404, "MESSAGE_NOT_FOUND", "Message not found")
+			}
+			if c.params.String("reaction") == "" {
+				return reply{}, v2err(400, "REACTION_REQUIRED", "Reaction is required")
+			}
+			return ok(map[string]any{"result": true})
+		})
+	}
+	register(p+"Chat.get", "imbot", func(c *call) (reply, *apiError) {
+		b, ch, e := c.v2chatOf(true)
+		if e != nil {
+			return reply{}, e
+		}
+		return ok(map[string]any{"chat": c.s.v2chat(ch, b.id, true)})
+	})
+	register(p+"Chat.add", "imbot", func(c *call) (reply, *apiError) {
+		b, e := c.v2bot()
+		if e != nil {
+			return reply{}, e
+		}
+		f := ciMap(c.params, "fields")
+		ch := &chat{typ: "C", owner: b.id, users: []int{b.id}, created: c.s.now()}
+		if f != nil {
+			ch.title, ch.description, ch.color = f.String("title"), f.String("description"), f.String("color")
+			if o := toInt(ciGet(f, "ownerId")); o > 0 {
+				ch.owner = o
+			}
+			for _, v := range listValues(ciGet(f, "userIds")) {
+				if id := toInt(v); id > 0 && !containsInt(ch.users, id) {
+					ch.users = append(ch.users, id)
+				}
+			}
+		}
+		c.s.im.nextChat++
+		ch.id = c.s.im.nextChat
+		c.s.im.chats[ch.id] = ch
+		users := []any{}
+		for _, u := range ch.users {
+			users = append(users, c.s.v2user(u))
+		}
+		return ok(map[string]any{"chat": c.s.v2chat(ch, b.id, true), "users": users})
+	})
+	register(p+"Chat.leave", "imbot", func(c *call) (reply, *apiError) {
+		b, ch, e := c.v2chatOf(true)
+		if e != nil {
+			return reply{}, e
+		}
+		ch.users = removeInt(ch.users, b.id)
+		return ok(map[string]any{"result": true})
+	})
+	userOp := func(op func(c *call, ch *chat, ids []int) *apiError, many bool) handler {
+		return func(c *call) (reply, *apiError) {
+			_, ch, e := c.v2chatOf(true)
+			if e != nil {
+				return reply{}, e
+			}
+			var ids []int
+			if many {
+				for _, v := range listValues(ciGet(c.params, "userIds")) {
+					ids = append(ids, toInt(v))
+				}
+			} else {
+				ids = []int{toInt(ciGet(c.params, "userId"))}
+			}
+			if len(ids) == 0 || slices.Contains(ids, 0) {
+				return reply{}, v2err(400, "USER_ID_REQUIRED", "User IDs are required")
+			}
+			if e := op(c, ch, ids); e != nil {
+				return reply{}, e
+			}
+			return ok(map[string]any{"result": true})
+		}
+	}
+	register(p+"Chat.User.add", "imbot", userOp(func(c *call, ch *chat, ids []int) *apiError {
+		for _, id := range ids {
+			c.s.ensureUser(id)
+			if !containsInt(ch.users, id) {
+				ch.users = append(ch.users, id)
+			}
+		}
+		return nil
+	}, true))
+	register(p+"Chat.User.delete", "imbot", userOp(func(c *call, ch *chat, ids []int) *apiError {
+		ch.users = removeInt(ch.users, ids[0])
+		return nil
+	}, false))
+	register(p+"Chat.setOwner", "imbot", userOp(func(c *call, ch *chat, ids []int) *apiError {
+		if !containsInt(ch.users, ids[0]) {
+			return v2err(400, "USER_NOT_IN_CHAT", "User is not a member of the chat")
+		}
+		ch.owner = ids[0]
+		return nil
+	}, false))
+	for _, name := range []string{"Chat.Manager.add", "Chat.Manager.delete"} {
+		register(p+name, "imbot", userOp(func(c *call, ch *chat, ids []int) *apiError { return nil }, true))
+	}
+	register(p+"Chat.User.list", "imbot", func(c *call) (reply, *apiError) {
+		_, ch, e := c.v2chatOf(true)
+		if e != nil {
+			return reply{}, e
+		}
+		ids := slices.Clone(ch.users)
+		sort.Ints(ids)
+		if o := ciMap(c.params, "order"); o != nil && strings.EqualFold(o.String("id"), "DESC") {
+			slices.Reverse(ids)
+		}
+		limit := toInt(ciGet(c.params, "limit"))
+		if limit <= 0 {
+			limit = 50
+		}
+		out := []any{}
+		for _, id := range ids[:min(limit, len(ids))] {
+			out = append(out, c.s.v2user(id))
+		}
+		return ok(out)
+	})
+	register(p+"Chat.InputAction.notify", "imbot", func(c *call) (reply, *apiError) {
+		if _, _, e := c.v2chatOf(true); e != nil {
+			return reply{}, e
+		}
+		if d := toInt(ciGet(c.params, "duration")); ciGet(c.params, "duration") != nil && (d < 1 || d > 600) {
+			return reply{}, v2err(400, "INVALID_DURATION", "Duration must be 1-600")
+		}
+		return ok(map[string]any{"result": true})
+	})
+	register(p+"Chat.TextField.enabled", "imbot", func(c *call) (reply, *apiError) {
+		if _, _, e := c.v2chatOf(true); e != nil {
+			return reply{}, e
+		}
+		return ok(map[string]any{"result": true})
+	})
+	register(p+"Command.register", "imbot", hV2CommandRegister)
+	register(p+"Command.update", "imbot", func(c *call) (reply, *apiError) {
+		_, x, e := c.v2command()
+		if e != nil {
+			return reply{}, e
+		}
+		f := ciMap(c.params, "fields")
+		if f == nil {
+			return reply{}, v2err(400, "FIELDS_REQUIRED", "fields are required")
+		}
+		if v := f.String("command"); v != "" {
+			x.command = strings.TrimPrefix(v, "/")
+		}
+		for key, dst := range map[string]map[string]string{"title": x.title, "params": x.params} {
+			if m := f.Map(key); m != nil {
+				for _, l := range m.Keys() {
+					if v, _ := m.Get(l); v == nil {
+						delete(dst, l)
+					} else {
+						dst[l] = m.String(l)
+					}
+				}
+			}
+		}
+		x.common = v2bool(ciGet(f, "common"), x.common)
+		x.hidden = v2bool(ciGet(f, "hidden"), x.hidden)
+		x.extranet = v2bool(ciGet(f, "extranetSupport"), x.extranet)
+		return ok(map[string]any{"command": x.view(false)})
+	})
+	register(p+"Command.list", "imbot", func(c *call) (reply, *apiError) {
+		b, e := c.v2bot()
+		if e != nil {
+			return reply{}, e
+		}
+		var ids []int
+		for id, x := range c.s.v2.commands {
+			if x.botID == b.id {
+				ids = append(ids, id)
+			}
+		}
+		sort.Ints(ids)
+		out := []any{}
+		for _, id := range ids {
+			out = append(out, c.s.v2.commands[id].view(true))
+		}
+		return ok(map[string]any{"commands": out})
+	})
+	register(p+"Command.unregister", "imbot", func(c *call) (reply, *apiError) {
+		_, x, e := c.v2command()
+		if e != nil {
+			return reply{}, e
+		}
+		delete(c.s.v2.commands, x.id)
+		return ok(map[string]any{"result": true})
+	})
+	register(p+"Command.answer", "imbot", func(c *call) (reply, *apiError) {
+		b, x, e := c.v2command()
+		if e != nil {
+			return reply{}, e
+		}
+		_, ch, e := c.v2chatOf(true)
+		if e != nil {
+			return reply{}, e
+		}
+		if c.s.im.messages[toInt(ciGet(c.params, "messageId"))] == nil {
+			return reply{}, v2err(404, "MESSAGE_NOT_FOUND", "Message not found")
+		}
+		m, e := c.v2post(b, ch)
+		if e != nil {
+			return reply{}, e
+		}
+		c.s.v2.answers = append(c.s.v2.answers, V2Message{ID: m.id, BotID: b.id, ChatID: ch.id, DialogID: c.params.String("dialogId"), Text: m.text, CommandID: x.id})
+		return ok(map[string]any{"result": true})
+	})
+	register(p+"File.upload", "imbot", func(c *call) (reply, *apiError) {
+		b, ch, e := c.v2chatOf(true)
+		if e != nil {
+			return reply{}, e
+		}
+		f := ciMap(c.params, "fields")
+		if f == nil || f.String("name") == "" || f.String("content") == "" {
+			return reply{}, v2err(400, "FILE_REQUIRED", "fields.name and fields.content are required")
+		}
+		c.s.im.nextMsg++
+		m := &message{id: c.s.im.nextMsg, chatID: ch.id, authorID: b.id, text: f.String("message")}
+		c.s.im.messages[m.id] = m
+		fid := c.s.seq("file")
+		c.s.v2.files[fid] = f.String("name")
+		name := f.String("name")
+		ext := ""
+		if i := strings.LastIndexByte(name, '.'); i >= 0 {
+			ext = strings.ToLower(name[i+1:])
+		}
+		return ok(map[string]any{
+			"file":      map[string]any{"id": fid, "chatId": ch.id, "name": name, "extension": ext, "size": len(f.String("content")) * 3 / 4},
+			"messageId": m.id, "chatId": ch.id, "dialogId": v2dialog(ch, b.id),
+		})
+	})
+	register(p+"File.download", "imbot", func(c *call) (reply, *apiError) {
+		if _, e := c.v2bot(); e != nil {
+			return reply{}, e
+		}
+		id := toInt(ciGet(c.params, "fileId"))
+		if c.s.v2.files[id] == "" {
+			return reply{}, v2err(404, "FILE_NOT_FOUND", "File not found")
+		}
+		return ok(map[string]any{"downloadUrl": c.s.base + "/rest/download.json?token=imbot%7C" + randHex(8)})
+	})
+}
+
+func plainJSON(v any) any {
+	if m, ok := v.(*phpform.Map); ok {
+		return phpform.Plain(m)
+	}
+	if s, ok := v.(string); ok && (strings.HasPrefix(s, "{") || strings.HasPrefix(s, "[")) {
+		var out any
+		if json.Unmarshal([]byte(s), &out) == nil {
+			return out
+		}
+	}
+	return v
+}
+
+func (x *v2command) view(list bool) map[string]any {
+	m := map[string]any{"id": x.id, "botId": x.botID, "command": "/" + x.command, "common": x.common, "hidden": x.hidden, "extranetSupport": x.extranet}
+	if list {
+		m["title"], m["params"], m["category"], m["context"] = x.title["en"], x.params["en"], "", ""
+	}
+	return m
+}
+
+func (c *call) v2command() (*v2bot, *v2command, *apiError) {
+	b, e := c.v2bot()
+	if e != nil {
+		return nil, nil, e
+	}
+	x := c.s.v2.commands[toInt(ciGet(c.params, "commandId"))]
+	if x == nil || x.botID != b.id {
+		return nil, nil, v2err(404, "COMMAND_NOT_FOUND", "Command not found")
+	}
+	return b, x, nil
+}
+
+// v2chatOf resolves dialogId for the bot; member requires the bot in it.
+func (c *call) v2chatOf(member bool) (*v2bot, *chat, *apiError) {
+	b, e := c.v2bot()
+	if e != nil {
+		return nil, nil, e
+	}
+	d := c.params.String("dialogId")
+	if d == "" {
+		return nil, nil, v2err(400, "DIALOG_ID_REQUIRED", "Dialog ID is required")
+	}
+	var ch *chat
+	if strings.HasPrefix(d, "chat") {
+		ch = c.s.im.chats[toInt(strings.TrimPrefix(d, "chat"))]
+	} else if uid, err := strconv.Atoi(d); err == nil && uid > 0 {
+		if _, known := c.s.users[uid]; known {
+			ch = c.s.privateChat(uid, b.id, true)
+		}
+	}
+	if ch == nil {
+		return nil, nil, v2err(404, "CHAT_NOT_FOUND", "Chat not found")
+	}
+	if member && !containsInt(ch.users, b.id) {
+		return nil, nil, v2err(403, "ACCESS_DENIED", "The bot is not a member of the chat")
+	}
+	return b, ch, nil
+}
+
+func (c *call) v2ownMessage() (*v2bot, *message, *apiError) {
+	b, e := c.v2bot()
+	if e != nil {
+		return nil, nil, e
+	}
+	m := c.s.im.messages[toInt(ciGet(c.params, "messageId"))]
+	if m == nil || m.deleted {
+		return nil, nil, v2err(404, "MESSAGE_NOT_FOUND", "Message not found")
+	}
+	if m.authorID != b.id {
+		return nil, nil, v2err(403, "ACCESS_DENIED", "The message belongs to another author")
+	}
+	return b, m, nil
+}
+
+// v2post stores the message of fields in ch as the bot.
+func (c *call) v2post(b *v2bot, ch *chat) (*message, *apiError) {
+	f := ciMap(c.params, "fields")
+	m := &message{chatID: ch.id, authorID: b.id}
+	if f != nil {
+		m.text = f.String("message")
+		if v, ok := f.Get("keyboard"); ok {
+			m.keyboard = plainJSON(v)
+		}
+		if v, ok := f.Get("attach"); ok {
+			m.attach = plainJSON(v)
+		}
+		m.system = v2bool(ciGet(f, "system"), false)
+	}
+	if strings.TrimSpace(m.text) == "" && m.attach == nil {
+		return nil, v2err(400, "MESSAGE_EMPTY", "Message is empty")
+	}
+	if n := len([]rune(m.text)); n > 20000 { // entities.md#message
+		m.text = string([]rune(m.text)[:20000]) + " (...)"
+	}
+	c.s.im.nextMsg++
+	m.id = c.s.im.nextMsg
+	c.s.im.messages[m.id] = m
+	b.sent++
+	return m, nil
+}
+
+func hV2Send(c *call) (reply, *apiError) {
+	b, ch, e := c.v2chatOf(true)
+	if e != nil {
+		return reply{}, e
+	}
+	m, e := c.v2post(b, ch)
+	if e != nil {
+		return reply{}, e
+	}
+	uuids := map[string]any{}
+	if f := ciMap(c.params, "fields"); f != nil {
+		if fw := f.Map("forwardIds"); fw != nil {
+			for _, k := range fw.Keys() {
+				c.s.im.nextMsg++
+				uuids[k] = c.s.im.nextMsg
+			}
+		}
+	}
+	return ok(map[string]any{"id": m.id, "uuidMap": uuids})
+}
+
+func hV2Register(c *call) (reply, *apiError) {
+	f := ciMap(c.params, "fields")
+	if f == nil {
+		return reply{}, v2err(400, "BOT_CODE_REQUIRED", "Bot code is required")
+	}
+	token := f.String("botToken")
+	if c.auth.kind == AuthWebhook {
+		if token == "" {
+			// bot-register.md passes botToken in fields; quick-start.md at
+			// the top level. The fake takes fields.botToken only.
+			return reply{}, v2err(400, "BOT_TOKEN_NOT_SPECIFIED", "Bot token is not specified")
+		}
+		if len([]rune(token)) > 40 { // change-log.md BOT-BC-0506-1 (from 06.08.2026)
+			return reply{}, v2err(400, "BOT_TOKEN_INVALID_LENGTH", "Bot token must not be longer than 40 characters")
+		}
+	}
+	code := f.String("code")
+	if code == "" {
+		return reply{}, v2err(400, "BOT_CODE_REQUIRED", "Bot code is required")
+	}
+	props := map[string]string{}
+	if pm := f.Map("properties"); pm != nil {
+		for _, k := range pm.Keys() {
+			props[k] = pm.String(k)
+		}
+	}
+	if props["name"] == "" {
+		return reply{}, v2err(400, "BOT_PROPERTIES_REQUIRED", "Bot properties are required")
+	}
+	owner := c.v2owner()
+	for _, b := range c.s.v2.bots {
+		if b.code == code {
+			if b.owner == owner && (c.auth.kind != AuthWebhook || b.token == token) {
+				return ok(map[string]any{"bot": c.s.v2botObject(b), "users": []any{c.s.v2user(b.id)}})
+			}
+			return reply{}, v2err(400, "BOT_CODE_ALREADY_TAKEN", "Bot code is already taken")
+		}
+	}
+	typ := f.String("type")
+	if typ == "" {
+		typ = "bot"
+	}
+	if !slices.Contains([]string{"bot", "network", "openline", "supervisor", "personal"}, typ) {
+		return reply{}, v2err(400, "BOT_INVALID_TYPE", "Invalid bot type")
+	}
+	mode := f.String("eventMode")
+	if mode == "" {
+		mode = "fetch"
+	}
+	if mode != "fetch" && mode != "webhook" {
+		return reply{}, v2err(400, "BOT_INVALID_EVENT_MODE", "Invalid event mode")
+	}
+	hook := f.String("webhookUrl")
+	if mode == "webhook" {
+		if hook == "" {
+			return reply{}, v2err(400, "BOT_WEBHOOK_URL_REQUIRED", "Webhook URL is required")
+		}
+		if !validURL(hook) {
+			return reply{}, v2err(400, "BOT_INVALID_CALLBACK", "Invalid callback URL")
+		}
+	}
+	n := 0
+	for _, b := range c.s.v2.bots {
+		if b.owner == owner {
+			n++
+		}
+	}
+	if n >= 100 { // bot-register.md: BOT_LIMIT_EXCEEDED (100 bots)
+		return reply{}, v2err(400, "BOT_LIMIT_EXCEEDED", "Bot limit exceeded")
+	}
+	id := c.s.seq("user")
+	c.s.users[id] = &user{ID: id, Name: props["name"], LastName: props["lastName"], IsBot: true, Active: true, Position: props["workPosition"], Gender: props["gender"]}
+	b := &v2bot{id: id, code: code, typ: typ, mode: mode, webhookURL: hook, owner: owner, props: props,
+		hidden: v2bool(ciGet(f, "isHidden"), false), reactions: v2bool(ciGet(f, "isReactionsEnabled"), true),
+		openline: v2bool(ciGet(f, "isSupportOpenline"), false), background: v2background(f.String("backgroundId"))}
+	if c.auth.kind == AuthWebhook {
+		b.token = token
+		b.appToken = randHex(16)
+	} else {
+		b.appToken = c.s.app.ApplicationToken
+	}
+	c.s.v2.bots[id] = b
+	return ok(map[string]any{"bot": c.s.v2botObject(b), "users": []any{c.s.v2user(id)}})
+}
+
+// v2background normalizes like Background::normalizeBackgroundId
+// (change-log.md BOT-FIX-0408-4): unknown values become null.
+func v2background(s string) string {
+	if slices.Contains([]string{"azure", "mint", "steel", "slate", "teal", "cornflower", "sky", "peach", "frost"}, s) {
+		return s
+	}
+	return ""
+}
+
+func hV2Update(c *call) (reply, *apiError) {
+	b, e := c.v2bot()
+	if e != nil {
+		return reply{}, e
+	}
+	f := ciMap(c.params, "fields")
+	if f == nil {
+		return reply{}, v2err(400, "FIELDS_REQUIRED", "fields are required")
+	}
+	if pm := f.Map("properties"); pm != nil {
+		for _, k := range pm.Keys() {
+			b.props[k] = pm.String(k)
+		}
+		if u := c.s.users[b.id]; u != nil {
+			u.Name, u.LastName = b.props["name"], b.props["lastName"]
+		}
+	}
+	b.hidden = v2bool(ciGet(f, "isHidden"), b.hidden)
+	b.reactions = v2bool(ciGet(f, "isReactionsEnabled"), b.reactions)
+	b.openline = v2bool(ciGet(f, "isSupportOpenline"), b.openline)
+	if v, ok := f.Get("backgroundId"); ok {
+		s, _ := phpform.LeafString(v)
+		b.background = v2background(s)
+	}
+	if mode := f.String("eventMode"); mode != "" {
+		if mode != "fetch" && mode != "webhook" {
+			return reply{}, v2err(400, "BOT_INVALID_EVENT_MODE", "Invalid event mode")
+		}
+		hook := f.String("webhookUrl")
+		if mode == "webhook" && hook == "" && b.webhookURL == "" {
+			return reply{}, v2err(400, "BOT_WEBHOOK_URL_REQUIRED", "Webhook URL is required")
+		}
+		b.mode = mode
+		if mode == "fetch" {
+			b.webhookURL = "" // BOT-FIX-0501-1: subscriptions are dropped
+		}
+	}
+	if hook := f.String("webhookUrl"); hook != "" {
+		if !validURL(hook) {
+			return reply{}, v2err(400, "BOT_INVALID_CALLBACK", "Invalid callback URL")
+		}
+		b.webhookURL = hook
+	}
+	if tok := f.String("botToken"); tok != "" {
+		if len([]rune(tok)) > 40 { // change-log.md BOT-NEW-0501-2
+			return reply{}, v2err(400, "BOT_TOKEN_INVALID_LENGTH", "Bot token must not be longer than 40 characters")
+		}
+		for _, x := range c.s.v2.bots {
+			if x != b && x.owner == b.owner && x.token == tok {
+				return reply{}, v2err(400, "BOT_TOKEN_ROTATION_FAILED", "Bot token collision")
+			}
+		}
+		b.token = tok
+	}
+	return ok(map[string]any{"bot": c.s.v2botObject(b), "users": []any{c.s.v2user(b.id)}})
+}
+
+func hV2CommandRegister(c *call) (reply, *apiError) {
+	b, e := c.v2bot()
+	if e != nil {
+		return reply{}, e
+	}
+	f := ciMap(c.params, "fields")
+	if f == nil {
+		f = c.params // legacy flat format until 30.09.2026 (change-log.md BOT-BC-0330-1)
+	}
+	name := strings.TrimPrefix(f.String("command"), "/")
+	if name == "" || !commandRE.MatchString(name) {
+		return reply{}, v2err(400, "COMMAND_REQUIRED", "Command is required")
+	}
+	hidden := v2bool(ciGet(f, "hidden"), false)
+	title, params := map[string]string{}, map[string]string{}
+	for key, dst := range map[string]map[string]string{"title": title, "params": params} {
+		if m := f.Map(key); m != nil {
+			for _, l := range m.Keys() {
+				dst[l] = m.String(l)
+			}
+		}
+	}
+	if !hidden && len(title) == 0 {
+		return reply{}, v2err(400, "COMMAND_TITLE_REQUIRED", "Title is required for a visible command")
+	}
+	for _, x := range c.s.v2.commands {
+		if x.botID == b.id && strings.EqualFold(x.command, name) {
+			return reply{}, v2err(400, "COMMAND_ALREADY_EXISTS", "Command already exists")
+		}
+	}
+	c.s.v2.nextCmd++
+	x := &v2command{id: c.s.v2.nextCmd, botID: b.id, command: name, title: title, params: params, hidden: hidden,
+		common: v2bool(ciGet(f, "common"), false), extranet: v2bool(ciGet(f, "extranetSupport"), false)}
+	c.s.v2.commands[x.id] = x
+	return ok(map[string]any{"command": x.view(false)})
+}
+
+// hV2EventGet serves a fetch-mode bot's queue: offset confirms (drops)
+// every event below it; the answer holds up to limit events from the
+// cursor on, nextOffset and hasMore (imbot.v2/events/event-get.md).
+func hV2EventGet(c *call) (reply, *apiError) {
+	b, e := c.v2bot()
+	if e != nil {
+		return reply{}, e
+	}
+	if b.mode != "fetch" {
+		return reply{}, v2err(400, "BOT_EVENT_MODE_NOT_FETCH", "The bot delivers its events by webhook")
+	}
+	if v2bool(ciGet(c.params, "withUserEvents"), false) {
+		// im.v2.Event.subscribe is not modelled: refuse rather than invent.
+		return reply{}, v2err(400, "USER_NOT_SUBSCRIBED", "User not subscribed")
+	}
+	limit := 100
+	if v := ciGet(c.params, "limit"); v != nil {
+		limit = toInt(v)
+		if limit < 1 || limit > 1000 {
+			return reply{}, v2err(400, "INVALID_LIMIT", "limit must be 1-1000")
+		}
+	}
+	offset := int64(toInt(ciGet(c.params, "offset")))
+	i := 0
+	for i < len(b.queue) && b.queue[i].id < offset {
+		i++
+	}
+	b.queue = b.queue[i:]
+	n := min(limit, len(b.queue))
+	evs := make([]any, 0, n)
+	for _, ev := range b.queue[:n] {
+		evs = append(evs, map[string]any{"eventId": ev.id, "type": ev.typ, "date": ev.date.Format(time.RFC3339), "data": ev.data})
+	}
+	next := offset
+	if n > 0 {
+		next = b.queue[n-1].id + 1
+	} else if next == 0 {
+		next = c.s.v2.nextEvent + 1
+	}
+	return ok(map[string]any{"events": evs, "nextOffset": next, "hasMore": n < len(b.queue)})
+}
+
+// ---- test helpers: a user acting in the portal ----
+
+// V2Bot describes a bot registered through imbot.v2.
+type V2Bot struct {
+	ID         int
+	Code       string
+	Type       string
+	EventMode  string
+	WebhookURL string
+	// Pending is the number of queued events not yet confirmed (fetch mode).
+	Pending int
+}
+
+// V2Bots returns the imbot.v2 bots, by id.
+func (s *Server) V2Bots() []V2Bot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []V2Bot
+	for _, b := range s.v2.bots {
+		out = append(out, V2Bot{ID: b.id, Code: b.code, Type: b.typ, EventMode: b.mode, WebhookURL: b.webhookURL, Pending: len(b.queue)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// V2PendingEvents returns the ids of a fetch-mode bot's events that are
+// not confirmed yet.
+func (s *Server) V2PendingEvents(botID int) []int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.v2.bots[botID]
+	if b == nil {
+		return nil
+	}
+	var ids []int64
+	for _, ev := range b.queue {
+		ids = append(ids, ev.id)
+	}
+	return ids
+}
+
+// V2ApplicationToken returns the auth[application_token] of a bot's
+// webhook-mode deliveries: the app's token for bots of the OAuth app; for
+// bots registered through an inbound webhook the docs do not say, and the
+// fake makes up one per bot (docs/CONFORMANCE.md, "Chatbots 2.0").
+func (s *Server) V2ApplicationToken(botID int) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b := s.v2.bots[botID]; b != nil {
+		return b.appToken
+	}
+	return ""
+}
+
+// SetV2WebhookJSON makes webhook-mode deliveries JSON bodies (the handler
+// sample of index.md#webhook) instead of http_build_query forms (events.md).
+func (s *Server) SetV2WebhookJSON(on bool) {
+	s.mu.Lock()
+	s.v2.webhookJSON = on
+	s.mu.Unlock()
+}
+
+// V2Message is a message a v2 bot posted.
+type V2Message struct {
+	ID        int
+	BotID     int
+	ChatID    int
+	DialogID  string // as the bot addressed it
+	Text      string
+	Keyboard  string // fields.keyboard as JSON ("" = none)
+	Attach    string // fields.attach as JSON ("" = none)
+	CommandID int    // set for Command.answer
+}
+
+// V2Messages returns the messages v2 bots posted (Chat.Message.send,
+// Command.answer, File.upload), oldest first, with their current text.
+func (s *Server) V2Messages() []V2Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	answered := map[int]int{}
+	for _, a := range s.v2.answers {
+		answered[a.ID] = a.CommandID
+	}
+	var out []V2Message
+	for _, m := range s.im.messages {
+		b := s.v2.bots[m.authorID]
+		if b == nil || m.deleted {
+			continue
+		}
+		ch := s.im.chats[m.chatID]
+		vm := V2Message{ID: m.id, BotID: b.id, ChatID: m.chatID, Text: m.text, CommandID: answered[m.id]}
+		if ch != nil {
+			vm.DialogID = v2dialog(ch, b.id)
+		}
+		if m.keyboard != nil {
+			js, _ := json.Marshal(m.keyboard)
+			vm.Keyboard = string(js)
+		}
+		if m.attach != nil {
+			js, _ := json.Marshal(m.attach)
+			vm.Attach = string(js)
+		}
+		out = append(out, vm)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// V2SendMessage posts text from user fromUserID to the v2 bot in their
+// private dialog: the bot gets ONIMBOTV2COMMANDADD when the text starts
+// with one of its commands ("/help topic"), ONIMBOTV2MESSAGEADD otherwise,
+// queued (fetch mode) or delivered before V2SendMessage returns (webhook
+// mode). It returns the message id and the delivery error, if any.
+func (s *Server) V2SendMessage(botID, fromUserID int, text string) (int, error) {
+	s.mu.Lock()
+	b := s.v2.bots[botID]
+	if b == nil {
+		s.mu.Unlock()
+		return 0, fmt.Errorf("bitrixtest: no v2 bot %d", botID)
+	}
+	ch := s.privateChat(fromUserID, botID, true)
+	id, out := s.v2userMessage(ch, fromUserID, text)
+	s.mu.Unlock()
+	return id, s.v2deliver(out)
+}
+
+// V2SendChatMessage posts text from fromUserID to group chat chatID. Bots
+// of type bot and openline see it when mentioned ("[USER=<botID>]name[/USER]");
+// supervisor and personal bots see every message (index.md#bot-types).
+func (s *Server) V2SendChatMessage(chatID, fromUserID int, text string) (int, error) {
+	s.mu.Lock()
+	ch := s.im.chats[chatID]
+	if ch == nil || ch.typ == "P" {
+		s.mu.Unlock()
+		return 0, fmt.Errorf("bitrixtest: no group chat %d", chatID)
+	}
+	if !containsInt(ch.users, fromUserID) {
+		ch.users = append(ch.users, fromUserID)
+	}
+	id, out := s.v2userMessage(ch, fromUserID, text)
+	s.mu.Unlock()
+	return id, s.v2deliver(out)
+}
+
+func (s *Server) v2userMessage(ch *chat, from int, text string) (int, []delivery) {
+	s.ensureUser(from)
+	s.im.nextMsg++
+	m := &message{id: s.im.nextMsg, chatID: ch.id, authorID: from, text: text}
+	s.im.messages[m.id] = m
+	var out []delivery
+	for _, uid := range ch.users {
+		b := s.v2.bots[uid]
+		if b == nil || uid == from {
+			continue
+		}
+		if ch.typ != "P" && b.typ != "supervisor" && b.typ != "personal" && !strings.Contains(text, "[USER="+strconv.Itoa(b.id)+"]") {
+			continue
+		}
+		base := func() map[string]any {
+			return map[string]any{"message": s.v2message(m), "chat": s.v2chat(ch, b.id, false), "user": s.v2user(from), "language": "en"}
+		}
+		t := strings.TrimSpace(mentionRE.ReplaceAllString(text, ""))
+		t = strings.TrimSpace(strings.ReplaceAll(t, "[/USER]", ""))
+		if strings.HasPrefix(t, "/") {
+			name, params, _ := strings.Cut(t[1:], " ")
+			var hit *v2command
+			for _, x := range s.v2.commands {
+				if x.botID == b.id && strings.EqualFold(x.command, name) {
+					hit = x
+				}
+			}
+			if hit != nil {
+				d := base()
+				d["command"] = map[string]any{"id": hit.id, "command": "/" + hit.command, "params": strings.TrimSpace(params), "context": "textarea"}
+				out = append(out, s.v2emit(b, "ONIMBOTV2COMMANDADD", d)...)
+				continue
+			}
+		}
+		out = append(out, s.v2emit(b, "ONIMBOTV2MESSAGEADD", base())...)
+	}
+	return m.id, out
+}
+
+// V2AddBotToChat adds the v2 bot to group chat chatID as user byUserID
+// would, and gives the bot ONIMBOTV2JOINCHAT. chatID 0 opens the private
+// dialog of byUserID with the bot instead.
+func (s *Server) V2AddBotToChat(botID, chatID, byUserID int) error {
+	s.mu.Lock()
+	b := s.v2.bots[botID]
+	if b == nil {
+		s.mu.Unlock()
+		return fmt.Errorf("bitrixtest: no v2 bot %d", botID)
+	}
+	var ch *chat
+	if chatID == 0 {
+		ch = s.privateChat(byUserID, botID, true)
+	} else if ch = s.im.chats[chatID]; ch == nil {
+		s.mu.Unlock()
+		return fmt.Errorf("bitrixtest: no chat %d", chatID)
+	}
+	if !containsInt(ch.users, botID) {
+		ch.users = append(ch.users, botID)
+	}
+	data := map[string]any{"dialogId": v2dialog(ch, botID), "chat": s.v2chat(ch, botID, false), "user": s.v2user(byUserID), "language": "en"}
+	out := s.v2emit(b, "ONIMBOTV2JOINCHAT", data)
+	s.mu.Unlock()
+	return s.v2deliver(out)
+}
+
+// V2React adds (or with remove, deletes) user fromUserID's reaction to a
+// v2 bot's message and gives the bot ONIMBOTV2REACTIONCHANGE.
+func (s *Server) V2React(messageID, fromUserID int, reaction string, remove bool) error {
+	s.mu.Lock()
+	m := s.im.messages[messageID]
+	if m == nil {
+		s.mu.Unlock()
+		return fmt.Errorf("bitrixtest: no message %d", messageID)
+	}
+	b := s.v2.bots[m.authorID]
+	if b == nil {
+		s.mu.Unlock()
+		return fmt.Errorf("bitrixtest: message %d is not a v2 bot's", messageID)
+	}
+	action := "add"
+	if remove {
+		action = "delete"
+	}
+	data := map[string]any{"reaction": reaction, "action": action, "message": s.v2message(m),
+		"chat": s.v2chat(s.im.chats[m.chatID], b.id, false), "user": s.v2user(fromUserID), "language": "en"}
+	out := s.v2emit(b, "ONIMBOTV2REACTIONCHANGE", data)
+	s.mu.Unlock()
+	return s.v2deliver(out)
+}

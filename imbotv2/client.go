@@ -1,0 +1,248 @@
+package imbotv2
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode"
+
+	"github.com/b24go/sdk/bitrix"
+	"github.com/b24go/sdk/events"
+	"github.com/b24go/sdk/imbot"
+)
+
+// Docs root of every citation in this package (docs commit 5988ed13):
+// api-reference/chat-bots/chat-bots-v2/.
+
+// MaxBotTokenLen is the longest botToken the portal accepts: Bot.update
+// rejects longer ones already, Bot.register from 06.08.2026
+// (change-log.md BOT-BC-0506-1 and BOT-NEW-0501-2;
+// imbot.v2/bots/bot-register.md, fields.botToken).
+const MaxBotTokenLen = 40
+
+// Entities shared with package events, where the v2 event data types live.
+type (
+	Bot     = events.BotV2     // entities.md#bot
+	User    = events.UserV2    // entities.md#user
+	Chat    = events.ChatV2    // entities.md#chat
+	Message = events.MessageV2 // entities.md#message
+)
+
+// The v1 builders are reused where the wire format is the same: dialog ids
+// (index.md#dialog-id), keyboards (imbot.v2/messages/message-keyboards.md:
+// the same button fields, sent as fields.keyboard instead of KEYBOARD) and
+// attachments (imbot.v2/messages/attachments/index.md: the same blocks,
+// sent as fields.attach instead of ATTACH).
+type (
+	DialogID = imbot.DialogID
+	Keyboard = imbot.Keyboard
+	Attach   = imbot.Attach
+	Button   = imbot.Button
+)
+
+// UserDialog returns the private dialog with a user ("5").
+func UserDialog(userID int) DialogID { return imbot.User(userID) }
+
+// ChatDialog returns the dialog of a group chat ("chat142").
+func ChatDialog(chatID int) DialogID { return imbot.Chat(chatID) }
+
+// ValidationError is the error of a request the SDK refused to send; it is
+// the v1 package's type and matches bitrix.ErrInvalidArgument.
+type ValidationError = imbot.ValidationError
+
+// Client calls the imbot.v2.* methods of one portal. Build it with [New];
+// it is safe for concurrent use.
+//
+// Authentication follows the bitrix.Client it wraps (index.md#auth): with
+// an OAuth application the bot is tied to the app and no botToken is sent;
+// with an inbound webhook every call must carry the bot's own botToken,
+// set with [WithBotToken].
+type Client struct {
+	c     *bitrix.Client
+	token bitrix.Secret
+
+	// Bots registers, updates, reads and removes bots (imbot.v2.Bot.*).
+	Bots *BotService
+	// Chats manages chats, members, managers, the owner and the chat UI
+	// (imbot.v2.Chat.*, Chat.User.*, Chat.Manager.*, Chat.InputAction.notify,
+	// Chat.TextField.enabled).
+	Chats *ChatService
+	// Messages sends, edits, deletes, reads and reacts to messages
+	// (imbot.v2.Chat.Message.*).
+	Messages *MessageService
+	// Commands manages slash commands and answers them (imbot.v2.Command.*).
+	Commands *CommandService
+	// Events fetches a fetch-mode bot's events (imbot.v2.Event.get); see
+	// [Poller] for the run loop.
+	Events *EventService
+	// Files uploads and downloads chat files (imbot.v2.File.*).
+	Files *FileService
+}
+
+// Option configures a [Client].
+type Option func(*Client) error
+
+// WithBotToken sets the botToken sent with every call, required when the
+// bitrix.Client authenticates with an inbound webhook (index.md#auth). It
+// is the string you chose when registering the bot: non-empty, at most
+// [MaxBotTokenLen] characters, no white space. It stays a bitrix.Secret:
+// no error or log line quotes it.
+func WithBotToken(token bitrix.Secret) Option {
+	return func(c *Client) error {
+		if err := CheckBotToken(token); err != nil {
+			return err
+		}
+		c.token = token
+		return nil
+	}
+}
+
+// CheckBotToken reports whether token is a botToken the portal accepts.
+func CheckBotToken(token bitrix.Secret) error {
+	s := token.Reveal()
+	switch {
+	case s == "":
+		return &ValidationError{Field: "botToken", Reason: "empty bot token"}
+	case len([]rune(s)) > MaxBotTokenLen:
+		return &ValidationError{Field: "botToken", Reason: fmt.Sprintf("longer than %d characters (BOT_TOKEN_INVALID_LENGTH)", MaxBotTokenLen)}
+	case strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0:
+		return &ValidationError{Field: "botToken", Reason: "contains white space or control characters"}
+	}
+	return nil
+}
+
+// New returns an imbot.v2 client that calls through c. It does no I/O; it
+// fails on a nil client or an invalid option.
+func New(c *bitrix.Client, opts ...Option) (*Client, error) {
+	if c == nil {
+		return nil, errors.New("imbotv2: New: nil *bitrix.Client")
+	}
+	cl := &Client{c: c}
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		if err := o(cl); err != nil {
+			return nil, err
+		}
+	}
+	cl.Bots = &BotService{cl}
+	cl.Chats = &ChatService{cl}
+	cl.Messages = &MessageService{cl}
+	cl.Commands = &CommandService{cl}
+	cl.Events = &EventService{cl}
+	cl.Files = &FileService{cl}
+	return cl, nil
+}
+
+// BitrixClient returns the client c calls through.
+func (c *Client) BitrixClient() *bitrix.Client { return c.c }
+
+// HasBotToken reports whether [WithBotToken] was used.
+func (c *Client) HasBotToken() bool { return c.token != "" }
+
+// params is a JSON request body under construction.
+type params map[string]any
+
+// call sends method as a JSON body (the encoding every v2 page documents)
+// with botId (when botID > 0) and botToken added, and decodes "result".
+func (c *Client) call(ctx context.Context, method string, botID int, p params, out any) error {
+	if c.token != "" {
+		if p == nil {
+			p = params{}
+		}
+		p["botToken"] = c.token.Reveal()
+	}
+	return c.send(ctx, method, botID, p, out)
+}
+
+// send is call without adding botToken.
+func (c *Client) send(ctx context.Context, method string, botID int, p params, out any) error {
+	if p == nil {
+		p = params{}
+	}
+	if botID > 0 {
+		p["botId"] = botID
+	}
+	body, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("imbotv2: %s: encoding params: %w", method, err)
+	}
+	_, err = c.c.Call(ctx, method, json.RawMessage(body), out)
+	return err
+}
+
+// callTrue sends a method whose result is {"result": true}.
+func (c *Client) callTrue(ctx context.Context, method string, botID int, p params) error {
+	var r struct {
+		Result bitrix.Bool `json:"result"`
+	}
+	if err := c.call(ctx, method, botID, p, &r); err != nil {
+		return err
+	}
+	if !r.Result {
+		return fmt.Errorf("imbotv2: %s: the portal answered false", method)
+	}
+	return nil
+}
+
+func invalid(method, field, format string, args ...any) error {
+	return &ValidationError{Method: method, Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+func checkBot(method string, botID int) error {
+	if botID <= 0 {
+		return invalid(method, "botId", "must be a positive id, got %d", botID)
+	}
+	return nil
+}
+
+func checkID(method, field string, id int) error {
+	if id <= 0 {
+		return invalid(method, field, "must be a positive id, got %d", id)
+	}
+	return nil
+}
+
+func checkDialog(method string, d DialogID) error {
+	if err := d.Validate(); err != nil {
+		return invalid(method, "dialogId", "%v", err)
+	}
+	return nil
+}
+
+// Revision is the API revision set of a portal (imbot.v2/revision-get.md).
+type Revision struct {
+	REST    int `json:"rest"`
+	Web     int `json:"web"`
+	Mobile  int `json:"mobile"`
+	Desktop int `json:"desktop"`
+}
+
+// Revision calls imbot.v2.Revision.get, which needs neither botId nor
+// botToken: compare REST with the revision of change-log.md a feature
+// needs (this package follows revision 36).
+func (c *Client) Revision(ctx context.Context) (*Revision, error) {
+	var r Revision
+	body := json.RawMessage(`{}`)
+	if _, err := c.c.Call(ctx, "imbot.v2.Revision.get", body, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// FollowedRevision is the REST revision of change-log.md this package
+// implements (REST Revision 36, 06.05.2026).
+const FollowedRevision = 36
+
+// String describes the client without its botToken.
+func (c *Client) String() string {
+	return fmt.Sprintf("imbotv2.Client{portal:%s botToken:%s}", c.c.PortalKey(), c.token.String())
+}
+
+// Format implements fmt.Formatter: every verb prints [Client.String], so
+// the botToken never reaches a log line.
+func (c *Client) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, c.String()) }
