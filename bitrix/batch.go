@@ -423,7 +423,9 @@ func (b *Batch) runChunk(ctx context.Context, ch []*BatchCmd) (failed bool, err 
 	if err != nil {
 		return false, err
 	}
-	env, err := b.c.do(ctx, "batch", []byte(form), ctypeForm, readOnly)
+	ctx, call := b.c.startCall(ctx, "batch", len(ch), readOnly)
+	defer func() { b.c.endCall(ctx, call, err) }()
+	env, err := b.c.do(ctx, "batch", len(ch), []byte(form), ctypeForm, readOnly)
 	if err != nil {
 		return false, err
 	}
@@ -439,11 +441,13 @@ func (b *Batch) runChunk(ctx context.Context, ch []*BatchCmd) (failed bool, err 
 			}
 			cmd.err = e
 			failed = true
+			b.c.observeCommand(ctx, cmd)
 			continue
 		}
 		raw, ok := res.Results[cmd.name]
 		if !ok {
 			cmd.err = ErrNotRun
+			b.c.observeCommand(ctx, cmd)
 			continue
 		}
 		r := &Response{StatusCode: env.status}
@@ -462,8 +466,10 @@ func (b *Batch) runChunk(ctx context.Context, ch []*BatchCmd) (failed bool, err 
 			if !r.Time.OperatingResetAt.IsZero() {
 				b.c.resetAt.Store(strings.ToLower(cmd.method), r.Time.OperatingResetAt)
 			}
+			b.c.observeTiming(ctx, cmd.method, r.Time)
 		}
 		cmd.result, cmd.resp, cmd.err = raw, r, nil
+		b.c.observeCommand(ctx, cmd)
 	}
 	return failed, nil
 }

@@ -39,6 +39,9 @@ type Client struct {
 	// serial and coolUntil: one request in flight after QUERY_LIMIT_EXCEEDED (limiter.go).
 	serial    chan struct{}
 	coolUntil atomic.Int64
+	// obs is the WithObserver hook (observe.go); nil when unset.
+	obs    *Observer
+	domain string // the portal host, for the observer
 }
 
 // New returns a client for auth. It does no network I/O; it validates auth
@@ -62,14 +65,14 @@ func New(auth Auth, opts ...Option) (*Client, error) {
 			return nil, err
 		}
 		c.webhook = w
-		c.key = w.host
+		c.key, c.domain = w.host, w.host
 	case *oauthAuth:
 		st, err := newOAuthState(a, cfg.allowHTTP)
 		if err != nil {
 			return nil, err
 		}
 		c.oauth = st
-		c.key = st.key
+		c.key, c.domain = st.key, st.tok.Domain
 	case nil:
 		return nil, errors.New("bitrix: New: nil Auth (use bitrix.WebhookURL or bitrix.OAuth)")
 	default:
@@ -106,6 +109,9 @@ func New(auth Auth, opts ...Option) (*Client, error) {
 		InsecureSkipVerify: cfg.insecure,
 	})
 	c.coal = newCoalescer(c, cfg.coalesce)
+	if cfg.observed {
+		c.obs = &cfg.observer
+	}
 	return c, nil
 }
 
@@ -173,7 +179,10 @@ func (c *Client) CallRaw(ctx context.Context, method string, params any) (json.R
 	if err != nil {
 		return nil, nil, fmt.Errorf("bitrix: %s: encoding params: %w", method, err)
 	}
-	env, err := c.do(ctx, method, body, ctype, c.retry.ReadOnly(method))
+	readOnly := c.retry.ReadOnly(method)
+	ctx, call := c.startCall(ctx, method, 0, readOnly)
+	env, err := c.do(ctx, method, 0, body, ctype, readOnly)
+	c.endCall(ctx, call, err)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -328,8 +337,9 @@ func apiErrorFrom(method string, status int, code, desc, arg json.RawMessage) *A
 	return e
 }
 
-// do runs one REST call with limits, auth, retries and error decoding.
-func (c *Client) do(ctx context.Context, method string, body []byte, ctype string, readOnly bool) (*envelope, error) {
+// do runs one REST call with limits, auth, retries and error decoding;
+// cmds is the number of commands of a batch request.
+func (c *Client) do(ctx context.Context, method string, cmds int, body []byte, ctype string, readOnly bool) (*envelope, error) {
 	if ctx == nil {
 		return nil, errors.New("bitrix: nil context")
 	}
@@ -363,6 +373,7 @@ func (c *Client) do(ctx context.Context, method string, body []byte, ctype strin
 				return nil, terr
 			}
 			err := &TransportError{Method: method, Sent: te.Sent, Timeout: te.Timeout, Err: te.Err}
+			c.observeRequest(ctx, method, cmds, attempt, start, len(reqBody), nil, err, readOnly)
 			c.log.LogAttrs(ctx, slog.LevelDebug, "bitrix request failed", slog.String("method", method),
 				slog.Bool("sent", te.Sent), slog.String("error", c.red.text(te.Err.Error())))
 			if ctxErr := ctx.Err(); ctxErr != nil {
@@ -373,7 +384,7 @@ func (c *Client) do(ctx context.Context, method string, body []byte, ctype strin
 			}
 			retryable := !te.Sent || readOnly
 			if retryable && attempt < c.retry.MaxAttempts {
-				if err := c.backoff(ctx, method, attempt, "network error"); err != nil {
+				if err := c.backoff(ctx, method, attempt, RetryNetwork, 0); err != nil {
 					return nil, err
 				}
 				continue
@@ -385,12 +396,14 @@ func (c *Client) do(ctx context.Context, method string, body []byte, ctype strin
 		}
 		ctypeResp := res.Header.Get("Content-Type")
 		env, err := c.decodeEnvelope(method, res.Status, ctypeResp, res.Body)
+		c.observeRequest(ctx, method, cmds, attempt, start, len(reqBody), res, err, readOnly)
 		c.log.LogAttrs(ctx, slog.LevelDebug, "bitrix request", slog.String("method", method),
 			slog.Int("status", res.Status), slog.Int("attempt", attempt), slog.Duration("elapsed", time.Since(start)))
 		if err == nil {
 			if !env.Time.OperatingResetAt.IsZero() {
 				c.resetAt.Store(strings.ToLower(method), env.Time.OperatingResetAt)
 			}
+			c.observeTiming(ctx, method, env.Time)
 			return env, nil
 		}
 		var apiErr *APIError
@@ -399,6 +412,7 @@ func (c *Client) do(ctx context.Context, method string, body []byte, ctype strin
 			case c.oauth != nil && !refreshed && (errors.Is(apiErr, ErrExpiredToken) || errors.Is(apiErr, ErrInvalidToken)):
 				refreshed = true
 				attempt-- // the refresh repeats the call once without spending an attempt
+				c.observeRetry(ctx, method, attempt+1, RetryTokenRefresh, res.Status, 0)
 				if _, rerr := c.oauth.refresh(ctx, c, usedTok); rerr != nil {
 					return nil, rerr
 				}
@@ -406,7 +420,7 @@ func (c *Client) do(ctx context.Context, method string, body []byte, ctype strin
 			case errors.Is(apiErr, ErrQueryLimitExceeded):
 				c.startCooldown()
 				if attempt < c.retry.MaxAttempts {
-					if err := c.backoff(ctx, method, attempt, "QUERY_LIMIT_EXCEEDED"); err != nil {
+					if err := c.backoff(ctx, method, attempt, RetryQueryLimit, res.Status); err != nil {
 						return nil, err
 					}
 					continue
@@ -415,12 +429,13 @@ func (c *Client) do(ctx context.Context, method string, body []byte, ctype strin
 				c.blockMethod(ctx, method, env)
 				if opWaits < c.retry.MaxOperatingWaits {
 					opWaits++
+					c.observeRetry(ctx, method, attempt, RetryOperatingLimit, res.Status, 0)
 					attempt--
 					continue
 				}
 			case res.Status >= 500 && readOnly && !errors.Is(apiErr, ErrOverloadLimit) && isServerFault(apiErr):
 				if attempt < c.retry.MaxAttempts {
-					if err := c.backoff(ctx, method, attempt, fmt.Sprintf("HTTP %d", res.Status)); err != nil {
+					if err := c.backoff(ctx, method, attempt, RetryServerError, res.Status); err != nil {
 						return nil, err
 					}
 					continue
@@ -431,7 +446,7 @@ func (c *Client) do(ctx context.Context, method string, body []byte, ctype strin
 		// Not an envelope: a proxy page, a truncated or empty body.
 		if readOnly {
 			if (res.Status >= 500 || res.Status < 300) && attempt < c.retry.MaxAttempts {
-				if err := c.backoff(ctx, method, attempt, fmt.Sprintf("bad answer HTTP %d", res.Status)); err != nil {
+				if err := c.backoff(ctx, method, attempt, RetryBadResponse, res.Status); err != nil {
 					return nil, err
 				}
 				continue
@@ -488,6 +503,7 @@ func (c *Client) waitGate(ctx context.Context, method string) error {
 	}
 	if w > 0 {
 		c.report(Progress{Method: method, Waited: w, Reason: ReasonOperatingLimit})
+		c.observeWait(ctx, method, ReasonOperatingLimit, w)
 	}
 	return nil
 }
@@ -507,6 +523,7 @@ func (c *Client) waitLimiter(ctx context.Context, method string) error {
 	}
 	if w > 0 {
 		c.report(Progress{Method: method, Waited: w, Reason: ReasonRateLimit})
+		c.observeWait(ctx, method, ReasonRateLimit, w)
 	}
 	return nil
 }
@@ -524,10 +541,13 @@ func elapsedWait(start time.Time) time.Duration {
 	return 0
 }
 
-func (c *Client) backoff(ctx context.Context, method string, attempt int, why string) error {
+// backoff sleeps before the retry after attempt; reason is a Retry constant
+// and status the failed answer's HTTP status (0: none).
+func (c *Client) backoff(ctx context.Context, method string, attempt int, reason string, status int) error {
 	d := c.retry.backoff(attempt)
 	c.log.LogAttrs(ctx, slog.LevelWarn, "bitrix retrying", slog.String("method", method),
-		slog.String("reason", why), slog.Int("attempt", attempt), slog.Duration("delay", d))
+		slog.String("reason", reason), slog.Int("status", status), slog.Int("attempt", attempt), slog.Duration("delay", d))
+	c.observeRetry(ctx, method, attempt, reason, status, d)
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -201,6 +201,8 @@ func (s *oauthState) adopt(tok Token) {
 // refresh replaces the access token failed (the one a call was rejected
 // with, or an expired one) exactly once for all concurrent callers.
 func (s *oauthState) refresh(ctx context.Context, c *Client, failed Secret) (Token, error) {
+	start := time.Now()
+	defer func() { c.observeWait(ctx, "", ReasonRefresh, time.Since(start)) }()
 	ch := s.sf.DoChan("refresh", func() (any, error) {
 		// The flight is shared: one caller's cancellation must not fail the others.
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.timeout+10*time.Second)
@@ -239,6 +241,7 @@ func (s *oauthState) doRefresh(ctx context.Context, c *Client, failed Secret) (T
 		defer unlock()
 	}
 	// Reload: another process may have refreshed already.
+	start := time.Now()
 	stored, err := s.store.LoadToken(ctx, s.key)
 	switch {
 	case err == nil:
@@ -248,6 +251,7 @@ func (s *oauthState) doRefresh(ctx context.Context, c *Client, failed Secret) (T
 			tok := s.tok
 			s.mu.Unlock()
 			c.log.LogAttrs(ctx, slog.LevelInfo, "bitrix OAuth token reloaded from the store", slog.String("portal", s.key))
+			c.observeRefresh(ctx, start, true, nil)
 			return tok, nil
 		}
 		s.mu.Lock()
@@ -275,6 +279,7 @@ func (s *oauthState) doRefresh(ctx context.Context, c *Client, failed Secret) (T
 		return Token{}, refusedErr
 	}
 	tok, err := s.exchange(ctx, c, old)
+	c.observeRefresh(ctx, start, false, err)
 	if err != nil {
 		if errors.Is(err, ErrInvalidGrant) {
 			s.mu.Lock()

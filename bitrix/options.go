@@ -32,6 +32,8 @@ type config struct {
 	// parallelism and cooldown: WithParallelism, WithCooldown (batch.go, client.go)
 	parallelism int
 	cooldown    time.Duration
+	observer    Observer // WithObserver (observe.go)
+	observed    bool
 }
 
 // DefaultUserAgent is sent when WithUserAgent is not used.

@@ -64,6 +64,9 @@ type Consumer struct {
 	Idle time.Duration
 	// Logger receives errors (default: discard).
 	Logger *slog.Logger
+	// Observer is told about each handler run (HandlerStart, HandlerEnd;
+	// Handling.Source is SourceOffline). The zero value observes nothing.
+	Observer Observer
 
 	processID string
 	wake      chan struct{}
@@ -201,10 +204,14 @@ func (c *Consumer) Once(ctx context.Context) (int, error) {
 }
 
 func (c *Consumer) handle(ctx context.Context, rec *OfflineRecord) (err error) {
+	ctx, hi := c.Observer.StartHandler(ctx, rec.Name, "", SourceOffline, false)
+	panicked := false
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("events: offline handler panicked: %v", p)
+			panicked = true
 		}
+		c.Observer.EndHandler(ctx, hi, err, panicked)
 	}()
 	return c.Handler(ctx, rec)
 }

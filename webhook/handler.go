@@ -62,6 +62,8 @@ type config struct {
 	workers, queue  int
 	onError         func(ctx context.Context, ev *events.Event, err error)
 	insecure        bool
+	observer        events.Observer // WithObserver (observe.go)
+	observed        bool
 }
 
 // WithApplicationToken accepts events whose auth[application_token]
@@ -202,6 +204,7 @@ type Handler struct {
 type job struct {
 	ev  *events.Event
 	key string
+	at  time.Time // when it asked for a queue slot
 }
 
 // New returns a Handler. It panics when no way to verify events is
@@ -403,7 +406,9 @@ func (h *Handler) Dispatch(ctx context.Context, ev *events.Event) (err error) {
 //     queued (WithAsync); 500 when the handler failed or panicked; 503
 //     while shutting down.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	received := time.Now()
 	if r.Method != http.MethodPost {
+		h.delivered(r.Context(), nil, events.DeliveryMalformed, nil, received)
 		w.Header().Set("Allow", http.MethodPost)
 		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "events are delivered with POST")
 		return
@@ -416,10 +421,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ev, err := lim.ParseAny(r) // form, or JSON (Chatbots 2.0 webhook mode, events.ParseAny)
 	if err != nil {
 		if errors.Is(err, events.ErrBodyTooLarge) {
+			h.delivered(r.Context(), nil, events.DeliveryTooLarge, nil, received)
 			writeError(w, http.StatusRequestEntityTooLarge, "body_too_large", "event body too large")
 			return
 		}
 		h.cfg.logger.LogAttrs(r.Context(), slog.LevelWarn, "webhook: malformed event", slog.String("error", err.Error()))
+		h.delivered(r.Context(), nil, events.DeliveryMalformed, nil, received)
 		writeError(w, http.StatusBadRequest, "malformed_event", "body is not a Bitrix24 event")
 		return
 	}
@@ -427,8 +434,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := h.authenticate(ctx, ev); err != nil {
 		h.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "webhook: event rejected", slog.Any("event", ev), slog.String("error", err.Error()))
 		if isAuthError(err) {
+			h.delivered(ctx, ev, events.DeliveryRefused, err, received)
 			writeError(w, http.StatusUnauthorized, "invalid_token", "the event's application token could not be verified")
 		} else {
+			h.delivered(ctx, ev, events.DeliveryFailed, err, received)
 			writeError(w, http.StatusInternalServerError, "internal_error", "could not verify the event")
 		}
 		return
@@ -439,10 +448,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fresh, err := h.cfg.dedupe.Claim(ctx, key, h.cfg.dedupeTTL)
 		if err != nil {
 			h.cfg.logger.LogAttrs(ctx, slog.LevelError, "webhook: dedupe store failed", slog.String("error", err.Error()))
+			h.delivered(ctx, ev, events.DeliveryFailed, err, received)
 			writeError(w, http.StatusInternalServerError, "internal_error", "dedupe store failed")
 			return
 		}
 		if !fresh {
+			h.delivered(ctx, ev, events.DeliveryDuplicate, nil, received)
 			writeResult(w, "duplicate")
 			return
 		}
@@ -450,6 +461,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.queue != nil {
 		if err := h.enqueue(ctx, job{ev: ev, key: key}); err != nil {
 			h.release(key)
+			h.delivered(ctx, ev, events.DeliveryUnavailable, err, received)
 			writeError(w, http.StatusServiceUnavailable, "unavailable", "handler is not accepting events")
 			return
 		}
@@ -465,12 +477,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // run dispatches, logs failures and releases the dedupe key on failure.
 func (h *Handler) run(ctx context.Context, ev *events.Event, key string) error {
-	err := h.Dispatch(ctx, ev)
+	hctx, hi := h.obs().StartHandler(ctx, ev.Name, ev.Auth.Domain, events.SourceWebhook, h.queue != nil)
+	err := h.Dispatch(hctx, ev)
+	var pe *PanicError
+	h.obs().EndHandler(hctx, hi, err, errors.As(err, &pe))
 	if err == nil {
 		return nil
 	}
-	var pe *PanicError
-	if errors.As(err, &pe) {
+	if pe != nil {
 		h.cfg.logger.LogAttrs(ctx, slog.LevelError, "webhook: handler panicked", slog.Any("event", ev),
 			slog.String("panic", fmt.Sprint(pe.Value)), slog.String("stack", string(pe.Stack)))
 	} else {
@@ -625,8 +639,10 @@ func (h *Handler) enqueue(ctx context.Context, j job) error {
 	if h.closed {
 		return ErrShuttingDown
 	}
+	j.at = time.Now()
 	select {
 	case h.queue <- j:
+		h.queued(ctx, j, events.QueueEnqueued, time.Since(j.at))
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -636,6 +652,7 @@ func (h *Handler) enqueue(ctx context.Context, j job) error {
 func (h *Handler) work() {
 	defer h.workers.Done()
 	for j := range h.queue {
+		h.queued(h.baseCtx, j, events.QueueDequeued, time.Since(j.at))
 		_ = h.run(h.baseCtx, j.ev, j.key)
 	}
 }
