@@ -2,8 +2,6 @@ package otelbitrix_test
 
 import (
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -12,8 +10,9 @@ import (
 // SDK's packages and the examples that do not import otelbitrix link no
 // OpenTelemetry package.
 func TestNoOpenTelemetryWithoutTheAdapter(t *testing.T) {
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := exec.LookPath(goTool); err != nil {
+	// go test puts its own go tool first in PATH.
+	goTool, err := exec.LookPath("go")
+	if err != nil {
 		t.Skipf("no go tool: %v", err)
 	}
 	pkgs := []string{

@@ -83,7 +83,7 @@ func (tm *telemetry) metrics(t *testing.T) map[string]metricdata.Aggregation {
 func attrMap(kvs []attribute.KeyValue) map[attribute.Key]string {
 	m := map[attribute.Key]string{}
 	for _, kv := range kvs {
-		m[kv.Key] = kv.Value.Emit()
+		m[kv.Key] = kv.Value.String()
 	}
 	return m
 }
@@ -137,7 +137,7 @@ func allText(spans []sdktrace.ReadOnlySpan, rm map[string]metricdata.Aggregation
 	var out []string
 	kv := func(kvs []attribute.KeyValue) {
 		for _, a := range kvs {
-			out = append(out, string(a.Key)+"="+a.Value.Emit())
+			out = append(out, string(a.Key)+"="+a.Value.String())
 		}
 	}
 	for _, s := range spans {
