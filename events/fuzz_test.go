@@ -18,6 +18,10 @@ func seedBodies(f testing.TB) []string {
 	for _, file := range files {
 		seeds = append(seeds, fixtureBody(f, filepath.Base(file)))
 	}
+	docs, _ := filepath.Glob("testdata/docs/*.json")
+	for _, file := range docs {
+		seeds = append(seeds, fixtureBody(f, "docs/"+filepath.Base(file)))
+	}
 	wires, _ := filepath.Glob("testdata/wire_*.txt")
 	for _, file := range wires {
 		seeds = append(seeds, wireBody(f, filepath.Base(file)))
@@ -28,6 +32,8 @@ func seedBodies(f testing.TB) []string {
 		"event=ONIMBOTMESSAGEADD&data[BOT][0][BOT_ID]=1&data[BOT][]=x",
 		"event=ONTASKUPDATE&data[FIELDS_BEFORE]=undefined&data[FIELDS_AFTER][ID]=1",
 		"event=ONCRMDEALADD&data[FIELDS][ID]=1e3&auth[expires]=1&ts=%00",
+		"event=ONCRMDYNAMICITEMADD_31&data[FIELDS][ID]=1&data[FIELDS][ENTITY_TYPE_ID]=128",
+		"event=oncrmdynamicitemupdate_2147483648&data[FIELDS][ID]=1",
 		"a[=1&a]=2&[x]=3&a[b[c]=4&a.b[c d]=5&%5B=6",
 	)
 	return seeds
@@ -50,6 +56,11 @@ func FuzzParseForm(f *testing.F) {
 		}
 		if ev.Data == nil {
 			t.Fatal("nil Data")
+		}
+		if _, tid, ok := DynamicItemEventOf(ev.Name); ok && tid != 0 {
+			if d, _ := ev.Data.(*CRMEntity); d == nil || int(d.Fields.EntityTypeID) != tid {
+				t.Fatalf("%s: Data %#v", ev.Name, ev.Data)
+			}
 		}
 		if raw := ev.RawData(); raw != nil && !json.Valid(raw) {
 			t.Fatalf("RawData is not JSON: %q", raw)
