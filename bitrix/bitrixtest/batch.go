@@ -11,7 +11,41 @@ import (
 
 const batchMaxLength = 50
 
-var refRE = regexp.MustCompile(`(?i)\$(result|next|total|time|error)((?:\[[^\]\[]*\])*)`)
+// refRE is the portal's reference pattern, /\$(result|next|total|time|error)([^\s]*)/i
+// (core modules/rest/classes/general/rest_util.php processBatchStructure, as
+// quoted in shared/docs/bitrix24-protocol.md §4.2): a reference embedded in
+// a value swallows the rest of the token up to the next whitespace.
+var refRE = regexp.MustCompile(`(?i)\$(result|next|total|time|error)(\S*)`)
+
+// refSegRE finds the [key] segments of a reference's tail; anything between
+// or after them ("-x" in "$result[b][TITLE]-x") is dropped.
+var refSegRE = regexp.MustCompile(`\[([^\]]+)\]`)
+
+// phpBool casts a parameter as PHP's (bool) does: absent, "", "0", 0, 0.0,
+// false and an empty array are false; everything else, "false", "N" and
+// "n" included, is true. The portal reads batch's halt this way (issue 11's
+// audit of the server; settings/how-to-call-rest-api/batch.md documents only
+// true/false and 1/0 — see docs/CONFORMANCE.md).
+func phpBool(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return false
+	case bool:
+		return x
+	case string:
+		return x != "" && x != "0"
+	case json.Number:
+		f, err := x.Float64()
+		return err != nil || f != 0
+	case float64:
+		return x != 0
+	case int:
+		return x != 0
+	case *phpform.Map:
+		return x.Len() > 0
+	}
+	return true
+}
 
 func truthy(v any) bool {
 	switch x := v.(type) {
@@ -29,7 +63,7 @@ func truthy(v any) bool {
 // auth; errors go to result_error; the answer is always HTTP 200.
 func hBatch(c *call) (reply, *apiError) {
 	cmds, _ := ciGet(c.params, "cmd").(*phpform.Map)
-	halt := truthy(ciGet(c.params, "halt"))
+	halt := phpBool(ciGet(c.params, "halt"))
 	res, resErr, resTotal, resNext, resTime := phpform.NewMap(), phpform.NewMap(), phpform.NewMap(), phpform.NewMap(), phpform.NewMap()
 	acc := map[string]*phpform.Map{"result": res, "error": resErr, "total": resTotal, "next": resNext, "time": resTime}
 	for i, key := range cmds.Keys() {
@@ -144,13 +178,9 @@ func scalarString(v any) (string, bool) {
 
 func lookupRef(s string, loc []int, acc map[string]*phpform.Map) any {
 	kind := strings.ToLower(s[loc[2]:loc[3]])
-	segs := s[loc[4]:loc[5]]
 	var cur any = acc[kind]
-	for segs != "" {
-		j := strings.IndexByte(segs, ']')
-		seg := segs[1:j]
-		segs = segs[j+1:]
-		next, ok := step(cur, seg)
+	for _, m := range refSegRE.FindAllStringSubmatch(s[loc[4]:loc[5]], -1) {
+		next, ok := step(cur, m[1])
 		if !ok {
 			break // keep the value reached so far
 		}

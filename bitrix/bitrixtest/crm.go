@@ -49,12 +49,12 @@ type crmType struct {
 	ufOrder   []string
 	defaults  map[string]any
 	classicID bool // classic crm.<type>.* methods exist
+	nextID    int  // each entity type has its own id sequence (its own table)
 }
 
 type crmStore struct {
 	types   map[int]*crmType
 	byAbbr  map[string]*crmType
-	nextID  int
 	rows    map[int]*productRow
 	nextRow int
 	fmID    int
@@ -476,8 +476,8 @@ func (t *crmType) removeID(id int) {
 // addItem creates an item (runs under s.mu).
 func (s *Server) addItem(t *crmType, fields *phpform.Map, userID int, classic bool) map[string]any {
 	now := s.fmtTime(s.now())
-	s.crm.nextID++
-	id := s.crm.nextID
+	t.nextID++
+	id := t.nextID
 	item := map[string]any{}
 	for _, d := range t.fields {
 		if d.multiple {
@@ -914,7 +914,13 @@ func (s *Server) listItems(c *call, t *crmType, classic bool) ([]any, *int, *int
 			sortRecords(ids, order, get)
 		}
 	}
-	from, to, total, next := page(len(ids), offset, noCount)
+	var from, to int
+	var total, next *int
+	if classic {
+		from, to, total, next = classicPage(len(ids), offset, noCount)
+	} else {
+		from, to, total, next = page(len(ids), offset, noCount)
+	}
 	out := make([]any, 0, to-from)
 	for _, id := range ids[from:to] {
 		if classic {

@@ -1,6 +1,7 @@
 package bitrixtest
 
 import (
+	"net/url"
 	"testing"
 )
 
@@ -103,5 +104,97 @@ func TestProductRowWrites(t *testing.T) {
 		if r.Status != 400 || r.Body["error"] != wantErr["error"] || r.Body["error_description"] != wantErr["error_description"] {
 			t.Errorf("%s of a deleted row: %d %s, want %v", m, r.Status, r.Raw, wantErr)
 		}
+	}
+}
+
+// TestBatchHaltPHPBool: halt is cast like PHP's (bool): only absent, "",
+// "0" and 0 are false.
+func TestBatchHaltPHPBool(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	cmd := map[string]any{"a": "crm.item.get?entityTypeId=2&id=999999", "b": "server.time"}
+	for _, tc := range []struct {
+		halt any
+		want bool
+	}{
+		{nil, false}, {"", false}, {"0", false}, {0, false}, {false, false},
+		{"1", true}, {1, true}, {true, true}, {"false", true}, {"N", true}, {"n", true}, {"0.0", true},
+	} {
+		p := map[string]any{"cmd": cmd}
+		if tc.halt != nil {
+			p["halt"] = tc.halt
+		}
+		res := mustOK(t, callHook(t, s, "batch", p))
+		ran := get(res, "result", "b") != nil
+		if ran == tc.want {
+			t.Errorf("halt %#v: second command ran = %v, want halted = %v", tc.halt, ran, tc.want)
+		}
+	}
+	// The form transport carries strings: halt=false halts too.
+	r := callForm(t, s, "batch", "halt=false&cmd[a]="+url.QueryEscape("crm.item.get?entityTypeId=2&id=999999")+"&cmd[b]=server.time")
+	if get(mustOK(t, r), "result", "b") != nil {
+		t.Errorf("form halt=false did not halt: %s", r.Raw)
+	}
+}
+
+// TestBatchEmbeddedRefSwallowsToken: an embedded reference takes the rest
+// of the token up to whitespace (/\$(result|...)([^\s]*)/i).
+func TestBatchEmbeddedRefSwallowsToken(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	res := mustOK(t, callHook(t, s, "batch", map[string]any{"halt": 1, "cmd": map[string]any{
+		"b": "crm.item.add?entityTypeId=2&fields[title]=Deal",
+		"c": "crm.item.add?entityTypeId=2&fields[title]=" + url.QueryEscape("t-$result[b][item][title]-x y-$result[b][item][title]"),
+		"d": "crm.item.add?entityTypeId=2&fields[title]=" + url.QueryEscape("$result[b][item][title]-x"),
+	}}))
+	if got := get(res, "result", "c", "item", "title"); got != "t-Deal y-Deal" {
+		t.Errorf("embedded reference: title = %v, want %q", got, "t-Deal y-Deal")
+	}
+	if got := get(res, "result", "d", "item", "title"); got != "Deal" {
+		t.Errorf("whole-token reference: title = %v, want %q", got, "Deal")
+	}
+}
+
+// TestIDSequencePerType: each CRM entity type numbers its items on its own
+// (a deal and a lead created first both get id 1).
+func TestIDSequencePerType(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	lead := num(get(mustOK(t, callHook(t, s, "crm.item.add", map[string]any{"entityTypeId": 1, "fields": map[string]any{"title": "L"}})), "item", "id"))
+	deal := num(get(mustOK(t, callHook(t, s, "crm.item.add", map[string]any{"entityTypeId": 2, "fields": map[string]any{"title": "D"}})), "item", "id"))
+	deal2 := num(mustOK(t, callHook(t, s, "crm.deal.add", map[string]any{"fields": map[string]any{"TITLE": "D2"}})))
+	sp := num(get(mustOK(t, callHook(t, s, "crm.item.add", map[string]any{"entityTypeId": 128, "fields": map[string]any{"title": "S"}})), "item", "id"))
+	if lead != 1 || deal != 1 || deal2 != 2 || sp != 1 {
+		t.Errorf("ids lead %d deal %d deal2 %d smart %d, want 1 1 2 1", lead, deal, deal2, sp)
+	}
+}
+
+// TestStartMinusOneTotal: classic list methods answer total 0 with
+// start=-1 (settings/performance/huge-data.md); crm.item.list answers no
+// total (docs/CONFORMANCE.md).
+func TestStartMinusOneTotal(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	addDeal(t, s)
+	for _, tc := range []struct {
+		method string
+		params map[string]any
+	}{
+		{"crm.deal.list", map[string]any{"start": -1}},
+		{"lists.get", map[string]any{"IBLOCK_TYPE_ID": "lists", "start": -1}},
+	} {
+		r := callHook(t, s, tc.method, tc.params)
+		mustOK(t, r)
+		if tot, has := r.Body["total"]; !has || num(tot) != 0 {
+			t.Errorf("%s start=-1: total = %v (present %v), want 0", tc.method, tot, has)
+		}
+		if _, has := r.Body["next"]; has {
+			t.Errorf("%s start=-1 has next: %s", tc.method, r.Raw)
+		}
+	}
+	r := callHook(t, s, "crm.item.list", map[string]any{"entityTypeId": 2, "start": -1})
+	mustOK(t, r)
+	if _, has := r.Body["total"]; has {
+		t.Errorf("crm.item.list start=-1 has total: %s", r.Raw)
 	}
 }

@@ -350,7 +350,7 @@ func registerLists() {
 			}
 		}
 		sort.Slice(ibs, func(i, j int) bool { return ibs[i].id < ibs[j].id })
-		from, to, total, next := page(len(ibs), offset, noCount)
+		from, to, total, next := classicPage(len(ibs), offset, noCount)
 		out := []any{}
 		for _, ib := range ibs[from:to] {
 			m := phpform.NewMap()
@@ -568,7 +568,7 @@ func registerLists() {
 				sel[strings.ToUpper(sv)] = true
 			}
 		}
-		from, to, total, next := page(len(kept), offset, noCount)
+		from, to, total, next := classicPage(len(kept), offset, noCount)
 		out := []any{}
 		for _, el := range kept[from:to] {
 			out = append(out, c.s.elementView(ib, el, sel))

@@ -412,3 +412,15 @@ func page(n, offset int, noCount bool) (from, to int, total, next *int) {
 	}
 	return from, to, total, next
 }
+
+// classicPage is page for the classic list methods (crm.deal.list,
+// lists.get, lists.element.get, ...): with start=-1 they answer total 0
+// rather than no total (settings/performance/huge-data.md, "Result of the
+// REST request execution without total count calculation": [total] => 0).
+func classicPage(n, offset int, noCount bool) (from, to int, total, next *int) {
+	from, to, total, next = page(n, offset, noCount)
+	if noCount {
+		total = intp(0)
+	}
+	return from, to, total, next
+}
