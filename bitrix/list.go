@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"iter"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -104,16 +105,26 @@ func List[T any](ctx context.Context, c *Client, q Query, start int) ([]T, *Resp
 //
 // When the query has no order, or orders by the id field ascending only,
 // All runs the fast scan: order by id, filter ">id" after the last row seen,
-// start=-1 (no counting), 49-50 pages chained inside one batch request
+// start=-1 (no counting), up to 50 pages chained inside one batch request
 // through references, so that one HTTP request delivers up to 2,500 rows.
 // The first request also fetches the last page (order by id descending),
-// which tells the scan where the data ends. Rows arrive in id order.
+// which tells the scan where the data ends. The id range in between is
+// then split into shards (as many as the rows the first request saw
+// suggest, at most the client's [WithParallelism]) that are scanned
+// concurrently, each with chained requests; rows still arrive in id order,
+// shard after shard. A scan of n rows takes at most ceil(n/2,500) +
+// shards + 1 requests. When the portal reports that pages take long
+// (time.duration), fewer pages are chained per request, so that a request
+// stays well inside the cloud's 60 s.
 //
 // With any other order, All pages by offset (start=0, 50, ...), up to 50
 // pages per batch request after the first page; rows inserted or deleted
 // during such a scan can shift pages.
 //
-// At most one request's rows (2,500) are held in memory at a time.
+// Memory: the offset scan holds one request's rows (up to 2,500) at a
+// time; the fast scan up to parallelism+2 requests' rows (shards read
+// ahead while earlier ones are yielded). Stopping the loop cancels every
+// request in flight and returns once the shards have stopped.
 func All[T any](ctx context.Context, c *Client, q Query) iter.Seq2[T, error] {
 	q = q.withDefaults()
 	return func(yield func(T, error) bool) {
@@ -270,107 +281,261 @@ func cleanFilter(f Params, id string) {
 	}
 }
 
+// chainBudget is the server time a chained scan request aims at: a third of
+// the 60 s a cloud request may run (settings/performance/limits.md: "one
+// REST request must finish within 60 seconds ... check the duration field
+// in the response time object"). Pages are chained while the time the
+// portal reports for them fits.
+const chainBudget = 20 * time.Second
+
+// chainPages returns how many pages the next chained request carries,
+// given the server time one page took (0: unknown).
+func chainPages(perPage time.Duration) int {
+	if perPage <= 0 {
+		return MaxBatchCommands
+	}
+	return min(max(int(chainBudget/perPage), 1), MaxBatchCommands)
+}
+
+// chain is the answer of one chained request over (lo, hi): its rows below
+// hi in id order, the last id, whether the range is exhausted and the
+// server time per page.
+type chain struct {
+	rows    []json.RawMessage
+	last    int64
+	done    bool
+	perPage time.Duration
+	token   bool // the request held a read-ahead token (released when consumed)
+	err     error
+}
+
+// addChain adds n pages chained by reference: ids after lo and (when hi
+// is not nil) below hi.
+func (s *scan[T]) addChain(b *Batch, lo int64, hi any, n int) []*BatchCmd {
+	cmds := make([]*BatchCmd, 0, n)
+	for i := 0; i < n; i++ {
+		p, f := s.base("ASC")
+		cleanFilter(f, s.q.IDField)
+		if i == 0 {
+			f[">"+s.q.IDField] = lo
+		} else {
+			f[">"+s.q.IDField] = cmds[i-1].Ref(s.itemsPath(PageSize - 1)...)
+		}
+		if hi != nil {
+			f["<"+s.q.IDField] = hi
+		}
+		cmds = append(cmds, b.Add(fmt.Sprintf("p%d", i), s.q.Method, p))
+	}
+	return cmds
+}
+
+// readChain collects the rows of chained pages after lo and below hi.
+func (s *scan[T]) readChain(cmds []*BatchCmd, lo, hi int64) (*chain, error) {
+	ch := &chain{last: lo}
+	var spent time.Duration
+	for _, cmd := range cmds {
+		if err := cmd.Err(); err != nil {
+			return nil, err
+		}
+		if r := cmd.Response(); r != nil {
+			spent += r.Time.Duration
+		}
+		rows, err := splitRows(cmd.Result(), s.q.ItemsKey)
+		if err != nil {
+			return nil, fmt.Errorf("bitrix: %s: %w", s.q.Method, err)
+		}
+		for _, r := range rows {
+			id, err := rowID(r, s.q.IDField)
+			if err != nil {
+				return nil, fmt.Errorf("bitrix: %s: %w", s.q.Method, err)
+			}
+			if id >= hi {
+				ch.done = true // the range ends here
+				break
+			}
+			if id <= ch.last {
+				return nil, fmt.Errorf("bitrix: %s: the portal returned id %d, not after %d: the method does not support the id cursor; set an order to page by offset", s.q.Method, id, ch.last)
+			}
+			ch.last = id
+			ch.rows = append(ch.rows, r)
+		}
+		if ch.done || len(rows) < PageSize {
+			ch.done = true
+			break
+		}
+	}
+	if ch.last+1 >= hi {
+		ch.done = true
+	}
+	if len(cmds) > 0 {
+		ch.perPage = spent / time.Duration(len(cmds))
+	}
+	return ch, nil
+}
+
+// fast runs the ID-cursor scan. The first request fetches the last page
+// (by descending id, which tells where the data ends) and the first pages
+// chained after it. The rest of the id range is then split into shards
+// scanned concurrently (chained requests each, at most the client's
+// parallelism in flight); rows are yielded shard by shard, so in id order.
+// Shards read ahead by at most parallelism-1 requests.
 func (s *scan[T]) fast(ctx context.Context) error {
 	after, err := s.lower()
 	if err != nil {
 		return err
 	}
-	var upper int64 = -1 // -1: unknown (before the first request)
-	var tail []json.RawMessage
-	for {
-		b := s.c.NewBatch()
-		n := MaxBatchCommands
-		var tailCmd *BatchCmd
-		if upper < 0 {
-			p, f := s.base("DESC")
-			cleanFilter(f, s.q.IDField)
-			if after > 0 {
-				f[">"+s.q.IDField] = after
-			}
-			tailCmd = b.Add("tail", s.q.Method, p)
-			n--
-		}
-		cmds := make([]*BatchCmd, 0, n)
-		for i := 0; i < n; i++ {
-			p, f := s.base("ASC")
-			cleanFilter(f, s.q.IDField)
-			if i == 0 {
-				f[">"+s.q.IDField] = after
-			} else {
-				f[">"+s.q.IDField] = cmds[i-1].Ref(s.itemsPath(PageSize - 1)...)
-			}
-			if tailCmd != nil {
-				f["<"+s.q.IDField] = tailCmd.Ref(s.itemsPath(PageSize - 1)...)
-			} else {
-				f["<"+s.q.IDField] = upper
-			}
-			cmds = append(cmds, b.Add(fmt.Sprintf("p%d", i), s.q.Method, p))
-		}
-		if err := b.Run(ctx); err != nil {
+	first := after
+	b := s.c.NewBatch()
+	p, f := s.base("DESC")
+	cleanFilter(f, s.q.IDField)
+	if after > 0 {
+		f[">"+s.q.IDField] = after
+	}
+	tailCmd := b.Add("tail", s.q.Method, p)
+	cmds := s.addChain(b, after, tailCmd.Ref(s.itemsPath(PageSize-1)...), MaxBatchCommands-1)
+	if err := b.Run(ctx); err != nil {
+		return err
+	}
+	s.requests++
+	if err := tailCmd.Err(); err != nil {
+		return err
+	}
+	tail, err := splitRows(tailCmd.Result(), s.q.ItemsKey)
+	if err != nil {
+		return fmt.Errorf("bitrix: %s: %w", s.q.Method, err)
+	}
+	if len(tail) < PageSize {
+		// Everything is in the tail page.
+		err := s.emitReversed(tail)
+		s.report()
+		return err
+	}
+	upper, err := rowID(tail[PageSize-1], s.q.IDField)
+	if err != nil {
+		return fmt.Errorf("bitrix: %s: %w", s.q.Method, err)
+	}
+	head, err := s.readChain(cmds, after, upper)
+	if err != nil {
+		return err
+	}
+	for _, r := range head.rows {
+		if ok, err := s.emit(r); !ok {
 			return err
 		}
-		s.requests++
-		if tailCmd != nil {
-			if err := tailCmd.Err(); err != nil {
-				return err
-			}
-			rows, err := splitRows(tailCmd.Result(), s.q.ItemsKey)
-			if err != nil {
-				return fmt.Errorf("bitrix: %s: %w", s.q.Method, err)
-			}
-			if len(rows) < PageSize {
-				// Everything is in the tail page.
-				err := s.emitReversed(rows)
-				s.report()
-				return err
-			}
-			tail = rows
-			id, err := rowID(rows[PageSize-1], s.q.IDField)
-			if err != nil {
-				return fmt.Errorf("bitrix: %s: %w", s.q.Method, err)
-			}
-			upper = id
+	}
+	s.report()
+	if !head.done {
+		if err := s.shards(ctx, head, first, upper); err != nil || s.stopped {
+			return err
 		}
-		done := false
-		for _, cmd := range cmds {
-			if err := cmd.Err(); err != nil {
-				return err
+	}
+	err = s.emitReversed(tail)
+	s.report()
+	return err
+}
+
+// shard is one id range (lo, hi) of a sharded scan.
+type shard struct {
+	lo, hi int64
+	out    chan *chain   // the shard's requests, in order; closed at its end
+	head   chan struct{} // closed when the consumer reaches the shard
+}
+
+// shards scans the ids after head.last and below upper. The number of
+// shards follows the rows the range likely holds (the density of the ids
+// the first request saw), at most the client's parallelism.
+func (s *scan[T]) shards(ctx context.Context, head *chain, first, upper int64) error {
+	par := s.c.cfg.parallelism
+	lo := head.last
+	span := upper - lo - 1
+	n := 1
+	if seen := head.last - first; par > 1 && seen > 0 && span > 0 {
+		const perRequest = MaxBatchCommands * PageSize
+		est := int64(len(head.rows)) * span / seen // rows likely in the range
+		n = int(min(int64(par), max(1, (est+perRequest-1)/perRequest), span))
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
+	tokens := make(chan struct{}, max(par-1, 0))
+	list := make([]*shard, n)
+	for i := range list {
+		sh := &shard{lo: lo + span*int64(i)/int64(n), hi: lo + span*int64(i+1)/int64(n) + 1, out: make(chan *chain, 1), head: make(chan struct{})}
+		if i == n-1 {
+			sh.hi = upper
+		}
+		list[i] = sh
+		wg.Go(func() { s.runShard(ctx, sh, tokens, head.perPage) })
+	}
+	for i, sh := range list {
+		close(sh.head)
+		for ch := range sh.out {
+			if ch.token {
+				<-tokens
 			}
-			rows, err := splitRows(cmd.Result(), s.q.ItemsKey)
-			if err != nil {
-				return fmt.Errorf("bitrix: %s: %w", s.q.Method, err)
+			if ch.err != nil {
+				return ch.err
 			}
-			for _, r := range rows {
-				id, err := rowID(r, s.q.IDField)
-				if err != nil {
-					return fmt.Errorf("bitrix: %s: %w", s.q.Method, err)
-				}
-				if id >= upper {
-					done = true // the tail page holds the rest
-					break
-				}
-				if id <= after {
-					return fmt.Errorf("bitrix: %s: the portal returned id %d, not after %d: the method does not support the id cursor; set an order to page by offset", s.q.Method, id, after)
-				}
-				after = id
+			s.requests++
+			for _, r := range ch.rows {
 				if ok, err := s.emit(r); !ok {
 					return err
 				}
 			}
-			if done || len(rows) < PageSize {
-				done = true
-				break
+			if !ch.done || i < n-1 { // the caller reports the end, after the tail
+				s.report()
 			}
 		}
-		if after+1 >= upper {
-			done = true
+	}
+	return nil
+}
+
+// runShard scans one shard with chained requests. The shard being yielded
+// sends freely; the others each take a read-ahead token per request, so
+// that at most parallelism requests are in flight and at most
+// parallelism-1 requests' rows wait to be yielded.
+func (s *scan[T]) runShard(ctx context.Context, sh *shard, tokens chan struct{}, perPage time.Duration) {
+	defer close(sh.out)
+	cur := sh.lo
+	for {
+		token := false
+		select {
+		case <-sh.head:
+		default:
+			select {
+			case <-sh.head:
+			case tokens <- struct{}{}:
+				token = true
+			case <-ctx.Done():
+				return
+			}
 		}
-		if done {
-			err := s.emitReversed(tail)
-			s.report()
-			return err
+		b := s.c.NewBatch()
+		cmds := s.addChain(b, cur, sh.hi, chainPages(perPage))
+		err := b.Run(ctx)
+		var ch *chain
+		if err == nil {
+			ch, err = s.readChain(cmds, cur, sh.hi)
 		}
-		s.report()
+		if err != nil {
+			ch = &chain{err: err}
+		}
+		ch.token = token
+		select {
+		case sh.out <- ch:
+		case <-ctx.Done():
+			if token {
+				<-tokens
+			}
+			return
+		}
+		if ch.err != nil || ch.done {
+			return
+		}
+		cur, perPage = ch.last, ch.perPage
 	}
 }
 

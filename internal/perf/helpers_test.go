@@ -68,6 +68,18 @@ func (f *inFlight) wrap(h http.Handler) http.Handler {
 	})
 }
 
+func (f *inFlight) reset() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.peak = f.cur
+}
+
+func (f *inFlight) Current() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.cur
+}
+
 func (f *inFlight) Peak() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
