@@ -70,7 +70,7 @@ func TestBatchHaltOnFakePortal(t *testing.T) {
 	if first.Err() != nil {
 		t.Errorf("first: %v", first.Err())
 	}
-	if !errors.Is(bad.Err(), bitrix.ErrNotFound) && bad.Err() == nil {
+	if !errors.Is(bad.Err(), bitrix.ErrNotFound) {
 		t.Errorf("bad: %v", bad.Err())
 	}
 	var ae *bitrix.APIError
