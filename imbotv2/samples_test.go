@@ -4,17 +4,20 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/b24go/sdk/bitrix"
+	"github.com/b24go/sdk/events"
 	"github.com/b24go/sdk/imbot"
 	"github.com/b24go/sdk/internal/docsample"
 )
@@ -31,6 +34,8 @@ type sampleCase struct {
 	req   string // request sample file suffix (default request1)
 	token string // botToken of the sample (default my_bot_token)
 	call  func(ctx context.Context, c *Client) (any, error)
+	// oauth is the call of the OAuth sample where it differs (nil: call).
+	oauth func(ctx context.Context, c *Client) (any, error)
 }
 
 func sampleCases() []sampleCase {
@@ -82,6 +87,8 @@ func sampleCases() []sampleCase {
 		{page: "imbot.v2/messages/chat-message-send", call: func(ctx context.Context, c *Client) (any, error) {
 			return c.Messages.Send(ctx, 456, "chat5", MessageFields{Text: "Hello from bot!",
 				Keyboard: imbot.NewKeyboard(imbot.Button{Text: "Open", Link: "https://example.com", BgColorToken: imbot.ColorTokenPrimary})})
+		}, oauth: func(ctx context.Context, c *Client) (any, error) {
+			return c.Messages.Send(ctx, 456, "chat5", MessageFields{Text: "Hello from bot!"})
 		}},
 		{page: "imbot.v2/messages/chat-message-update", call: func(ctx context.Context, c *Client) (any, error) {
 			return nil, c.Messages.Update(ctx, 456, 789, MessageFields{Text: "Updated text"})
@@ -106,6 +113,10 @@ func sampleCases() []sampleCase {
 			kb := imbot.NewKeyboard(imbot.Button{Text: "Open website", Link: "https://www.example.com/"}).
 				Row(imbot.Button{Text: "Insert command", Action: imbot.ActionPut, ActionValue: "/help"})
 			return c.Messages.Send(ctx, 456, "chat2725", MessageFields{Text: "Select action", Keyboard: kb})
+		}, oauth: func(ctx context.Context, c *Client) (any, error) {
+			kb := imbot.NewKeyboard(imbot.Button{Text: "Open website", Link: "https://www.example.com/"}).
+				Row(imbot.Button{Text: "Insert command", Action: imbot.ActionPut, ActionValue: "/help"})
+			return c.Messages.Send(ctx, 456, "chat2725", MessageFields{Text: "Select an action", Keyboard: kb})
 		}},
 		{page: "imbot.v2/messages/message-formatting", call: func(ctx context.Context, c *Client) (any, error) {
 			return c.Messages.Send(ctx, 456, "chat2725", MessageFields{Text: "[b]Important message[/b][br]Open [url=https://bitrix24.com]site[/url][br][send=/help]Help[/send]"})
@@ -180,6 +191,7 @@ type samplePortal struct {
 	mu     sync.Mutex
 	bodies [][]byte
 	resp   []byte
+	status int // 0: 200
 }
 
 func (p *samplePortal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -189,6 +201,9 @@ func (p *samplePortal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	resp := p.resp
 	p.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
+	if p.status != 0 {
+		w.WriteHeader(p.status)
+	}
 	_, _ = w.Write(resp)
 }
 
@@ -232,6 +247,48 @@ func normalizeShortForms(req map[string]any) {
 	}
 }
 
+// variant is how a sample call authenticates: the inbound-webhook sample
+// (botToken in the body) or the OAuth one (the next request file: auth in
+// the body, no botToken).
+type variant struct {
+	oauth bool
+	req   string
+}
+
+func nextRequest(req string) string {
+	n, _ := strconv.Atoi(strings.TrimPrefix(req, "request"))
+	return "request" + strconv.Itoa(n+1)
+}
+
+const sampleAccessToken = "oauthAccessToken0123456789"
+
+// sampleClient returns a client of the sample portal p in the variant's auth.
+func sampleClient(t *testing.T, p *samplePortal, v variant, token string) *Client {
+	t.Helper()
+	srv := httptest.NewServer(p)
+	t.Cleanup(srv.Close)
+	opts := []bitrix.Option{bitrix.WithAllowHTTP(), bitrix.WithoutRateLimit(), bitrix.WithRetryPolicy(bitrix.NoRetries())}
+	auth := bitrix.WebhookURL(srv.URL + "/rest/1/s3cr3tWebhookKey/")
+	if v.oauth {
+		auth = bitrix.OAuth(bitrix.Token{AccessToken: sampleAccessToken, RefreshToken: "r", Expires: time.Now().Add(time.Hour),
+			ClientEndpoint: srv.URL + "/rest/", Domain: strings.TrimPrefix(srv.URL, "http://"), MemberID: "m"},
+			bitrix.App{ClientID: "app.1", ClientSecret: "s", TokenURL: srv.URL + "/oauth/token/"}, nil)
+	}
+	bc, err := bitrix.New(auth, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var o []Option
+	if !v.oauth && token != "-" {
+		o = append(o, WithBotToken(bitrix.Secret(token)))
+	}
+	c, err := New(bc, o...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func TestDocSamples(t *testing.T) {
 	t.Parallel()
 	covered := map[string]bool{}
@@ -240,101 +297,213 @@ func TestDocSamples(t *testing.T) {
 		if reqName == "" {
 			reqName = "request1"
 		}
-		covered[tc.page] = true
-		t.Run(tc.page+"/"+reqName, func(t *testing.T) {
-			t.Parallel()
-			respFile := tc.page + ".response.json"
-			if _, err := os.Stat(filepath.Join("testdata", "docs", respFile)); err != nil {
-				respFile = "imbot.v2/messages/chat-message-send.response.json" // pages that show only requests
-			}
-			resp := readSample(t, respFile)
-			p := &samplePortal{resp: resp}
-			srv := httptest.NewServer(p)
-			defer srv.Close()
-			bc, err := bitrix.New(bitrix.WebhookURL(srv.URL+"/rest/1/s3cr3tWebhookKey/"), bitrix.WithAllowHTTP(), bitrix.WithoutRateLimit(), bitrix.WithRetryPolicy(bitrix.NoRetries()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			token := tc.token
-			if token == "" {
-				token = "my_bot_token"
-			}
-			var opts []Option
-			if token != "-" {
-				opts = append(opts, WithBotToken(bitrix.Secret(token)))
-			}
-			c, err := New(bc, opts...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := tc.call(t.Context(), c)
-			if err != nil {
-				t.Fatalf("call: %v", err)
-			}
-			// Request: the documented values, nothing else.
-			var want map[string]any
-			if err := json.Unmarshal(readSample(t, tc.page+"."+reqName+".json"), &want); err != nil {
-				t.Fatal(err)
-			}
-			if a, ok := want["auth"].(string); ok && strings.Contains(a, "put_access_token") {
-				delete(want, "auth") // the bitrix.Client adds auth itself
-			}
-			normalizeShortForms(want)
-			wantJS, _ := json.Marshal(want)
-			if len(p.bodies) != 1 {
-				t.Fatalf("%d requests", len(p.bodies))
-			}
-			sent := p.bodies[0]
-			for _, pair := range [][2][]byte{{wantJS, sent}, {sent, wantJS}} {
-				diff, err := docsample.Diff(pair[0], pair[1])
+		covered[tc.page+"."+reqName] = true
+		variants := []variant{{req: reqName}}
+		if _, err := os.Stat(filepath.Join("testdata", "docs", tc.page+"."+nextRequest(reqName)+".json")); err == nil {
+			variants = append(variants, variant{oauth: true, req: nextRequest(reqName)})
+			covered[tc.page+"."+nextRequest(reqName)] = true
+		}
+		for _, v := range variants {
+			t.Run(tc.page+"/"+v.req, func(t *testing.T) {
+				t.Parallel()
+				respFile := tc.page + ".response.json"
+				if _, err := os.Stat(filepath.Join("testdata", "docs", respFile)); err != nil {
+					respFile = "imbot.v2/messages/chat-message-send.response.json" // pages that show only requests
+				}
+				resp := readSample(t, respFile)
+				p := &samplePortal{resp: resp}
+				token := tc.token
+				if token == "" {
+					token = "my_bot_token"
+				}
+				c := sampleClient(t, p, v, token)
+				call := tc.call
+				if v.oauth && tc.oauth != nil {
+					call = tc.oauth
+				}
+				got, err := call(t.Context(), c)
 				if err != nil {
-					t.Fatalf("request body %s: %v", sent, err)
+					t.Fatalf("call: %v", err)
 				}
-				for _, d := range diff {
-					t.Errorf("request: %s\nsent %s", d, sent)
+				checkRequest(t, tc.page+"."+v.req+".json", p, v)
+				if got != nil {
+					checkResponse(t, tc.page, resp, got)
 				}
+			})
+		}
+	}
+	// Every request sample of every page has a case.
+	var files []string
+	for _, pat := range []string{"testdata/docs/imbot.v2/*.request*.json", "testdata/docs/imbot.v2/*/*.request*.json", "testdata/docs/imbot.v2/*/*/*.request*.json"} {
+		m, _ := filepath.Glob(pat)
+		files = append(files, m...)
+	}
+	for _, f := range files {
+		key := strings.TrimSuffix(strings.TrimPrefix(filepath.ToSlash(f), "testdata/docs/"), ".json")
+		if !covered[key] {
+			t.Errorf("no sample case for %s", key)
+		}
+	}
+}
+
+// checkRequest compares the one body p got with the documented request.
+func checkRequest(t *testing.T, file string, p *samplePortal, v variant) {
+	t.Helper()
+	var want map[string]any
+	if err := json.Unmarshal(readSample(t, file), &want); err != nil {
+		t.Fatal(err)
+	}
+	if a, ok := want["auth"].(string); ok && strings.Contains(a, "put_access_token") {
+		delete(want, "auth") // the bitrix.Client adds auth itself
+	}
+	normalizeShortForms(want)
+	wantJS, _ := json.Marshal(want)
+	if len(p.bodies) != 1 {
+		t.Fatalf("%d requests", len(p.bodies))
+	}
+	var sentMap map[string]any
+	if err := json.Unmarshal(p.bodies[0], &sentMap); err != nil {
+		t.Fatalf("body is not JSON: %s", p.bodies[0])
+	}
+	if v.oauth {
+		if sentMap["auth"] != sampleAccessToken {
+			t.Errorf("OAuth body without the access token: %s", p.bodies[0])
+		}
+		delete(sentMap, "auth")
+		if _, has := sentMap["botToken"]; has {
+			t.Errorf("OAuth body with a botToken: %s", p.bodies[0])
+		}
+	}
+	sent, _ := json.Marshal(sentMap)
+	for _, pair := range [][2][]byte{{wantJS, sent}, {sent, wantJS}} {
+		diff, err := docsample.Diff(pair[0], pair[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range diff {
+			t.Errorf("request %s: %s\nsent %s", file, d, sent)
+		}
+	}
+}
+
+// checkResponse decodes strictly and checks that every value was kept.
+func checkResponse(t *testing.T, page string, resp []byte, got any) {
+	t.Helper()
+	var env struct {
+		Result json.RawMessage `json:"result"`
+	}
+	if err := json.Unmarshal(resp, &env); err != nil {
+		t.Fatal(err)
+	}
+	gotJS, err := json.Marshal(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for suffix, field := range map[string]string{"chat-get": "chat", "command-register": "command", "command-update": "command", "command-list": "commands"} {
+		if strings.HasSuffix(page, suffix) {
+			env.Result = mustField(t, env.Result, field)
+		}
+	}
+	diff, err := docsample.Diff(env.Result, gotJS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range diff {
+		t.Errorf("response: %s", d)
+	}
+	strictDecode(t, env.Result, got)
+}
+
+// The documented error answer of every page reaches the caller as a
+// *bitrix.APIError with its code and description.
+func TestDocErrorSamples(t *testing.T) {
+	t.Parallel()
+	n := 0
+	for _, tc := range sampleCases() {
+		file := filepath.Join("testdata", "docs", tc.page+".error.json")
+		if _, err := os.Stat(file); err != nil || tc.req != "" {
+			continue
+		}
+		n++
+		t.Run(tc.page, func(t *testing.T) {
+			t.Parallel()
+			body := readSample(t, tc.page+".error.json")
+			var want struct {
+				Error       string `json:"error"`
+				Description string `json:"error_description"`
 			}
-			// Response: decodes strictly and keeps every value.
-			if got == nil {
-				return
-			}
-			var env struct {
-				Result json.RawMessage `json:"result"`
-			}
-			if err := json.Unmarshal(resp, &env); err != nil {
+			if err := json.Unmarshal(body, &want); err != nil {
 				t.Fatal(err)
 			}
-			gotJS, err := json.Marshal(got)
-			if err != nil {
-				t.Fatal(err)
+			p := &samplePortal{resp: body, status: http.StatusBadRequest} // "HTTP Status: 400, 403"
+			c := sampleClient(t, p, variant{}, "my_bot_token")
+			_, err := tc.call(t.Context(), c)
+			var ae *bitrix.APIError
+			if !errors.As(err, &ae) || ae.Code != want.Error || ae.Description != want.Description {
+				t.Fatalf("err %v, want %s (%s)", err, want.Error, want.Description)
 			}
-			if strings.HasSuffix(tc.page, "chat-get") {
-				env.Result = mustField(t, env.Result, "chat")
+			if strings.Contains(err.Error(), "my_bot_token") {
+				t.Fatalf("error quotes the bot token: %v", err)
 			}
-			if strings.HasSuffix(tc.page, "command-register") || strings.HasSuffix(tc.page, "command-update") {
-				env.Result = mustField(t, env.Result, "command")
-			}
-			if strings.HasSuffix(tc.page, "command-list") {
-				env.Result = mustField(t, env.Result, "commands")
-			}
-			diff, err := docsample.Diff(env.Result, gotJS)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, d := range diff {
-				t.Errorf("response: %s", d)
-			}
-			strictDecode(t, env.Result, got)
 		})
 	}
-	// Every page with a request sample has a case.
-	files, _ := filepath.Glob("testdata/docs/imbot.v2/*/*.request1.json")
-	more, _ := filepath.Glob("testdata/docs/imbot.v2/*.request1.json")
-	deeper, _ := filepath.Glob("testdata/docs/imbot.v2/*/*/*.request1.json")
-	for _, f := range append(append(files, more...), deeper...) {
-		page := strings.TrimSuffix(strings.TrimPrefix(filepath.ToSlash(f), "testdata/docs/"), ".request1.json")
-		if !covered[page] {
-			t.Errorf("no sample case for %s", page)
+	errs, _ := filepath.Glob("testdata/docs/imbot.v2/*/*.error.json")
+	if n != len(errs) {
+		t.Errorf("%d error samples tested, %d on disk", n, len(errs))
+	}
+}
+
+// The other JSON samples of the pages: Event.get items of im.v2 and the
+// context samples of bot-context.md decode as Event.get items; the
+// keyboard fragments of message-keyboards.md are what the builder sends.
+func TestDocOtherSamples(t *testing.T) {
+	t.Parallel()
+	var batch EventBatch
+	if err := json.Unmarshal(mustField(t, readSample(t, "im.v2/events/event-get.response.json"), "result"), &batch); err != nil {
+		t.Fatal(err)
+	}
+	if len(batch.Events) != 1 || batch.Events[0].EventID != 2001 || batch.Events[0].Type != "ONIMV2MESSAGEADD" || batch.NextOffset != 2002 || batch.HasMore {
+		t.Fatalf("im.v2 Event.get: %+v", batch)
+	}
+	for _, f := range []string{"../events/testdata/v2/bot-context.1.json", "../events/testdata/v2/bot-context.2.json"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var item FetchedEvent
+		if err := json.Unmarshal(b, &item); err != nil {
+			t.Fatal(err)
+		}
+		ev, err := item.Event()
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		d, ok := ev.Data.(*events.BotV2ContextGet)
+		if !ok || d.User.ID != 274 || d.User.Name != "John Smith" || d.Chat.DialogID != "274" || len(d.Context) == 0 {
+			t.Fatalf("%s: %+v", f, ev.Data)
+		}
+	}
+	kb := imbot.NewKeyboard(imbot.Button{Text: "Button", Link: "https://example.com"})
+	p := params{}
+	if err := addRich("imbot.v2.Chat.Message.send", p, 456, nil, kb); err != nil {
+		t.Fatal(err)
+	}
+	sent, _ := json.Marshal(map[string]any{"KEYBOARD": p["keyboard"]})
+	for _, f := range []string{"sample1", "sample2"} {
+		var want map[string]any
+		if err := json.Unmarshal(readSample(t, "imbot.v2/messages/message-keyboards."+f+".json"), &want); err != nil {
+			t.Fatal(err)
+		}
+		normalizeShortForms(map[string]any{"fields": map[string]any{"keyboard": want["KEYBOARD"]}, "botId": 456.0})
+		if arr, ok := want["KEYBOARD"].([]any); ok { // the short form: wrapped by the server
+			want["KEYBOARD"] = map[string]any{"BOT_ID": 456.0, "BUTTONS": arr}
+		}
+		wantJS, _ := json.Marshal(want)
+		for _, pair := range [][2][]byte{{wantJS, sent}, {sent, wantJS}} {
+			diff, _ := docsample.Diff(pair[0], pair[1])
+			for _, d := range diff {
+				t.Errorf("keyboard %s: %s (sent %s)", f, d, sent)
+			}
 		}
 	}
 }
