@@ -35,6 +35,18 @@
 // fields the types do not model, and [Event.DecodeData] decodes it into
 // your own struct.
 //
+// # Chatbots 2.0
+//
+// The imbot.v2 events ([OnBotV2MessageAdd] ... [OnBotV2ReactionChange])
+// and the im.v2 user events ([OnIMV2MessageAdd] ...) have typed Data too
+// ([BotV2Message], [BotV2JoinChat], [BotV2CommandAdd], ...), built on the
+// v2 entities [BotV2], [ChatV2], [MessageV2] and [UserV2], whose fields
+// take both the JSON types of Event.get and the strings of webhook
+// deliveries. They arrive three ways: a PHP form ([Parse]), a JSON body
+// ([ParseJSON]; the v2 docs show both, [ParseAny] picks by Content-Type),
+// and an item fetched with imbot.v2.Event.get ([FromJSON], used by package
+// imbotv2).
+//
 // Accessors cover the common questions: [BotMessage.ReplyTarget] and
 // [CommandAdd.ReplyTarget] (dialog, bot and the bot's own token),
 // [Event.EntityID] and [Event.EntityTypeID] for CRM and task events.

@@ -18,6 +18,11 @@
 // recovered and logged with their stack); success gives 200 with a small
 // JSON body. Bitrix24 does not retry failed deliveries.
 //
+// Bodies are PHP forms, or JSON when Content-Type says so (Chatbots 2.0
+// webhook-mode bots, whose docs show both; see events.ParseAny). Route
+// their ONIMBOTV2* events with the typed helpers of package imbotv2
+// (imbotv2.OnMessage(h, ...)), which a fetch-mode imbotv2.Poller shares.
+//
 // # Routing
 //
 // [Handler.Handle] registers a [HandlerFunc] by event name; typed helpers
