@@ -13,6 +13,7 @@ import (
 
 	"github.com/b24go/sdk/bitrix"
 	"github.com/b24go/sdk/bitrix/bitrixtest"
+	"github.com/b24go/sdk/bitrix/otelbitrix"
 )
 
 // demoUser is the portal user who talks to the bot (user 1 of the fake
@@ -22,7 +23,7 @@ const demoUser = 1
 // runDemo starts a fake portal and the bot's receiver on loopback, installs
 // the app, plays a conversation as a portal user and prints it. It fails if
 // the bot does not behave as expected, so it doubles as a smoke test.
-func runDemo(ctx context.Context, stdout, stderr io.Writer) error {
+func runDemo(ctx context.Context, stdout, stderr io.Writer, tel *otelbitrix.Telemetry) error {
 	portal, err := bitrixtest.Start()
 	if err != nil {
 		return fmt.Errorf("start the fake portal: %w", err)
@@ -38,7 +39,8 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer) error {
 	// only warnings and errors.
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	pa := portal.App()
-	cfg := config{clientID: pa.ClientID, clientSecret: bitrix.Secret(pa.ClientSecret), allowHTTP: true, handlerURL: handlerURL, oauthServer: pa.ServerEndpoint}
+	cfg := config{clientID: pa.ClientID, clientSecret: bitrix.Secret(pa.ClientSecret), allowHTTP: true, handlerURL: handlerURL,
+		oauthServer: pa.ServerEndpoint, tel: tel}
 	app := bitrix.App{ClientID: pa.ClientID, ClientSecret: cfg.clientSecret, TokenURL: pa.TokenURL}
 	clientOpts := clientOptions(cfg, logger)
 	bot := newEchoBot(handlerURL, app, logger, clientOpts...)

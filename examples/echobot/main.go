@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/b24go/sdk/bitrix"
+	"github.com/b24go/sdk/bitrix/otelbitrix"
 	"github.com/b24go/sdk/webhook"
 )
 
@@ -52,6 +53,9 @@ type config struct {
 	oauthServer  string
 	allowHTTP    bool
 	verbose      bool
+	otel         bool
+	// tel reports to OpenTelemetry (-otel); nil when off.
+	tel *otelbitrix.Telemetry
 }
 
 func parseConfig(args []string, env func(string) string, stderr io.Writer) (config, error) {
@@ -63,6 +67,7 @@ func parseConfig(args []string, env func(string) string, stderr io.Writer) (conf
 	fs.StringVar(&cfg.handlerURL, "handler-url", env("B24_HANDLER_URL"), "public URL of "+handlerPath+", given to imbot.register (env B24_HANDLER_URL)")
 	fs.BoolVar(&cfg.allowHTTP, "allow-http", envBool(env, "B24_ALLOW_HTTP"), "allow plain http:// portals, e.g. the fake portal (env B24_ALLOW_HTTP)")
 	fs.BoolVar(&cfg.verbose, "v", envBool(env, "B24_DEBUG"), "log every request (env B24_DEBUG)")
+	fs.BoolVar(&cfg.otel, "otel", false, "print OpenTelemetry spans and metrics (JSON) to stderr")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: echobot [flags]\n\nWithout B24_CLIENT_ID/B24_CLIENT_SECRET or B24_APP_TOKEN it runs a demo against a fake portal.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -101,8 +106,16 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if cfg.otel {
+		tel, shutdown, err := startTelemetry(stderr)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = shutdown(context.WithoutCancel(ctx)) }()
+		cfg.tel = tel
+	}
 	if cfg.demo {
-		return runDemo(ctx, stdout, stderr)
+		return runDemo(ctx, stdout, stderr, cfg.tel)
 	}
 	return serve(ctx, cfg, logger, stdout)
 }
@@ -125,6 +138,9 @@ func newHandler(cfg config, bot *echoBot, logger *slog.Logger, clientOpts []bitr
 	if cfg.appToken != "" {
 		opts = append(opts, webhook.WithApplicationToken(cfg.appToken))
 	}
+	if cfg.tel != nil {
+		opts = append(opts, webhook.WithObserver(cfg.tel.EventObserver()))
+	}
 	h := webhook.New(opts...)
 	bot.routes(h)
 	return h
@@ -137,6 +153,9 @@ func clientOptions(cfg config, logger *slog.Logger) []bitrix.Option {
 	}
 	if cfg.allowHTTP {
 		opts = append(opts, bitrix.WithAllowHTTP())
+	}
+	if cfg.tel != nil {
+		opts = append(opts, bitrix.WithObserver(cfg.tel.Observer()))
 	}
 	return opts
 }

@@ -312,3 +312,27 @@ func TestTokenOnlyMode(t *testing.T) {
 		t.Errorf("bot messages = %+v", msgs)
 	}
 }
+
+// TestDemoOpenTelemetry runs the demo with -otel: the handlers' spans, the
+// refused forged delivery and the metrics go to stderr as JSON.
+func TestDemoOpenTelemetry(t *testing.T) {
+	t.Parallel()
+	var stdout, stderr bytes.Buffer
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := run(ctx, []string{"-otel"}, envMap(map[string]string{"CI": "true"}), &stdout, &stderr); err != nil {
+		t.Fatalf("run: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+	}
+	out := stderr.String()
+	for _, want := range []string{
+		`"Name":"ONIMBOTMESSAGEADD"`, `"Name":"imbot.message.add"`, `"Name":"bitrix24.webhook.delivery"`,
+		`"Value":"refused"`, `"Name":"bitrix24.events"`, `"Name":"bitrix24.event.handler.duration"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stderr lacks %s", want)
+		}
+	}
+	if !strings.Contains(stdout.String(), "Done: 5 events delivered") {
+		t.Errorf("the demo did not finish:\n%s", stdout.String())
+	}
+}

@@ -92,6 +92,7 @@ type config struct {
 	rate       float64
 	burst      int
 	progress   bool
+	otel       bool
 	demoItems  int
 	entityName string
 }
@@ -112,6 +113,7 @@ func parseConfig(args []string, env func(string) string, stderr io.Writer) (conf
 	fs.Float64Var(&cfg.rate, "rate", bitrix.DefaultRate, "requests per second the portal allows (Enterprise: 5)")
 	fs.IntVar(&cfg.burst, "burst", bitrix.DefaultBurst, "request burst the portal allows (Enterprise: 250)")
 	fs.BoolVar(&cfg.progress, "progress", true, "show a progress bar on stderr")
+	fs.BoolVar(&cfg.otel, "otel", false, "print OpenTelemetry spans and metrics (JSON) to stderr")
 	fs.IntVar(&cfg.demoItems, "demo-items", 3000, "demo mode: how many items to seed in the fake portal")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: export [flags]\n\nExports every CRM item of an entity type. Without -url or B24_WEBHOOK_URL it runs against a fake portal.\n\nFlags:\n")
@@ -179,6 +181,14 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 	}
 	if cfg.allowHTTP {
 		opts = append(opts, bitrix.WithAllowHTTP())
+	}
+	if cfg.otel {
+		tel, shutdown, err := startTelemetry(stderr)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = shutdown(context.WithoutCancel(ctx)) }()
+		opts = append(opts, bitrix.WithObserver(tel.Observer()))
 	}
 	c, err := bitrix.New(bitrix.WebhookURL(cfg.url), opts...)
 	if err != nil {

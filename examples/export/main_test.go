@@ -167,3 +167,28 @@ func TestConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestDemoOpenTelemetry runs the demo with -otel: spans and metrics go to
+// stderr as JSON, without the webhook's secret.
+func TestDemoOpenTelemetry(t *testing.T) {
+	t.Parallel()
+	var stdout, stderr bytes.Buffer
+	if err := run(t.Context(), []string{"-otel", "-progress=false", "-demo-items", "300"}, envMap(map[string]string{"CI": "true"}), &stdout, &stderr); err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr.String())
+	}
+	out := stderr.String()
+	for _, want := range []string{
+		`"Name":"crm.item.list"`, `"Name":"batch"`, `"Name":"POST"`, `"Key":"bitrix24.method"`,
+		`"Name":"bitrix24.client.request.duration"`, `"Name":"github.com/b24go/sdk/bitrix/otelbitrix"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stderr lacks %s", want)
+		}
+	}
+	if strings.Contains(out, "/rest/1/") {
+		t.Errorf("a webhook URL reached the telemetry:\n%s", out)
+	}
+	if rows := strings.Count(stdout.String(), "\n"); rows != 301 {
+		t.Errorf("exported %d lines, want 301", rows)
+	}
+}
