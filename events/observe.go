@@ -9,7 +9,7 @@ import (
 
 // Observer is told what an event receiver does: the webhook receiver
 // (webhook.WithObserver) reports deliveries, handlers and its queue; the
-// offline [Consumer] reports handlers. It is the events counterpart of
+// offline [Consumer] and the fetch-mode imbotv2.Poller report handlers. It is the events counterpart of
 // bitrix.Observer; package otelbitrix turns both into OpenTelemetry spans
 // and metrics.
 //
@@ -63,6 +63,7 @@ type Delivery struct {
 const (
 	SourceWebhook = "webhook" // a delivery to webhook.Handler
 	SourceOffline = "offline" // a record of the offline queue (Consumer)
+	SourceFetch   = "fetch"   // an event a bot fetched (imbotv2.Poller)
 )
 
 // Handler outcomes ([Handling.Outcome]).
@@ -76,7 +77,7 @@ const (
 type Handling struct {
 	Event  string // the event name
 	Portal string // the portal's host name ("" when unknown)
-	Source string // SourceWebhook or SourceOffline
+	Source string // SourceWebhook, SourceOffline or SourceFetch
 	// Async reports that the handler runs on the webhook's worker pool,
 	// after the delivery was answered.
 	Async bool

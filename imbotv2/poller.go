@@ -125,6 +125,9 @@ type Poller struct {
 	Idle, MaxIdle, MorePause, MaxBackoff time.Duration
 	// Logger receives failures (default: discard).
 	Logger *slog.Logger
+	// Observer is told about each handler run (HandlerStart, HandlerEnd;
+	// Handling.Source is events.SourceFetch). The zero value observes nothing.
+	Observer events.Observer
 
 	mu      sync.RWMutex
 	routes  map[string]webhook.HandlerFunc
@@ -181,10 +184,13 @@ func (p *Poller) Dispatch(ctx context.Context, ev *events.Event) (err error) {
 	if fn == nil {
 		return nil
 	}
+	ctx, hi := p.Observer.StartHandler(ctx, ev.Name, ev.Auth.Domain, events.SourceFetch, false)
 	defer func() {
 		if r := recover(); r != nil {
 			err = &webhook.PanicError{Value: r, Stack: debug.Stack()}
 		}
+		_, panicked := err.(*webhook.PanicError)
+		p.Observer.EndHandler(ctx, hi, err, panicked)
 	}()
 	return fn(ctx, ev)
 }

@@ -17,7 +17,7 @@ func TestNoOpenTelemetryWithoutTheAdapter(t *testing.T) {
 	}
 	pkgs := []string{
 		"github.com/b24go/sdk/bitrix", "github.com/b24go/sdk/webhook", "github.com/b24go/sdk/events",
-		"github.com/b24go/sdk/crm", "github.com/b24go/sdk/imbot", "github.com/b24go/sdk/lists",
+		"github.com/b24go/sdk/crm", "github.com/b24go/sdk/imbot", "github.com/b24go/sdk/imbotv2", "github.com/b24go/sdk/lists",
 		"github.com/b24go/sdk/bitrix/bitrixtest", "github.com/b24go/sdk/bitrix/redisstore",
 		"github.com/b24go/sdk/examples/createlead", "github.com/b24go/sdk/examples/notifier",
 	}

@@ -184,7 +184,8 @@ func (t *Telemetry) Observer() bitrix.Observer {
 }
 
 // EventObserver returns the receiver hook: install it with
-// webhook.WithObserver or as events.Consumer.Observer.
+// webhook.WithObserver, or as events.Consumer.Observer or
+// imbotv2.Poller.Observer.
 func (t *Telemetry) EventObserver() events.Observer {
 	return events.Observer{
 		Delivery:     t.delivery,
