@@ -107,4 +107,14 @@
 // [WithCoalescing]: calls that arrive within a short window are sent
 // together as one batch request, and each caller still gets exactly its own
 // result or error, as from a separate call.
+//
+// # Observability
+//
+// [WithLogger] logs (silent by default); [WithProgress] reports scan pages
+// and waits. [WithObserver] installs an [Observer] that sees every call,
+// HTTP attempt (with its outcome: ok, API error, transport error, bad
+// answer or maybe applied), batch command, wait, retry, token refresh and
+// the portal's time block; package bitrix/otelbitrix turns it into
+// OpenTelemetry spans and metrics. Without an observer the hooks cost no
+// allocation.
 package bitrix

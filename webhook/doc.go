@@ -54,4 +54,12 @@
 // handler. [WithAsync] answers as soon as an event is queued and runs
 // handlers on a bounded pool; a full queue applies backpressure instead of
 // dropping events, and [Handler.Shutdown] drains what was accepted.
+//
+// # Observability
+//
+// [WithObserver] installs an [Observer] (the [events.Observer] that the
+// offline consumer takes too): deliveries refused (with the reason),
+// malformed, duplicate or unavailable, every handler run with its duration
+// and outcome, and the asynchronous queue. Package bitrix/otelbitrix turns
+// it into OpenTelemetry spans and metrics.
 package webhook

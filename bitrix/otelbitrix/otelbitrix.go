@@ -19,7 +19,8 @@
 // of its own. Event handlers are consumer spans named after the event
 // ("ONCRMDEALADD") whose context the handler gets, so that its calls nest
 // under it; deliveries refused or dropped before a handler are short spans
-// "bitrix24.webhook.delivery".
+// "bitrix24.webhook.delivery". Calls that [bitrix.WithCoalescing] gathers
+// travel in a batch request of several callers, whose span is a root span.
 //
 // No attribute holds a credential: the portal is its host name, never the
 // webhook URL, and errors are recorded by type and code, never by message.
