@@ -479,12 +479,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) run(ctx context.Context, ev *events.Event, key string) error {
 	hctx, hi := h.obs().StartHandler(ctx, ev.Name, ev.Auth.Domain, events.SourceWebhook, h.queue != nil)
 	err := h.Dispatch(hctx, ev)
-	var pe *PanicError
-	h.obs().EndHandler(hctx, hi, err, errors.As(err, &pe))
+	_, panicked := err.(*PanicError) // Dispatch returns it unwrapped
+	h.obs().EndHandler(hctx, hi, err, panicked)
 	if err == nil {
 		return nil
 	}
-	if pe != nil {
+	var pe *PanicError
+	if errors.As(err, &pe) {
 		h.cfg.logger.LogAttrs(ctx, slog.LevelError, "webhook: handler panicked", slog.Any("event", ev),
 			slog.String("panic", fmt.Sprint(pe.Value)), slog.String("stack", string(pe.Stack)))
 	} else {
