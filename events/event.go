@@ -188,12 +188,14 @@ type Auth struct {
 // HasTokens reports whether the block carries an access token.
 func (a Auth) HasTokens() bool { return a.AccessToken != "" }
 
-// Token converts the block to a [bitrix.Token] for [bitrix.OAuth]. When
-// auth[expires] is absent, Expires is computed from ExpiresIn relative to
-// issued (pass the event's TS or time.Now); a zero issued leaves it unknown.
+// Token converts the block to a [bitrix.Token] for [bitrix.OAuth].
+// Expires is ExpiresIn counted from issued: pass the time the event was
+// received on your clock (time.Now()), not the event's TS, which is the
+// portal's clock. Only without ExpiresIn or issued does the absolute
+// auth[expires] (the portal's clock too) count; else it stays unknown.
 func (a Auth) Token(issued time.Time) bitrix.Token {
 	exp := a.Expires
-	if exp.IsZero() && a.ExpiresIn > 0 && !issued.IsZero() {
+	if a.ExpiresIn > 0 && !issued.IsZero() {
 		exp = issued.Add(time.Duration(a.ExpiresIn) * time.Second)
 	}
 	domain := a.Domain

@@ -433,6 +433,17 @@ func TestAuthToken(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("(-want +got)\n%s", d)
 	}
+	// expires_in counts on the clock of whoever received the event, even
+	// when the portal's absolute auth[expires] says otherwise (an hour
+	// behind our clock here): the token must not look expired on arrival.
+	received := time.Now()
+	ev.Auth.Expires = received.Add(-time.Hour)
+	if got := ev.Auth.Token(received); !got.Expires.Equal(received.Add(3600 * time.Second)) {
+		t.Errorf("Expires = %v, want %v", got.Expires, received.Add(time.Hour))
+	}
+	if got := ev.Auth.Token(time.Time{}); !got.Expires.Equal(ev.Auth.Expires) {
+		t.Errorf("without a receipt time: %v, want auth[expires]", got.Expires)
+	}
 }
 
 func TestVerifier(t *testing.T) {
