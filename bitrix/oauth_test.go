@@ -30,6 +30,9 @@ type oauthPortal struct {
 	gen       int
 	refreshes atomic.Int32
 	grantErr  bool
+	// raw, when set, is the token endpoint's whole answer (status, content
+	// type, body), e.g. one cut mid-body.
+	raw       *rawAnswer
 	tokenReqs []recorded
 	seen      []string // access tokens presented to REST methods
 }
@@ -61,6 +64,12 @@ func (o *oauthPortal) serveToken(w http.ResponseWriter, r recorded) {
 	o.tokenReqs = append(o.tokenReqs, r)
 	o.refreshes.Add(1)
 	time.Sleep(20 * time.Millisecond) // widen the window for concurrent callers
+	if a := o.raw; a != nil {
+		w.Header().Set("Content-Type", a.ctype)
+		w.WriteHeader(a.status)
+		_, _ = w.Write([]byte(a.body))
+		return
+	}
 	f := r.Form
 	if o.grantErr || f.String("grant_type") != "refresh_token" || f.String("client_id") != "app.1" ||
 		f.String("client_secret") != clientSecret || f.String("refresh_token") != o.refresh {
@@ -75,6 +84,11 @@ func (o *oauthPortal) serveToken(w http.ResponseWriter, r recorded) {
 		"scope": "crm", "domain": "oauth.bitrix.info", "server_endpoint": "https://oauth.bitrix.info/rest/",
 		"client_endpoint": o.base + "/rest/", "member_id": memberID, "user_id": 1, "status": "L",
 	})
+}
+
+type rawAnswer struct {
+	status      int
+	ctype, body string
 }
 
 func (o *oauthPortal) token() bitrix.Token {

@@ -2,6 +2,8 @@ package bitrixtest
 
 import (
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -236,3 +238,21 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// Format prints the server without the credentials it holds (its
+// webhook secret, client secret, application token and issued tokens).
+func (s *Server) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "bitrixtest.Server{url: %q, member_id: %q}", s.base, s.app.MemberID)
+}
+
+// LogValue implements slog.LogValuer: the app without its secrets.
+func (a App) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("client_id", a.ClientID), slog.String("domain", a.Domain),
+		slog.String("member_id", a.MemberID), slog.String("client_secret", "[REDACTED]"), slog.String("application_token", "[REDACTED]"))
+}
+
+// LogValue implements slog.LogValuer: the pair without its tokens.
+func (t Tokens) LogValue() slog.Value {
+	return slog.GroupValue(slog.Int("user_id", t.UserID), slog.String("domain", t.Domain), slog.Time("expires", t.Expires),
+		slog.String("access_token", "[REDACTED]"), slog.String("refresh_token", "[REDACTED]"))
+}
