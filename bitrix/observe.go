@@ -166,6 +166,7 @@ type RefreshInfo struct {
 // TimingInfo is an answer's "time" block for [Observer.Timing].
 type TimingInfo struct {
 	Method string // the method (a batch command's own method for its block)
+	Portal string // the portal's host name
 	Time   Timing
 }
 
@@ -281,6 +282,6 @@ func (c *Client) observeRefresh(ctx context.Context, start time.Time, reloaded b
 
 func (c *Client) observeTiming(ctx context.Context, method string, t Timing) {
 	if o := c.obs; o != nil && o.Timing != nil && t != (Timing{}) {
-		o.Timing(ctx, TimingInfo{Method: method, Time: t})
+		o.Timing(ctx, TimingInfo{Method: method, Portal: c.domain, Time: t})
 	}
 }

@@ -30,7 +30,7 @@
 //	bitrix24.client.request.duration  histogram, s   bitrix24.method, bitrix24.outcome, bitrix24.error.code, server.address
 //	bitrix24.client.wait.duration     histogram, s   bitrix24.method, bitrix24.wait.reason
 //	bitrix24.client.retries           counter        bitrix24.method, bitrix24.retry.reason
-//	bitrix24.client.operating         gauge, s       bitrix24.method (the portal's "operating" of the method's window)
+//	bitrix24.client.operating         gauge, s       bitrix24.method, server.address (the portal's "operating" of the method's window)
 //	bitrix24.client.refreshes         counter        bitrix24.outcome (ok, reloaded, error)
 //	bitrix24.events                   counter        bitrix24.event.name, bitrix24.event.outcome, bitrix24.event.source
 //	bitrix24.event.handler.duration   histogram, s   bitrix24.event.name, bitrix24.event.outcome, bitrix24.event.source
@@ -356,7 +356,7 @@ func (t *Telemetry) timing(ctx context.Context, ti bitrix.TimingInfo) {
 		attrs = append(attrs, OperatingResetAt.Int64(ti.Time.OperatingResetAt.Unix()))
 	}
 	trace.SpanFromContext(ctx).AddEvent("bitrix24.time", trace.WithAttributes(attrs...))
-	t.operating.Record(ctx, seconds(ti.Time.Operating), metric.WithAttributes(MethodKey.String(ti.Method)))
+	t.operating.Record(ctx, seconds(ti.Time.Operating), metric.WithAttributes(MethodKey.String(ti.Method), hostPort(ti.Portal)[0]))
 }
 
 // otherEvent is the name recorded for events that were not verified: their

@@ -428,6 +428,9 @@ func TestDashboard(t *testing.T) {
 	if n := histCount(t, rm["bitrix24.client.wait.duration"], map[attribute.Key]string{otelbitrix.WaitReasonKey: bitrix.ReasonRateLimit}); n == 0 {
 		t.Error("no rate-limit waits")
 	}
+	if n := histCount(t, rm["bitrix24.client.wait.duration"], map[attribute.Key]string{otelbitrix.WaitReasonKey: bitrix.ReasonRefresh}); n != 1 {
+		t.Errorf("token-refresh waits: %d, want 1", n)
+	}
 	if n := sumValue(t, rm["bitrix24.client.retries"], map[attribute.Key]string{otelbitrix.RetryReasonKey: bitrix.RetryQueryLimit}); n != 1 {
 		t.Errorf("QUERY_LIMIT_EXCEEDED retries: %d", n)
 	}
@@ -438,8 +441,14 @@ func TestDashboard(t *testing.T) {
 		t.Errorf("refreshes: %d", n)
 	}
 	op, ok := rm["bitrix24.client.operating"].(metricdata.Gauge[float64])
-	if !ok || len(op.DataPoints) == 0 {
-		t.Errorf("operating gauge: %v", rm["bitrix24.client.operating"])
+	opSeen := false
+	for _, dp := range op.DataPoints {
+		if has(dp.Attributes.ToSlice(), map[attribute.Key]string{otelbitrix.MethodKey: "crm.deal.list", "server.address": "127.0.0.1"}) {
+			opSeen = true
+		}
+	}
+	if !ok || !opSeen {
+		t.Errorf("operating gauge lacks crm.deal.list on 127.0.0.1: %v", rm["bitrix24.client.operating"])
 	}
 	ev := rm["bitrix24.events"]
 	for _, c := range []struct {
