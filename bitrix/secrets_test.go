@@ -26,6 +26,7 @@ import (
 	"github.com/b24go/sdk/crm"
 	"github.com/b24go/sdk/events"
 	"github.com/b24go/sdk/imbot"
+	"github.com/b24go/sdk/imbotv2"
 	"github.com/b24go/sdk/internal/phpform"
 	"github.com/b24go/sdk/lists"
 	"github.com/b24go/sdk/webhook"
@@ -269,6 +270,14 @@ func TestNoCredentialInAnyOutput(t *testing.T) {
 		t.Fatal(err)
 	}
 	add("imbot client", ib)
+	const botToken = "botTokenV2Secret77"
+	secret(botToken)
+	ib2, err := imbotv2.New(pc, imbotv2.WithBotToken(botToken))
+	if err != nil {
+		t.Fatal(err)
+	}
+	add("imbotv2 client", ib2)
+	add("imbotv2 poller", &imbotv2.Poller{Client: ib2, BotID: 1, Logger: logger})
 	add("crm client", crm.New(pc))
 	add("lists client", lists.New(pc))
 	const redisPassword = "redisPasswordQ7"
