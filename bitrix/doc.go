@@ -37,9 +37,11 @@
 // (invalid_grant) reaches every waiting caller as an error matching
 // [ErrRefresh] and [ErrInvalidGrant]: the application must be authorized again.
 //
-// Credentials are [Secret] values: they print as [REDACTED] through fmt and
-// log/slog, and are removed from errors, log lines and dump files
-// ([WithDumpDir]).
+// Credentials are [Secret] values: they print as [REDACTED] through fmt,
+// log/slog and encoding/json ([Token] and [App] are slog.LogValuers), and
+// are removed from errors, log lines and dump files ([WithDumpDir]), also
+// from a token answer cut mid-body. Token stores persist a [Token] with
+// [Token.MarshalBinary], the one form that carries its secrets.
 //
 // # Batch
 //
