@@ -343,7 +343,7 @@ func (c *Client) do(ctx context.Context, method string, cmds int, body []byte, c
 	if ctx == nil {
 		return nil, errors.New("bitrix: nil context")
 	}
-	attempt, opWaits := 0, 0
+	attempt, opWaits, sent := 0, 0, 0 // sent: HTTP requests of this call, for the observer
 	refreshed := false
 	for {
 		attempt++
@@ -364,6 +364,7 @@ func (c *Client) do(ctx context.Context, method string, cmds int, body []byte, c
 			return nil, err
 		}
 		start := time.Now()
+		sent++
 		res, terr := c.send(ctx, method, reqURL, ctype, reqBody)
 		release()
 		c.dumpExchange(method, reqURL, ctype, reqBody, res, terr)
@@ -373,7 +374,7 @@ func (c *Client) do(ctx context.Context, method string, cmds int, body []byte, c
 				return nil, terr
 			}
 			err := &TransportError{Method: method, Sent: te.Sent, Timeout: te.Timeout, Err: te.Err}
-			c.observeRequest(ctx, method, cmds, attempt, start, len(reqBody), nil, err, readOnly)
+			c.observeRequest(ctx, method, cmds, sent, start, len(reqBody), nil, err, readOnly)
 			c.log.LogAttrs(ctx, slog.LevelDebug, "bitrix request failed", slog.String("method", method),
 				slog.Bool("sent", te.Sent), slog.String("error", c.red.text(te.Err.Error())))
 			if ctxErr := ctx.Err(); ctxErr != nil {
@@ -396,7 +397,7 @@ func (c *Client) do(ctx context.Context, method string, cmds int, body []byte, c
 		}
 		ctypeResp := res.Header.Get("Content-Type")
 		env, err := c.decodeEnvelope(method, res.Status, ctypeResp, res.Body)
-		c.observeRequest(ctx, method, cmds, attempt, start, len(reqBody), res, err, readOnly)
+		c.observeRequest(ctx, method, cmds, sent, start, len(reqBody), res, err, readOnly)
 		c.log.LogAttrs(ctx, slog.LevelDebug, "bitrix request", slog.String("method", method),
 			slog.Int("status", res.Status), slog.Int("attempt", attempt), slog.Duration("elapsed", time.Since(start)))
 		if err == nil {

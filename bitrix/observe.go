@@ -88,8 +88,9 @@ type RequestInfo struct {
 	Method   string // REST method, or "batch"
 	Commands int    // commands of a batch request (0 otherwise)
 	Portal   string // the portal's host name
-	// Attempt is 1 for the first request of a call, 2 for its first
-	// retry, and so on.
+	// Attempt is the request's number within its call: 1 for the first,
+	// 2 for the next one (a retry, or the repeat after an operating-time
+	// wait or a token refresh), and so on.
 	Attempt int
 	// Start and Duration time the exchange (redirects included).
 	Start    time.Time
@@ -142,7 +143,9 @@ const (
 // RetryInfo describes a retry for [Observer.Retry].
 type RetryInfo struct {
 	Method string
-	// Attempt is the attempt that failed (1 for the first request).
+	// Attempt is the attempt that failed, counted as
+	// RetryPolicy.MaxAttempts counts them: operating-time waits and the
+	// repeat after a token refresh do not spend one.
 	Attempt int
 	// Reason is one of the Retry constants.
 	Reason string
