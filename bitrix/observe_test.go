@@ -47,8 +47,10 @@ func (r *recorder) observer() bitrix.Observer {
 		Request: func(_ context.Context, q bitrix.RequestInfo) {
 			r.add("request %s #%d %d %s %s", q.Method, q.Attempt, q.StatusCode, q.Outcome, q.ErrorCode)
 		},
-		Wait:  func(_ context.Context, w bitrix.WaitInfo) { r.add("wait %s %s %v", w.Method, w.Reason, w.Duration) },
-		Retry: func(_ context.Context, q bitrix.RetryInfo) { r.add("retry %s #%d %s %d", q.Method, q.Attempt, q.Reason, q.StatusCode) },
+		Wait: func(_ context.Context, w bitrix.WaitInfo) { r.add("wait %s %s %v", w.Method, w.Reason, w.Duration) },
+		Retry: func(_ context.Context, q bitrix.RetryInfo) {
+			r.add("retry %s #%d %s %d", q.Method, q.Attempt, q.Reason, q.StatusCode)
+		},
 	}
 }
 
