@@ -123,6 +123,11 @@ type Poller struct {
 	// Idle, MaxIdle, MorePause and MaxBackoff tune the waits (defaults
 	// 5 s, 30 s, 2 s and 60 s).
 	Idle, MaxIdle, MorePause, MaxBackoff time.Duration
+	// StopGrace is how long a handler that is running when ctx ends may
+	// go on (default 10 s): its context is cancelled only then, so a stop
+	// lets the event in hand finish and be confirmed instead of leaving a
+	// half-done answer to be repeated.
+	StopGrace time.Duration
 	// Logger receives failures (default: discard).
 	Logger *slog.Logger
 	// Observer is told about each handler run (HandlerStart, HandlerEnd;
@@ -247,8 +252,10 @@ type Batch struct {
 }
 
 // Once fetches one batch (confirming the saved offset), hands its events
-// to the handlers in order until one fails, and saves the offset below
-// the first failed event (or past the batch). A handler failure returns an
+// to the handlers in order until one fails or ctx ends (the handler in
+// hand may finish, see StopGrace), and saves the offset below the first
+// failed or unhandled event (or past the batch). Once and Run must not be
+// called concurrently. A handler failure returns an
 // error wrapping [ErrHandler]; the events from the failed one on come
 // again in the next batch.
 func (p *Poller) Once(ctx context.Context) (Batch, error) {
@@ -276,6 +283,8 @@ func (p *Poller) Once(ctx context.Context) (Batch, error) {
 	res := Batch{HasMore: batch.HasMore, Offset: offset}
 	confirm := offset
 	var failure error
+	hctx, hcancel := p.handlerContext(ctx)
+	defer hcancel()
 	for i := range batch.Events {
 		fe := &batch.Events[i]
 		if fe.EventID < offset {
@@ -287,7 +296,7 @@ func (p *Poller) Once(ctx context.Context) (Batch, error) {
 		}
 		ev, err := fe.Event()
 		if err == nil {
-			err = p.Dispatch(ctx, ev)
+			err = p.Dispatch(hctx, ev)
 		}
 		if err != nil {
 			p.logger().LogAttrs(ctx, slog.LevelError, "imbotv2: event handler failed",
@@ -313,6 +322,18 @@ func (p *Poller) Once(ctx context.Context) (Batch, error) {
 		res.Offset = confirm
 	}
 	return res, failure
+}
+
+// handlerContext is ctx for handlers, except that its end reaches them
+// StopGrace later.
+func (p *Poller) handlerContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	grace := orDefault(p.StopGrace, 10*time.Second)
+	hctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(grace, cancel)
+		context.AfterFunc(hctx, func() { t.Stop() })
+	})
+	return hctx, func() { stop(); cancel() }
 }
 
 // fatal reports errors that waiting does not fix.
@@ -341,7 +362,8 @@ func fatal(err error) bool {
 // does not fix (an unknown or foreign bot, missing token or scope, wrong
 // credentials), which it returns. Handler failures and transport, 5xx and
 // rate-limit errors are logged and retried after a backoff. On the way
-// out it sends the last saved offset to the portal, so that the next
+// out it lets the handler in hand finish (up to StopGrace), starts no new
+// one, and sends the last saved offset to the portal, so that the next
 // consumer does not see handled events again. Run must not be called
 // concurrently on one Poller.
 func (p *Poller) Run(ctx context.Context) error {

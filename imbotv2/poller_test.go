@@ -2,6 +2,7 @@ package imbotv2
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -339,4 +340,131 @@ func TestPollerRoutesEveryTypedEvent(t *testing.T) {
 	if !strings.HasPrefix(msgs[0].DialogID, "chat") {
 		t.Fatalf("chat message %+v", msgs[0])
 	}
+}
+
+func TestPollerEditDeleteContext(t *testing.T) {
+	t.Parallel()
+	s, c, bot := newFetchBot(t)
+	id, err := s.V2SendMessage(bot, 2, "draft")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.V2EditMessage(id, "final"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.V2DeleteMessage(id); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.V2OpenWithContext(bot, 3, map[string]any{"entityType": "task", "entityId": 164}); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	p := &Poller{Client: c, BotID: bot}
+	OnMessage(p, func(_ context.Context, _ *events.Event, d *events.BotV2Message) error {
+		got = append(got, "add "+d.Message.Text)
+		return nil
+	})
+	OnMessageUpdate(p, func(_ context.Context, _ *events.Event, d *events.BotV2Message) error {
+		got = append(got, "update "+d.Message.Text)
+		return nil
+	})
+	OnMessageDelete(p, func(_ context.Context, _ *events.Event, d *events.BotV2MessageDelete) error {
+		got = append(got, fmt.Sprintf("delete %v", int(d.MessageID) == id))
+		return nil
+	})
+	OnContextGet(p, func(_ context.Context, _ *events.Event, d *events.BotV2ContextGet) error {
+		var ctxData struct {
+			EntityType string `json:"entityType"`
+			EntityID   int    `json:"entityId"`
+		}
+		if err := json.Unmarshal(d.Context, &ctxData); err != nil {
+			return err
+		}
+		got = append(got, fmt.Sprintf("context %s %d from %s", ctxData.EntityType, ctxData.EntityID, d.DialogID))
+		return nil
+	})
+	if _, err := p.Once(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"add draft", "update final", "delete true", "context task 164 from 3"}; !slices.Equal(got, want) {
+		t.Fatalf("got %q", got)
+	}
+}
+
+// A stop lets the handler in hand finish (within StopGrace) and confirms
+// its event; a handler that outlives StopGrace sees its context end and
+// its event stays unconfirmed.
+func TestPollerStopGrace(t *testing.T) {
+	t.Parallel()
+	s := bitrixtest.NewServer(t, bitrixtest.WithoutRateLimit())
+	synctest.Test(t, func(t *testing.T) {
+		bc, err := bitrix.New(bitrix.WebhookURL(s.WebhookURL()), bitrix.WithAllowHTTP(), bitrix.WithoutRateLimit(),
+			bitrix.WithTransport(inProcess{s.Handler()}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _ := New(bc, WithBotToken(testToken))
+		reg, err := c.Bots.Register(t.Context(), Registration{Code: "g", Properties: Properties{Name: "G"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bot := int(reg.Bot.ID)
+		for _, m := range []string{"slow", "hung"} {
+			if _, err := s.V2SendMessage(bot, 2, m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ids := s.V2PendingEvents(bot)
+		p := &Poller{Client: c, BotID: bot, StopGrace: 30 * time.Second}
+		var sendErr error
+		OnMessage(p, func(ctx context.Context, _ *events.Event, d *events.BotV2Message) error {
+			switch d.Message.Text {
+			case "slow":
+				time.Sleep(20 * time.Second) // still working when the stop comes
+				_, sendErr = c.Messages.Send(ctx, bot, DialogID(d.ReplyDialog()), MessageFields{Text: "done"})
+				return sendErr
+			default:
+				<-ctx.Done() // never finishes on its own
+				return ctx.Err()
+			}
+		})
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- p.Run(ctx) }()
+		time.Sleep(time.Second)
+		cancel() // stop while "slow" is in hand
+		if err := <-done; err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		if sendErr != nil {
+			t.Fatalf("the handler in hand lost its context: %v", sendErr)
+		}
+		if msgs := s.V2Messages(); len(msgs) != 1 || msgs[0].Text != "done" {
+			t.Fatalf("messages %+v", msgs)
+		}
+		// "slow" is confirmed; "hung" was never started: it stays.
+		if pend := s.V2PendingEvents(bot); !slices.Equal(pend, ids[1:]) {
+			t.Fatalf("pending %v, want %v", pend, ids[1:])
+		}
+		// A handler that outlives the grace: its context ends, its event stays.
+		p2 := &Poller{Client: c, BotID: bot, StopGrace: 5 * time.Second}
+		OnMessage(p2, func(ctx context.Context, _ *events.Event, d *events.BotV2Message) error {
+			<-ctx.Done()
+			return ctx.Err()
+		})
+		ctx2, cancel2 := context.WithCancel(t.Context())
+		go func() { done <- p2.Run(ctx2) }()
+		time.Sleep(time.Second)
+		start := time.Now()
+		cancel2()
+		if err := <-done; err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		if waited := time.Since(start); waited != 5*time.Second {
+			t.Fatalf("stopped after %v, want the 5s grace", waited)
+		}
+		if pend := s.V2PendingEvents(bot); !slices.Equal(pend, ids[1:]) {
+			t.Fatalf("pending %v after a grace timeout", pend)
+		}
+	})
 }

@@ -1282,3 +1282,69 @@ func (s *Server) V2React(messageID, fromUserID int, reaction string, remove bool
 	s.mu.Unlock()
 	return s.v2deliver(out)
 }
+
+// V2EditMessage changes the text of user message messageID (as its author
+// would) and gives the v2 bots in its chat ONIMBOTV2MESSAGEUPDATE.
+func (s *Server) V2EditMessage(messageID int, text string) error {
+	return s.v2changeMessage(messageID, text, false)
+}
+
+// V2DeleteMessage deletes user message messageID and gives the v2 bots in
+// its chat ONIMBOTV2MESSAGEDELETE.
+func (s *Server) V2DeleteMessage(messageID int) error {
+	return s.v2changeMessage(messageID, "", true)
+}
+
+func (s *Server) v2changeMessage(messageID int, text string, del bool) error {
+	s.mu.Lock()
+	m := s.im.messages[messageID]
+	if m == nil || m.deleted {
+		s.mu.Unlock()
+		return fmt.Errorf("bitrixtest: no message %d", messageID)
+	}
+	if s.v2.bots[m.authorID] != nil {
+		s.mu.Unlock()
+		return fmt.Errorf("bitrixtest: message %d is a bot's; change it with imbot.v2.Chat.Message.*", messageID)
+	}
+	ch := s.im.chats[m.chatID]
+	if del {
+		m.deleted = true
+	} else {
+		m.text, m.edited = text, true
+	}
+	var out []delivery
+	for _, uid := range ch.users {
+		b := s.v2.bots[uid]
+		if b == nil {
+			continue
+		}
+		d := map[string]any{"chat": s.v2chat(ch, b.id, false), "user": s.v2user(m.authorID), "language": "en"}
+		typ := "ONIMBOTV2MESSAGEUPDATE"
+		if del {
+			typ = "ONIMBOTV2MESSAGEDELETE"
+			d["messageId"] = m.id
+		} else {
+			d["message"] = s.v2message(m)
+		}
+		out = append(out, s.v2emit(b, typ, d)...)
+	}
+	s.mu.Unlock()
+	return s.v2deliver(out)
+}
+
+// V2OpenWithContext opens the private dialog of userID with the bot and
+// passes context, as a BOT_CONTEXT link does (imbot.v2/bot-context.md):
+// the bot gets ONIMBOTV2CONTEXTGET.
+func (s *Server) V2OpenWithContext(botID, userID int, context map[string]any) error {
+	s.mu.Lock()
+	b := s.v2.bots[botID]
+	if b == nil {
+		s.mu.Unlock()
+		return fmt.Errorf("bitrixtest: no v2 bot %d", botID)
+	}
+	ch := s.privateChat(userID, botID, true)
+	d := map[string]any{"dialogId": v2dialog(ch, botID), "context": context, "chat": s.v2chat(ch, botID, false), "user": s.v2user(userID), "language": "en"}
+	out := s.v2emit(b, "ONIMBOTV2CONTEXTGET", d)
+	s.mu.Unlock()
+	return s.v2deliver(out)
+}
