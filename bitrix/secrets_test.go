@@ -120,6 +120,18 @@ func TestNoCredentialInAnyOutput(t *testing.T) {
 		add(fmt.Sprintf("bad webhook URL %d", i), err)
 	}
 
+	for i, a := range []bitrix.Auth{
+		bitrix.OAuth(bitrix.Token{AccessToken: "access-0-aaaaaaaa", ClientEndpoint: "https://u:" + testSecret + "@p.bitrix24.com/rest/"}, bitrix.App{}, nil),
+		bitrix.OAuth(bitrix.Token{RefreshToken: "refresh-0-bbbbbbbb", Domain: "p.bitrix24.com"}, bitrix.App{ClientID: "app.1", ClientSecret: clientSecret, TokenURL: "https://o/oauth/token/?client_secret=" + clientSecret}, nil),
+		bitrix.OAuth(bitrix.Token{RefreshToken: "refresh-0-bbbbbbbb", Domain: "p.bitrix24.com"}, bitrix.App{ClientSecret: clientSecret}, nil),
+	} {
+		_, err := bitrix.New(a)
+		if err == nil {
+			t.Errorf("bad OAuth %d: want an error", i)
+		}
+		add(fmt.Sprintf("bad OAuth %d", i), err)
+	}
+
 	// ---- bitrix OAuth: a refused refresh, a successful one, and token
 	// answers cut mid-body, in HTML, or refused with the request echoed.
 	o := newOAuthPortal(t)
