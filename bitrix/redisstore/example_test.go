@@ -2,68 +2,128 @@ package redisstore_test
 
 import (
 	"context"
+	"flag"
 	"fmt"
+	"log"
 	"net/http"
 	"os"
+	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/b24go/sdk/bitrix"
+	"github.com/b24go/sdk/bitrix/bitrixtest"
 	"github.com/b24go/sdk/bitrix/redisstore"
 	"github.com/b24go/sdk/webhook"
 )
 
+// TestMain starts a private redis-server for the examples and passes its
+// address in REDIS_ADDR. Without the binary the examples are left out
+// (the tests skip themselves), except under CI (CI=true), where Redis is
+// required.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	addr, stop, found, err := redisstore.StartRedisForExamples()
+	switch {
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "starting redis-server for the examples:", err)
+		os.Exit(1)
+	case found:
+		_ = os.Setenv("REDIS_ADDR", addr)
+	case os.Getenv("CI") == "true":
+		fmt.Fprintln(os.Stderr, "redis-server not found in PATH, but CI=true, where the Redis tests must run")
+		os.Exit(1)
+	default:
+		fmt.Fprintln(os.Stderr, "redis-server not found in PATH: skipping the Redis examples")
+		if f := flag.Lookup("test.run"); f != nil && f.Value.String() == "" {
+			_ = flag.Set("test.run", "^(Test|Fuzz)")
+		}
+	}
+	code := m.Run()
+	if stop != nil {
+		stop()
+	}
+	os.Exit(code)
+}
+
 // Every replica of a service builds its client and its event receiver on
-// the same Redis. This example needs a Redis server, so it is compiled but
-// not run by go test.
+// the same Redis: tokens, the rate limit, operating-time blocks, the
+// registry of installed portals and event dedupe are shared. Here the
+// portal is the fake one and Redis the server at $REDIS_ADDR.
 func Example() {
+	portal, err := bitrixtest.Start()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer portal.Close()
 	rdb := redis.NewClient(&redis.Options{
-		Addr: "127.0.0.1:6379",
+		Addr: os.Getenv("REDIS_ADDR"),
 		// Fail fast while Redis is down.
 		DialTimeout: time.Second, ReadTimeout: 500 * time.Millisecond, WriteTimeout: 500 * time.Millisecond,
 		MaxRetries: 1, DialerRetries: 1,
 	})
 	defer rdb.Close()
 
+	// On a real portal these come from the installation (ONAPPINSTALL).
+	app, issued := portal.App(), portal.IssueToken(1)
 	tok := bitrix.Token{
-		AccessToken:    bitrix.Secret(os.Getenv("B24_ACCESS_TOKEN")),
-		RefreshToken:   bitrix.Secret(os.Getenv("B24_REFRESH_TOKEN")),
-		MemberID:       os.Getenv("B24_MEMBER_ID"),
-		ClientEndpoint: os.Getenv("B24_CLIENT_ENDPOINT"), // https://portal.bitrix24.com/rest/
+		AccessToken:    bitrix.Secret(issued.AccessToken),
+		RefreshToken:   bitrix.Secret(issued.RefreshToken),
+		Expires:        issued.Expires,
+		MemberID:       issued.MemberID,
+		ClientEndpoint: issued.ClientEndpoint,
 	}
-	app := bitrix.App{ClientID: os.Getenv("B24_CLIENT_ID"), ClientSecret: bitrix.Secret(os.Getenv("B24_CLIENT_SECRET"))}
-
 	c, err := bitrix.New(
-		bitrix.OAuth(tok, app, redisstore.NewTokenStore(rdb)),
+		bitrix.OAuth(tok, bitrix.App{ClientID: app.ClientID, ClientSecret: bitrix.Secret(app.ClientSecret), TokenURL: app.TokenURL},
+			redisstore.NewTokenStore(rdb)),
 		bitrix.WithLimiter(redisstore.NewLimiter(rdb, bitrix.DefaultRate, bitrix.DefaultBurst)),
 		bitrix.WithOperatingGate(redisstore.NewOperatingGate(rdb)),
+		bitrix.WithAllowHTTP(), // the fake portal is plain http
 	)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	var me map[string]any
+	var me struct {
+		ID bitrix.Int `json:"ID"`
+	}
 	if _, err := c.Call(context.Background(), "user.current", nil, &me); err != nil {
 		fmt.Println(err) // errors.Is(err, redisstore.ErrUnavailable) while Redis is down
 		return
 	}
+	fmt.Println("user", me.ID)
 
 	h := webhook.New(
 		webhook.WithRegistry(redisstore.NewRegistry(rdb)),
 		webhook.WithDedupe(redisstore.NewDedupe(rdb), 24*time.Hour),
 	)
-	http.Handle("/bitrix24/events", h)
+	mux := http.NewServeMux()
+	mux.Handle("/bitrix24/events", h)
+	// Output: user 1
 }
 
-// A limiter that keeps working, at a quarter of the portal's rate, while
-// Redis is down (for a fleet of four replicas).
+// A limiter and a gate that keep working while Redis is down: the limiter
+// at a quarter of the portal's rate (for a fleet of four replicas).
 func ExampleWithLimiterFallback() {
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	portal, err := bitrixtest.Start()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer portal.Close()
+	// Nothing listens on port 1: Redis is down for this example.
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
 	defer rdb.Close()
 	lim := redisstore.NewLimiter(rdb, bitrix.DefaultRate, bitrix.DefaultBurst,
 		redisstore.WithLimiterFallback(bitrix.NewLimiter(bitrix.DefaultRate/4, bitrix.DefaultBurst/4)))
 	gate := redisstore.NewOperatingGate(rdb, redisstore.WithGateFallback(bitrix.NewOperatingGate()))
-	_, _ = bitrix.New(bitrix.WebhookURL("https://portal.bitrix24.com/rest/1/secret/"),
-		bitrix.WithLimiter(lim), bitrix.WithOperatingGate(gate))
+	c, err := bitrix.New(bitrix.WebhookURL(portal.WebhookURL()), // https://portal.bitrix24.com/rest/1/secret/
+		bitrix.WithLimiter(lim), bitrix.WithOperatingGate(gate), bitrix.WithAllowHTTP())
+	if err != nil {
+		log.Fatal(err)
+	}
+	var now string
+	_, err = c.Call(context.Background(), "server.time", nil, &now)
+	fmt.Println("call without Redis:", err)
+	// Output: call without Redis: <nil>
 }

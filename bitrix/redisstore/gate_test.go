@@ -15,14 +15,14 @@ func TestOperatingGateSharedBlock(t *testing.T) {
 	a := NewOperatingGate(srv.client(t))
 	b := NewOperatingGate(srv.client(t))
 	ctx := t.Context()
-	const block = 300 * time.Millisecond
-	start := time.Now()
-	if err := a.Block(ctx, "p", "crm.deal.list", start.Add(block)); err != nil {
+	// A block far longer than any margin below: a Wait that is held cannot
+	// end with nil before its deadline, however slow the machine is.
+	if err := a.Block(ctx, "p", "crm.deal.list", time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	// Other methods and other portals are not held.
 	for _, k := range [][2]string{{"p", "crm.deal.get"}, {"q", "crm.deal.list"}} {
-		wctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		err := b.Wait(wctx, k[0], k[1])
 		cancel()
 		if err != nil {
@@ -30,14 +30,20 @@ func TestOperatingGateSharedBlock(t *testing.T) {
 		}
 	}
 	// The method is held on the other replica (method names are case
-	// insensitive), until the block ends.
-	wctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	// insensitive) until its deadline.
+	wctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	err := b.Wait(wctx, "p", "CRM.Deal.List")
 	cancel()
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Wait on a blocked method with a short deadline = %v, want DeadlineExceeded", err)
 	}
-	if err := b.Wait(ctx, "p", "crm.deal.list"); err != nil {
+	// A short block: Wait returns once it ended, never before.
+	const block = 300 * time.Millisecond
+	start := time.Now()
+	if err := a.Block(ctx, "p", "crm.deal.update", start.Add(block)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Wait(ctx, "p", "crm.deal.update"); err != nil {
 		t.Fatal(err)
 	}
 	if waited := time.Since(start); waited < block-20*time.Millisecond {

@@ -54,11 +54,22 @@ func startRedis(t testing.TB) *redisServer {
 }
 
 func tryStartRedis(t testing.TB, bin string) (*redisServer, error) {
-	port, err := freePort()
+	addr, stop, err := launchRedis(bin, t.TempDir())
 	if err != nil {
 		return nil, err
 	}
-	dir := t.TempDir()
+	t.Cleanup(stop)
+	return &redisServer{Addr: addr}, nil
+}
+
+// launchRedis starts redis-server on a free loopback port with dir as its
+// working directory and no persistence, and waits until it answers PING.
+// stop kills it.
+func launchRedis(bin, dir string) (addr string, stop func(), err error) {
+	port, err := freePort()
+	if err != nil {
+		return "", nil, err
+	}
 	cmd := exec.Command(bin,
 		"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", dir,
@@ -67,15 +78,15 @@ func tryStartRedis(t testing.TB, bin string) (*redisServer, error) {
 	cmd.Stdout = &lockedWriter{w: &out}
 	cmd.Stderr = cmd.Stdout
 	if err := cmd.Start(); err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	stop := func() {
+	stop = func() {
 		_ = cmd.Process.Kill()
 		<-exited
 	}
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
 	defer rdb.Close()
 	deadline := time.Now().Add(10 * time.Second)
@@ -84,21 +95,42 @@ func tryStartRedis(t testing.TB, bin string) (*redisServer, error) {
 		err := rdb.Ping(ctx).Err()
 		cancel()
 		if err == nil {
-			break
+			return addr, stop, nil
 		}
 		select {
 		case werr := <-exited:
-			return nil, fmt.Errorf("redis-server exited (%v): %s", werr, cmd.Stdout.(*lockedWriter).String())
+			return "", nil, fmt.Errorf("redis-server exited (%v): %s", werr, cmd.Stdout.(*lockedWriter).String())
 		default:
 		}
 		if time.Now().After(deadline) {
 			stop()
-			return nil, fmt.Errorf("redis-server on %s does not answer PING: %v", addr, err)
+			return "", nil, fmt.Errorf("redis-server on %s does not answer PING: %v", addr, err)
 		}
 		time.Sleep(10 * time.Millisecond) // waiting for an external process to start
 	}
-	t.Cleanup(stop)
-	return &redisServer{Addr: addr}, nil
+}
+
+// StartRedisForExamples starts a private redis-server for the package's
+// examples (an exported name in a _test file: visible to redisstore_test
+// only in tests). It reports found=false when redis-server is not in PATH.
+func StartRedisForExamples() (addr string, stop func(), found bool, err error) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return "", nil, false, nil
+	}
+	dir, err := os.MkdirTemp("", "redisstore-examples-")
+	if err != nil {
+		return "", nil, true, err
+	}
+	for range 3 { // the free port may be taken between probe and start
+		a, kill, lerr := launchRedis(bin, dir)
+		if lerr == nil {
+			return a, func() { kill(); _ = os.RemoveAll(dir) }, true, nil
+		}
+		err = lerr
+	}
+	_ = os.RemoveAll(dir)
+	return "", nil, true, err
 }
 
 func freePort() (int, error) {
