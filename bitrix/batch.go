@@ -423,6 +423,15 @@ func (b *Batch) runChunk(ctx context.Context, ch []*BatchCmd) (failed bool, err 
 	if err != nil {
 		return false, err
 	}
+	calls := map[string]int{}
+	for _, cmd := range ch {
+		calls[strings.ToLower(cmd.method)]++
+	}
+	release, err := b.c.paceOperating(ctx, calls)
+	if err != nil {
+		return false, err
+	}
+	defer release()
 	ctx, call := b.c.startCall(ctx, "batch", len(ch), readOnly)
 	defer func() { b.c.endCall(ctx, call, err) }()
 	env, err := b.c.do(ctx, "batch", len(ch), []byte(form), ctypeForm, readOnly)
@@ -466,6 +475,7 @@ func (b *Batch) runChunk(ctx context.Context, ch []*BatchCmd) (failed bool, err 
 			if !r.Time.OperatingResetAt.IsZero() {
 				b.c.resetAt.Store(strings.ToLower(cmd.method), r.Time.OperatingResetAt)
 			}
+			b.c.op.observe(cmd.method, r.Time)
 			b.c.observeTiming(ctx, cmd.method, r.Time)
 		}
 		cmd.result, cmd.resp, cmd.err = raw, r, nil

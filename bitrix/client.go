@@ -39,6 +39,8 @@ type Client struct {
 	// serial and coolUntil: one request in flight after QUERY_LIMIT_EXCEEDED (limiter.go).
 	serial    chan struct{}
 	coolUntil atomic.Int64
+	// op paces methods within their operating-time budget (gate.go); nil when off.
+	op *opPacer
 	// obs is the WithObserver hook (observe.go); nil when unset.
 	obs    *Observer
 	domain string // the portal host, for the observer
@@ -48,7 +50,7 @@ type Client struct {
 // and the options and fails with an error that says what is wrong.
 func New(auth Auth, opts ...Option) (*Client, error) {
 	cfg := config{retry: DefaultRetryPolicy(), timeout: DefaultTimeout, userAgent: DefaultUserAgent,
-		parallelism: DefaultParallelism, cooldown: DefaultCooldown}
+		parallelism: DefaultParallelism, cooldown: DefaultCooldown, opBudget: DefaultOperatingBudget}
 	for _, o := range opts {
 		if o == nil {
 			continue
@@ -109,6 +111,7 @@ func New(auth Auth, opts ...Option) (*Client, error) {
 		InsecureSkipVerify: cfg.insecure,
 	})
 	c.coal = newCoalescer(c, cfg.coalesce)
+	c.op = newOpPacer(cfg.opBudget)
 	if cfg.observed {
 		c.obs = &cfg.observer
 	}
@@ -180,9 +183,17 @@ func (c *Client) CallRaw(ctx context.Context, method string, params any) (json.R
 		return nil, nil, fmt.Errorf("bitrix: %s: encoding params: %w", method, err)
 	}
 	readOnly := c.retry.ReadOnly(method)
+	release, err := c.paceOperating(ctx, map[string]int{method: 1})
+	if err != nil {
+		return nil, nil, err
+	}
 	ctx, call := c.startCall(ctx, method, 0, readOnly)
 	env, err := c.do(ctx, method, 0, body, ctype, readOnly)
 	c.endCall(ctx, call, err)
+	if err == nil {
+		c.op.observe(method, env.Time)
+	}
+	release()
 	if err != nil {
 		return nil, nil, err
 	}

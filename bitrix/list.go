@@ -392,7 +392,8 @@ func (s *scan[T]) fast(ctx context.Context) error {
 		f[">"+s.q.IDField] = after
 	}
 	tailCmd := b.Add("tail", s.q.Method, p)
-	cmds := s.addChain(b, after, tailCmd.Ref(s.itemsPath(PageSize-1)...), MaxBatchCommands-1)
+	pages := max(chainPages(s.c.callCost(s.q.Method))-1, 1) // cost known from earlier calls, if any
+	cmds := s.addChain(b, after, tailCmd.Ref(s.itemsPath(PageSize-1)...), pages)
 	if err := b.Run(ctx); err != nil {
 		return err
 	}

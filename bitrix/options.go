@@ -32,7 +32,8 @@ type config struct {
 	// parallelism and cooldown: WithParallelism, WithCooldown (batch.go, client.go)
 	parallelism int
 	cooldown    time.Duration
-	observer    Observer // WithObserver (observe.go)
+	opBudget    time.Duration // WithOperatingBudget (gate.go)
+	observer    Observer      // WithObserver (observe.go)
 	observed    bool
 }
 
@@ -241,6 +242,22 @@ func WithCooldown(d time.Duration) Option {
 			return fmt.Errorf("bitrix: WithCooldown: negative duration %v", d)
 		}
 		c.cooldown = d
+		return nil
+	}
+}
+
+// WithOperatingBudget sets the operating time per method and ten minutes
+// the client keeps each method within (default [DefaultOperatingBudget]):
+// from the time.operating of every answer it holds a method's requests back
+// until operating_reset_at before the portal would refuse them with
+// OPERATION_TIME_LIMIT. 0 turns the pacing off (the client then only reacts
+// to OPERATION_TIME_LIMIT).
+func WithOperatingBudget(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("bitrix: WithOperatingBudget: negative budget %v", d)
+		}
+		c.opBudget = d
 		return nil
 	}
 }

@@ -368,3 +368,64 @@ func TestOperatingLimitOneMethod(t *testing.T) {
 		t.Errorf("blocked method waited only %v (the budget resets 10 minutes after the first call)", r.ResetWait)
 	}
 }
+
+type operatingExportResult struct {
+	Rows, Requests, Limited int
+	Budget, PageCost        time.Duration
+	Virtual, Floor          time.Duration
+	Err                     error
+}
+
+// measureOperatingExport exports rows deals with bitrix.All while every
+// crm.item.list call costs cost of operating time: more than the 480 s
+// budget of ten minutes in all (settings/performance/limits.md), so the
+// export must wait for the window to move on. opts configure the client.
+func measureOperatingExport(t *testing.T, rows int, cost time.Duration, opts ...bitrix.Option) (r operatingExportResult) {
+	sopts := append([]bitrixtest.Option{bitrixtest.WithMethodCost("crm.item.list", cost), bitrixtest.WithLatency(200 * time.Millisecond)}, cloudLimit...)
+	inBubble(t, sopts, func(t *testing.T, srv *bitrixtest.Server, net *perf.Network) {
+		if _, err := srv.SeedCRMItems(bitrixtest.EntityDeal, rows, nil); err != nil {
+			t.Fatal(err)
+		}
+		c := webhookClient(t, srv, net, opts...)
+		q := bitrix.Query{Method: "crm.item.list", Params: bitrix.Params{"entityTypeId": bitrixtest.EntityDeal}, ItemsKey: "items", IDField: "id"}
+		start := time.Now()
+		for _, err := range bitrix.All[crm.Item](t.Context(), c, q) {
+			if err != nil {
+				r.Err = err
+				break
+			}
+			r.Rows++
+		}
+		r.Virtual = time.Since(start)
+		r.Requests = srv.Requests()
+		r.Limited = codeCount(srv, "OPERATION_TIME_LIMIT")
+		r.Budget, r.PageCost = bitrix.DefaultOperatingBudget, cost
+		// The floor: each ten-minute window admits at most the budget.
+		pages := time.Duration((rows + 49) / 50)
+		r.Floor = (pages*cost - 1) / bitrix.DefaultOperatingBudget * 10 * time.Minute
+	})
+	return r
+}
+
+// TestOperatingBudgetExport: an export that needs 800 s of operating time
+// (200 pages at 4 s) finishes at the default settings with no
+// OPERATION_TIME_LIMIT answer, waiting for the window instead; without the
+// pacing (WithOperatingBudget(0)) the portal refuses a page and the export
+// fails: the control.
+func TestOperatingBudgetExport(t *testing.T) {
+	t.Parallel()
+	const rows, cost = 10_000, 4 * time.Second
+	r := measureOperatingExport(t, rows, cost)
+	t.Logf("%+v", r)
+	if r.Err != nil || r.Rows != rows || r.Limited != 0 {
+		t.Errorf("paced export: %d of %d rows, %d OPERATION_TIME_LIMIT (want 0), err %v", r.Rows, rows, r.Limited, r.Err)
+	}
+	if r.Virtual < r.Floor || r.Virtual > r.Floor+2*time.Minute {
+		t.Errorf("paced export took %v, want just over the budget's floor %v", r.Virtual, r.Floor)
+	}
+	ctl := measureOperatingExport(t, rows, cost, bitrix.WithOperatingBudget(0))
+	t.Logf("control %+v", ctl)
+	if ctl.Limited == 0 {
+		t.Errorf("without pacing the export met no OPERATION_TIME_LIMIT: the scenario does not reach the budget")
+	}
+}

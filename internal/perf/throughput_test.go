@@ -182,7 +182,13 @@ func floor(calls int) time.Duration {
 // spread over clients clients under synctest; shared makes the clients share
 // one limiter, coalesce turns WithCoalescing on.
 func measureConcurrent(t *testing.T, calls, workers, clients int, shared bool, coalesce time.Duration) (r concurrentResult) {
-	inBubble(t, cloudLimit, func(t *testing.T, srv *bitrixtest.Server, net *perf.Network) {
+	return measureConcurrentAt(t, 0, calls, workers, clients, shared, coalesce)
+}
+
+// measureConcurrentAt is measureConcurrent with the portal lat away.
+func measureConcurrentAt(t *testing.T, lat time.Duration, calls, workers, clients int, shared bool, coalesce time.Duration) (r concurrentResult) {
+	opts := append([]bitrixtest.Option{bitrixtest.WithLatency(lat)}, cloudLimit...)
+	inBubble(t, opts, func(t *testing.T, srv *bitrixtest.Server, net *perf.Network) {
 		ids, err := srv.SeedCRMItems(bitrixtest.EntityDeal, calls, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -278,6 +284,28 @@ func TestConcurrentCallsFloor(t *testing.T) {
 			fl := floor(120)
 			if r.Virtual < fl || r.Virtual > fl*103/100 {
 				t.Errorf("120 calls took %v of virtual time, want within 3%% above the floor %v", r.Virtual, fl)
+			}
+		})
+	}
+}
+
+// TestConcurrentGetsAtLatency: 120 gets from 120 goroutines at once with
+// the portal 200 ms or 1 s away: no QUERY_LIMIT_EXCEEDED (503) at the
+// portal and at most 1.03× the bucket's floor, (120-50)/2 s plus the last
+// request's round trip, of virtual time.
+func TestConcurrentGetsAtLatency(t *testing.T) {
+	t.Parallel()
+	for _, lat := range latencies {
+		t.Run(lat.String(), func(t *testing.T) {
+			t.Parallel()
+			r := measureConcurrentAt(t, lat, 120, 120, 1, false, 0)
+			t.Logf("%d requests, %d QUERY_LIMIT_EXCEEDED, %d failed calls, %v virtual", r.Requests, r.QueryLimit, r.Failed, r.Virtual)
+			fl := floor(120) + lat
+			if r.QueryLimit != 0 || r.Failed != 0 || r.Requests != 120 {
+				t.Errorf("%d requests (want 120), %d QUERY_LIMIT_EXCEEDED (want 0), %d failed (%v)", r.Requests, r.QueryLimit, r.Failed, r.FirstErr)
+			}
+			if r.Virtual < fl || r.Virtual > fl*103/100 {
+				t.Errorf("took %v, want within 3%% above the floor %v", r.Virtual, fl)
 			}
 		})
 	}
