@@ -86,7 +86,9 @@ func WithRegistry(r events.Registry) Option { return func(c *config) { c.registr
 // event's application token to the registry, replacing (and logging the
 // replacement of) a different one only after that proof; ONAPPUNINSTALL,
 // once verified, removes the portal. Handlers of later events get a client
-// for their portal from [PortalClient].
+// for their portal from [PortalClient]; when app.TokenURL is "", it
+// refreshes at the token endpoint of the allow-listed server
+// ([WithOAuthServers]) that issued the portal's pair.
 func WithApp(app bitrix.App) Option { return func(c *config) { c.app = &app } }
 
 // WithTokenStore sets where portal OAuth tokens are kept (default: a
@@ -356,7 +358,15 @@ func (h *Handler) Client(ctx context.Context, memberID string) (*bitrix.Client, 
 	if err != nil {
 		return nil, fmt.Errorf("webhook: loading the portal's token: %w", err)
 	}
-	c, err := bitrix.New(bitrix.OAuth(tok, *h.cfg.app, h.cfg.tokenStore), h.cfg.clientOpts...)
+	app := *h.cfg.app
+	if app.TokenURL == "" && tok.ServerEndpoint != "" {
+		// Refresh at the allow-listed server that issued the pair (the
+		// proof stored its answer's server_endpoint), as the install did.
+		if server, err := h.oauthServer(tok.ServerEndpoint); err == nil {
+			app.TokenURL = tokenURLOf(server)
+		}
+	}
+	c, err := bitrix.New(bitrix.OAuth(tok, app, h.cfg.tokenStore), h.cfg.clientOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("webhook: building the portal client: %w", err)
 	}

@@ -389,3 +389,34 @@ func TestForgedInstallCannotTakeOverAPortal(t *testing.T) {
 		}
 	}
 }
+
+// TestPortalClientRefreshesAtTheIssuingServer: with an App without
+// TokenURL, a portal's client refreshes at the token endpoint of the
+// allow-listed OAuth server that issued its pair (here bitrixtest's),
+// derived from its server_endpoint, not at the default server.
+func TestPortalClientRefreshesAtTheIssuingServer(t *testing.T) {
+	t.Parallel()
+	portal := bitrixtest.NewServer(t, bitrixtest.WithoutRateLimit())
+	app := portal.App()
+	h := New(
+		WithApp(bitrix.App{ClientID: app.ClientID, ClientSecret: bitrix.Secret(app.ClientSecret)}),
+		WithOAuthServers(app.ServerEndpoint),
+		WithClientOptions(bitrix.WithAllowHTTP(), bitrix.WithoutRateLimit()),
+	)
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	if got := post(t, srv.URL, installBody(app, portal.IssueToken(1))); got.status != 200 {
+		t.Fatalf("install: %d %v", got.status, got.body)
+	}
+	c, err := h.Client(t.Context(), app.MemberID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	portal.ExpireAccessTokens()
+	if _, err := c.Call(t.Context(), "app.info", nil, nil); err != nil {
+		t.Fatalf("call after expiry: %v", err)
+	}
+	if n := portal.RefreshCount(); n != 2 {
+		t.Errorf("refreshes = %d, want 2 (the proof and the client's)", n)
+	}
+}
