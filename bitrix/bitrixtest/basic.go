@@ -3,6 +3,7 @@ package bitrixtest
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/b24go/sdk/internal/phpform"
@@ -83,15 +84,15 @@ func registerBasic() {
 	register("profile", "basic", func(c *call) (reply, *apiError) {
 		u := c.s.ensureUser(c.auth.userID)
 		m := phpform.NewMap()
-		m.Set("ID", u.ID)
+		// api-reference/common/users/profile.md: ID is a string; the
+		// returned-data table lists these keys and no others.
+		m.Set("ID", strconv.Itoa(u.ID))
 		m.Set("ADMIN", u.Admin)
 		m.Set("NAME", u.Name)
 		m.Set("LAST_NAME", u.LastName)
 		m.Set("PERSONAL_GENDER", u.Gender)
 		m.Set("PERSONAL_PHOTO", "")
 		m.Set("TIME_ZONE", "")
-		_, off := c.now.In(c.s.cfg.loc).Zone()
-		m.Set("TIME_ZONE_OFFSET", off)
 		return ok(m)
 	})
 	register("user.get", "user", func(c *call) (reply, *apiError) {

@@ -19,6 +19,48 @@ func TestImbotDocumentedCodes(t *testing.T) {
 	if r.Body["error"] != "EVENT_COMMAND_ADD_ERROR" {
 		t.Errorf("command without handler: %s", r.Raw)
 	}
+	cmdID := num(mustOK(t, call("imbot.command.register", map[string]any{"BOT_ID": botID, "COMMAND": "echo", "EVENT_COMMAND_ADD": k.url("/cmd"), "LANG": []map[string]string{{"LANGUAGE_ID": "en", "TITLE": "Echo"}}})))
+	// commands/imbot-command-answer.md: MESSAGE_ID_EMPTY.
+	if r := call("imbot.command.answer", map[string]any{"COMMAND_ID": cmdID, "MESSAGE": "x"}); r.Body["error"] != "MESSAGE_ID_EMPTY" {
+		t.Errorf("answer without MESSAGE_ID: %s", r.Raw)
+	}
+	// messages/imbot-message-add.md: DIALOG_ID_EMPTY for a DIALOG_ID that is not valid.
+	for _, d := range []string{"chat999", "nobody", "0"} {
+		if r := call("imbot.message.add", map[string]any{"BOT_ID": botID, "DIALOG_ID": d, "MESSAGE": "x"}); r.Body["error"] != "DIALOG_ID_EMPTY" {
+			t.Errorf("message.add to %q: %s", d, r.Raw)
+		}
+	}
+	// chats/imbot-chat-get.md: {"ID": n}, null without ENTITY_TYPE/ENTITY_ID.
+	chatID := num(mustOK(t, call("imbot.chat.add", map[string]any{"BOT_ID": botID, "TITLE": "T", "USERS": []int{1}, "ENTITY_TYPE": "TICKET", "ENTITY_ID": "7"})))
+	got := mustOK(t, call("imbot.chat.get", map[string]any{"BOT_ID": botID, "ENTITY_TYPE": "TICKET", "ENTITY_ID": "7"}))
+	if m, _ := got.(map[string]any); len(m) != 1 || num(m["ID"]) != chatID {
+		t.Errorf("chat.get = %v, want {\"ID\": %d}", got, chatID)
+	}
+	if r := call("imbot.chat.get", map[string]any{"BOT_ID": botID, "ENTITY_TYPE": "TICKET"}); r.Body["result"] != nil {
+		t.Errorf("chat.get without ENTITY_ID: %s", r.Raw)
+	}
+}
+
+// TestProfileShape: profile's ID is a string and its keys are the
+// documented ones (api-reference/common/users/profile.md).
+func TestProfileShape(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	got, _ := mustOK(t, callHook(t, s, "profile", nil)).(map[string]any)
+	if _, isStr := got["ID"].(string); !isStr {
+		t.Errorf("profile ID = %#v, want a string", got["ID"])
+	}
+	doc := map[string]bool{"ID": true, "ADMIN": true, "NAME": true, "LAST_NAME": true, "PERSONAL_GENDER": true, "TIME_ZONE": true, "PERSONAL_PHOTO": true}
+	for k := range got {
+		if !doc[k] {
+			t.Errorf("profile has undocumented key %s", k)
+		}
+	}
+	for k := range docSample(t, "profile.json")["result"].(map[string]any) {
+		if _, has := got[k]; !has {
+			t.Errorf("profile lacks %s of the docs sample", k)
+		}
+	}
 }
 
 // docSample reads a docs response sample of the corpus (testdata/rest at

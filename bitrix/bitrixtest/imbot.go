@@ -435,9 +435,11 @@ func registerIM() {
 		if e != nil {
 			return reply{}, e
 		}
+		// commands/imbot-command-answer.md documents MESSAGE_ID_EMPTY
+		// only; the fake answers it for unknown ids too.
 		orig := c.s.im.messages[ciInt(c.params, "MESSAGE_ID")]
 		if orig == nil {
-			return reply{}, errf(400, "MESSAGE_ID_ERROR", "Message ID can't be empty")
+			return reply{}, errf(400, "MESSAGE_ID_EMPTY", "Message ID can't be empty")
 		}
 		m, e := c.s.postBotMessage(c, x.botID, orig.chatID)
 		if e != nil {
@@ -483,10 +485,17 @@ func registerIM() {
 		if _, e := c.botFor(false); e != nil {
 			return reply{}, e
 		}
-		id := ciInt(c.params, "CHAT_ID")
+		// chats/imbot-chat-get.md: {"ID": n}; null when ENTITY_TYPE or
+		// ENTITY_ID is missing (and, in the fake, when no chat matches).
+		et, eid := ciString(c.params, "ENTITY_TYPE"), ciString(c.params, "ENTITY_ID")
+		if et == "" || eid == "" {
+			return ok(nil)
+		}
 		for _, ch := range c.s.im.chats {
-			if ch.id == id || (id == 0 && ch.entityType != "" && ch.entityType == ciString(c.params, "ENTITY_TYPE") && ch.entityID == ciString(c.params, "ENTITY_ID")) {
-				return ok(c.s.chatView(ch, "chat"+strconv.Itoa(ch.id)))
+			if ch.entityType == et && ch.entityID == eid {
+				m := phpform.NewMap()
+				m.Set("ID", ch.id)
+				return ok(m)
 			}
 		}
 		return ok(nil)
@@ -721,9 +730,11 @@ func hMessageAdd(c *call) (reply, *apiError) {
 		if d == "" {
 			return reply{}, errf(400, "DIALOG_ID_EMPTY", "Dialog ID can't be empty")
 		}
+		// messages/imbot-message-add.md: DIALOG_ID_EMPTY when "a valid
+		// DIALOG_ID was not provided".
 		ch = c.s.dialogChat(d, b.id, true)
 		if ch == nil {
-			return reply{}, errf(400, "WRONG_REQUEST", "Message isn't added")
+			return reply{}, errf(400, "DIALOG_ID_EMPTY", "Dialog ID can't be empty")
 		}
 	}
 	m, e := c.s.postBotMessage(c, b.id, ch.id)
