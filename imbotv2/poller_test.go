@@ -468,3 +468,54 @@ func TestPollerStopGrace(t *testing.T) {
 		}
 	})
 }
+
+// The Poller keeps within the portal's request rate through the
+// bitrix.Client's limiter: draining a long queue one event per batch with
+// no pause of its own, it never hits QUERY_LIMIT_EXCEEDED. Virtual time.
+func TestPollerWithinRateLimit(t *testing.T) {
+	t.Parallel()
+	s := bitrixtest.NewServer(t, bitrixtest.WithRateLimit(2, 5))
+	synctest.Test(t, func(t *testing.T) {
+		bc, err := bitrix.New(bitrix.WebhookURL(s.WebhookURL()), bitrix.WithAllowHTTP(), bitrix.WithRateLimit(2, 5),
+			bitrix.WithTransport(inProcess{s.Handler()}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _ := New(bc, WithBotToken(testToken))
+		reg, err := c.Bots.Register(t.Context(), Registration{Code: "r", Properties: Properties{Name: "R"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bot := int(reg.Bot.ID)
+		for i := range 20 {
+			if _, err := s.V2SendMessage(bot, 2, fmt.Sprint(i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		seen := newTexts()
+		p := &Poller{Client: c, BotID: bot, Limit: 1, MorePause: time.Nanosecond, Idle: time.Hour}
+		OnMessage(p, seen.handler(nil))
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		start := time.Now()
+		go func() { done <- p.Run(ctx) }()
+		for len(seen.ch) < 20 {
+			time.Sleep(100 * time.Millisecond)
+		}
+		elapsed := time.Since(start)
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		for _, call := range s.Calls() {
+			if call.Code == "QUERY_LIMIT_EXCEEDED" {
+				t.Fatalf("the portal refused a poll: %s %d", call.Method, call.Status)
+			}
+		}
+		// 21 requests (register + 20 polls) at 2/s after a burst of 5 take
+		// at least 8 s of (virtual) time: the limiter waited.
+		if elapsed < 7*time.Second {
+			t.Fatalf("20 polls in %v: faster than the portal allows", elapsed)
+		}
+	})
+}

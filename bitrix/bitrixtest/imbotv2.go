@@ -308,15 +308,29 @@ func (s *Server) v2deliver(out []delivery) error {
 	return first
 }
 
+// registerV2 registers an imbot.v2 method whose botToken (top level or in
+// fields) stays out of the call log, as auth does.
+func registerV2(name string, h handler) {
+	register(name, "imbot", func(c *call) (reply, *apiError) {
+		defer func() {
+			c.params.Delete("botToken")
+			if f := ciMap(c.params, "fields"); f != nil {
+				f.Delete("botToken")
+			}
+		}()
+		return h(c)
+	})
+}
+
 func registerIMV2() {
 	p := "imbot.v2."
-	register(p+"Revision.get", "imbot", func(c *call) (reply, *apiError) {
+	registerV2(p+"Revision.get", func(c *call) (reply, *apiError) {
 		// revision-get.md: rest 33 in the sample; the fake follows 36.
 		return ok(map[string]any{"rest": V2RESTRevision, "web": 130, "mobile": 23, "desktop": 6})
 	})
-	register(p+"Bot.register", "imbot", hV2Register)
-	register(p+"Bot.update", "imbot", hV2Update)
-	register(p+"Bot.get", "imbot", func(c *call) (reply, *apiError) {
+	registerV2(p+"Bot.register", hV2Register)
+	registerV2(p+"Bot.update", hV2Update)
+	registerV2(p+"Bot.get", func(c *call) (reply, *apiError) {
 		var b *v2bot
 		if code := c.params.String("code"); code != "" && ciGet(c.params, "botId") == nil {
 			if c.auth.kind == AuthWebhook && c.params.String("botToken") == "" {
@@ -338,7 +352,7 @@ func registerIMV2() {
 		}
 		return ok(map[string]any{"bot": c.s.v2botObject(b), "users": []any{c.s.v2user(b.id)}})
 	})
-	register(p+"Bot.list", "imbot", func(c *call) (reply, *apiError) {
+	registerV2(p+"Bot.list", func(c *call) (reply, *apiError) {
 		if c.auth.kind == AuthWebhook && c.params.String("botToken") == "" {
 			return reply{}, v2err(400, "BOT_TOKEN_NOT_SPECIFIED", "Bot token is not specified")
 		}
@@ -365,7 +379,7 @@ func registerIMV2() {
 		}
 		return ok(map[string]any{"bots": bots, "users": users, "hasNextPage": to < len(ids)})
 	})
-	register(p+"Bot.unregister", "imbot", func(c *call) (reply, *apiError) {
+	registerV2(p+"Bot.unregister", func(c *call) (reply, *apiError) {
 		b, e := c.v2bot()
 		if e != nil {
 			return reply{}, e
@@ -380,9 +394,9 @@ func registerIMV2() {
 		}
 		return ok(map[string]any{"result": true})
 	})
-	register(p+"Event.get", "imbot", hV2EventGet)
-	register(p+"Chat.Message.send", "imbot", hV2Send)
-	register(p+"Chat.Message.update", "imbot", func(c *call) (reply, *apiError) {
+	registerV2(p+"Event.get", hV2EventGet)
+	registerV2(p+"Chat.Message.send", hV2Send)
+	registerV2(p+"Chat.Message.update", func(c *call) (reply, *apiError) {
 		b, m, e := c.v2ownMessage()
 		if e != nil {
 			return reply{}, e
@@ -404,7 +418,7 @@ func registerIMV2() {
 		_ = b
 		return ok(map[string]any{"result": true})
 	})
-	register(p+"Chat.Message.delete", "imbot", func(c *call) (reply, *apiError) {
+	registerV2(p+"Chat.Message.delete", func(c *call) (reply, *apiError) {
 		_, m, e := c.v2ownMessage()
 		if e != nil {
 			return reply{}, e
@@ -415,7 +429,7 @@ func registerIMV2() {
 		}
 		return ok(map[string]any{"result": true})
 	})
-	register(p+"Chat.Message.get", "imbot", func(c *call) (reply, *apiError) {
+	registerV2(p+"Chat.Message.get", func(c *call) (reply, *apiError) {
 		b, e := c.v2bot()
 		if e != nil {
 			return reply{}, e
@@ -429,7 +443,7 @@ func registerIMV2() {
 		}
 		return ok(map[string]any{"message": c.s.v2message(m), "user": c.s.v2user(m.authorID)})
 	})
-	register(p+"Chat.Message.read", "imbot", func(c *call) (reply, *apiError) {
+	registerV2(p+"Chat.Message.read", func(c *call) (reply, *apiError) {
 		b, ch, e := c.v2chatOf(true)
 		if e != nil {
 			return reply{}, e
@@ -448,7 +462,7 @@ func registerIMV2() {
 		return ok(map[string]any{"chatId": ch.id, "lastId": last, "counter": 0, "viewedMessages": ids})
 	})
 	for _, name := range []string{"add", "delete"} {
-		register(p+"Chat.Message.Reaction."+name, "imbot", func(c *call) (reply, *apiError) {
+		registerV2(p+"Chat.Message.Reaction."+name, func(c *call) (reply, *apiError) {
 			b, e := c.v2bot()
 			if e != nil {
 				return reply{}, e
@@ -463,14 +477,14 @@ func registerIMV2() {
 			return ok(map[string]any{"result": true})
 		})
 	}
-	register(p+"Chat.get", "imbot", func(c *call) (reply, *apiError) {
+	registerV2(p+"Chat.get", func(c *call) (reply, *apiError) {
 		b, ch, e := c.v2chatOf(true)
 		if e != nil {
 			return reply{}, e
 		}
 		return ok(map[string]any{"chat": c.s.v2chat(ch, b.id, true)})
 	})
-	register(p+"Chat.add", "imbot", func(c *call) (reply, *apiError) {
+	registerV2(p+"Chat.add", func(c *call) (reply, *apiError) {
 		b, e := c.v2bot()
 		if e != nil {
 			return reply{}, e
@@ -497,7 +511,7 @@ func registerIMV2() {
 		}
 		return ok(map[string]any{"chat": c.s.v2chat(ch, b.id, true), "users": users})
 	})
-	register(p+"Chat.leave", "imbot", func(c *call) (reply, *apiError) {
+	registerV2(p+"Chat.leave", func(c *call) (reply, *apiError) {
 		b, ch, e := c.v2chatOf(true)
 		if e != nil {
 			return reply{}, e
@@ -528,7 +542,7 @@ func registerIMV2() {
 			return ok(map[string]any{"result": true})
 		}
 	}
-	register(p+"Chat.User.add", "imbot", userOp(func(c *call, ch *chat, ids []int) *apiError {
+	registerV2(p+"Chat.User.add", userOp(func(c *call, ch *chat, ids []int) *apiError {
 		for _, id := range ids {
 			c.s.ensureUser(id)
 			if !containsInt(ch.users, id) {
@@ -537,11 +551,11 @@ func registerIMV2() {
 		}
 		return nil
 	}, true))
-	register(p+"Chat.User.delete", "imbot", userOp(func(c *call, ch *chat, ids []int) *apiError {
+	registerV2(p+"Chat.User.delete", userOp(func(c *call, ch *chat, ids []int) *apiError {
 		ch.users = removeInt(ch.users, ids[0])
 		return nil
 	}, false))
-	register(p+"Chat.setOwner", "imbot", userOp(func(c *call, ch *chat, ids []int) *apiError {
+	registerV2(p+"Chat.setOwner", userOp(func(c *call, ch *chat, ids []int) *apiError {
 		if !containsInt(ch.users, ids[0]) {
 			return v2err(400, "USER_NOT_IN_CHAT", "User is not a member of the chat")
 		}
@@ -549,9 +563,9 @@ func registerIMV2() {
 		return nil
 	}, false))
 	for _, name := range []string{"Chat.Manager.add", "Chat.Manager.delete"} {
-		register(p+name, "imbot", userOp(func(c *call, ch *chat, ids []int) *apiError { return nil }, true))
+		registerV2(p+name, userOp(func(c *call, ch *chat, ids []int) *apiError { return nil }, true))
 	}
-	register(p+"Chat.User.list", "imbot", func(c *call) (reply, *apiError) {
+	registerV2(p+"Chat.User.list", func(c *call) (reply, *apiError) {
 		_, ch, e := c.v2chatOf(true)
 		if e != nil {
 			return reply{}, e
@@ -571,7 +585,7 @@ func registerIMV2() {
 		}
 		return ok(out)
 	})
-	register(p+"Chat.InputAction.notify", "imbot", func(c *call) (reply, *apiError) {
+	registerV2(p+"Chat.InputAction.notify", func(c *call) (reply, *apiError) {
 		if _, _, e := c.v2chatOf(true); e != nil {
 			return reply{}, e
 		}
@@ -580,14 +594,14 @@ func registerIMV2() {
 		}
 		return ok(map[string]any{"result": true})
 	})
-	register(p+"Chat.TextField.enabled", "imbot", func(c *call) (reply, *apiError) {
+	registerV2(p+"Chat.TextField.enabled", func(c *call) (reply, *apiError) {
 		if _, _, e := c.v2chatOf(true); e != nil {
 			return reply{}, e
 		}
 		return ok(map[string]any{"result": true})
 	})
-	register(p+"Command.register", "imbot", hV2CommandRegister)
-	register(p+"Command.update", "imbot", func(c *call) (reply, *apiError) {
+	registerV2(p+"Command.register", hV2CommandRegister)
+	registerV2(p+"Command.update", func(c *call) (reply, *apiError) {
 		_, x, e := c.v2command()
 		if e != nil {
 			return reply{}, e
@@ -615,7 +629,7 @@ func registerIMV2() {
 		x.extranet = v2bool(ciGet(f, "extranetSupport"), x.extranet)
 		return ok(map[string]any{"command": x.view(false)})
 	})
-	register(p+"Command.list", "imbot", func(c *call) (reply, *apiError) {
+	registerV2(p+"Command.list", func(c *call) (reply, *apiError) {
 		b, e := c.v2bot()
 		if e != nil {
 			return reply{}, e
@@ -633,7 +647,7 @@ func registerIMV2() {
 		}
 		return ok(map[string]any{"commands": out})
 	})
-	register(p+"Command.unregister", "imbot", func(c *call) (reply, *apiError) {
+	registerV2(p+"Command.unregister", func(c *call) (reply, *apiError) {
 		_, x, e := c.v2command()
 		if e != nil {
 			return reply{}, e
@@ -641,7 +655,7 @@ func registerIMV2() {
 		delete(c.s.v2.commands, x.id)
 		return ok(map[string]any{"result": true})
 	})
-	register(p+"Command.answer", "imbot", func(c *call) (reply, *apiError) {
+	registerV2(p+"Command.answer", func(c *call) (reply, *apiError) {
 		b, x, e := c.v2command()
 		if e != nil {
 			return reply{}, e
@@ -660,7 +674,7 @@ func registerIMV2() {
 		c.s.v2.answers = append(c.s.v2.answers, V2Message{ID: m.id, BotID: b.id, ChatID: ch.id, DialogID: c.params.String("dialogId"), Text: m.text, CommandID: x.id})
 		return ok(map[string]any{"result": true})
 	})
-	register(p+"File.upload", "imbot", func(c *call) (reply, *apiError) {
+	registerV2(p+"File.upload", func(c *call) (reply, *apiError) {
 		b, ch, e := c.v2chatOf(true)
 		if e != nil {
 			return reply{}, e
@@ -684,7 +698,7 @@ func registerIMV2() {
 			"messageId": m.id, "chatId": ch.id, "dialogId": v2dialog(ch, b.id),
 		})
 	})
-	register(p+"File.download", "imbot", func(c *call) (reply, *apiError) {
+	registerV2(p+"File.download", func(c *call) (reply, *apiError) {
 		if _, e := c.v2bot(); e != nil {
 			return reply{}, e
 		}

@@ -179,3 +179,27 @@ func TestV2WebhookDelivery(t *testing.T) {
 		t.Fatalf("Event.get of a webhook bot: %s", r.Raw)
 	}
 }
+
+// The bot token stays out of the call log, as auth does, on every path:
+// handled calls, refused ones and calls refused before they ran.
+func TestV2CallLogWithoutBotToken(t *testing.T) {
+	t.Parallel()
+	s := NewServer(t, WithoutRateLimit())
+	const tok = "distinctBotToken77"
+	reg := v2result(t, v2call(t, s, "imbot.v2.Bot.register", map[string]any{"fields": map[string]any{
+		"code": "l", "botToken": tok, "properties": map[string]any{"name": "L"}}}))
+	bot := num(reg["bot"].(map[string]any)["id"])
+	v2call(t, s, "imbot.v2.Event.get", map[string]any{"botId": bot, "botToken": tok})
+	v2call(t, s, "imbot.v2.Event.get", map[string]any{"botId": bot + 9, "botToken": tok})
+	s.FailNext(1, http.StatusServiceUnavailable, "QUERY_LIMIT_EXCEEDED")
+	v2call(t, s, "imbot.v2.Chat.Message.send", map[string]any{"botId": bot, "botToken": tok, "dialogId": "2", "fields": map[string]any{"message": "x"}})
+	calls := s.Calls()
+	if len(calls) != 4 {
+		t.Fatalf("%d calls logged", len(calls))
+	}
+	for _, c := range calls {
+		if strings.Contains(fmt.Sprint(c.Params), tok) {
+			t.Errorf("%s logged the bot token: %v", c.Method, c.Params)
+		}
+	}
+}

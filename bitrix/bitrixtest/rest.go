@@ -435,7 +435,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, transport, m
 	var p map[string]any
 	if params != nil {
 		cp := params.Clone()
-		for _, k := range []string{"auth", "access_token", "ap", "aplogin"} {
+		for _, k := range []string{"auth", "access_token", "ap", "aplogin", "botToken"} {
 			cp.Delete(k)
 		}
 		p = phpform.Plain(cp).(map[string]any)
