@@ -3,6 +3,7 @@ package events
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -212,4 +213,35 @@ func TestParseJSONRejects(t *testing.T) {
 
 func isMalformed(err error) bool {
 	return err != nil && strings.Contains(err.Error(), ErrMalformed.Error())
+}
+
+// FuzzParseJSON: any body gives an event or an error wrapping ErrMalformed
+// or ErrBodyTooLarge, never a panic, and no error quotes the application
+// token.
+func FuzzParseJSON(f *testing.F) {
+	for _, name := range []string{"imbot-webhook-1.json", "imbot-webhook-2.json", "ONIMBOTV2MESSAGEADD.json", "ONIMBOTV2COMMANDADD.json"} {
+		b, err := os.ReadFile(filepath.Join("testdata", "v2", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`{"event":"ONIMBOTV2DELETE","auth":{"application_token":"fuzzAppToken1"},"data":{"bot":{"id":"x"}}}`))
+	f.Add([]byte(`{"event":"X","ts":-1}`))
+	lim := Limits{MaxBodySize: 1 << 16, MaxDepth: 8}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		ev, err := lim.ParseJSON(body)
+		if err == nil {
+			if ev == nil || ev.Name == "" {
+				t.Fatal("no event and no error")
+			}
+			return
+		}
+		if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrBodyTooLarge) {
+			t.Fatalf("error %v wraps neither sentinel", err)
+		}
+		if strings.Contains(err.Error(), "fuzzAppToken1") {
+			t.Fatalf("error quotes the token: %v", err)
+		}
+	})
 }
