@@ -160,3 +160,28 @@ func TestValidation(t *testing.T) {
 		}
 	}
 }
+
+// Chat.Message.update may change the keyboard alone; an update with
+// nothing in it is refused before it is sent.
+func TestMessageUpdateFields(t *testing.T) {
+	t.Parallel()
+	s, c, bot := newFetchBot(t)
+	ctx := t.Context()
+	sent, err := c.Messages.Send(ctx, bot, UserDialog(2), MessageFields{Text: "pick one", Keyboard: imbot.NewKeyboard(imbot.Button{Text: "A", Command: "a"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Messages.Update(ctx, bot, sent.ID, MessageFields{Keyboard: imbot.NewKeyboard(imbot.Button{Text: "B", Command: "b"})}); err != nil {
+		t.Fatalf("keyboard-only update: %v", err)
+	}
+	msgs := s.V2Messages()
+	if len(msgs) != 1 || msgs[0].Text != "pick one" || !strings.Contains(msgs[0].Keyboard, `"B"`) {
+		t.Fatalf("after update: %+v", msgs)
+	}
+	if err := c.Messages.Update(ctx, bot, sent.ID, MessageFields{}); !errors.Is(err, bitrix.ErrInvalidArgument) {
+		t.Fatalf("empty update: %v", err)
+	}
+	if err := c.Messages.Update(ctx, bot, sent.ID, MessageFields{Text: "x", System: true}); !errors.Is(err, bitrix.ErrInvalidArgument) {
+		t.Fatalf("system on update: %v", err)
+	}
+}

@@ -179,7 +179,7 @@ func (s *CommandService) Answer(ctx context.Context, botID, commandID, messageID
 	if err := checkID(m, "messageId", messageID); err != nil {
 		return err
 	}
-	fields, err := f.build(m, botID, false)
+	fields, err := f.build(m, botID, useAnswer)
 	if err != nil {
 		return err
 	}

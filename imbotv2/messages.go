@@ -46,7 +46,15 @@ type MessageFields struct {
 	ForwardIDs map[string]int
 }
 
-func (f *MessageFields) build(m string, botID int, send bool) (params, error) {
+// Uses of MessageFields.
+const (
+	useSend   = iota // Chat.Message.send: every field
+	useAnswer        // Command.answer: no replyId, templateId, forwardIds
+	useUpdate        // Chat.Message.update: also no system; a keyboard or urlPreview alone is a change
+)
+
+func (f *MessageFields) build(m string, botID int, use int) (params, error) {
+	send := use == useSend
 	p := params{}
 	if f.Text != "" {
 		if n := utf8.RuneCountInString(f.Text); n > MaxTextLen {
@@ -86,7 +94,14 @@ func (f *MessageFields) build(m string, botID int, send bool) (params, error) {
 	if len(f.ForwardIDs) > 0 {
 		p["forwardIds"] = f.ForwardIDs
 	}
-	if strings.TrimSpace(f.Text) == "" && f.Attach == nil && len(f.ForwardIDs) == 0 {
+	if use == useUpdate {
+		if f.System {
+			return nil, invalid(m, "fields.system", "not a field of Chat.Message.update")
+		}
+		if len(p) == 0 {
+			return nil, invalid(m, "fields", "nothing to update")
+		}
+	} else if strings.TrimSpace(f.Text) == "" && f.Attach == nil && len(f.ForwardIDs) == 0 {
 		return nil, invalid(m, "fields.message", "empty message: set a text, an attachment or messages to forward")
 	}
 	return p, nil
@@ -149,7 +164,7 @@ func (s *MessageService) Send(ctx context.Context, botID int, dialog DialogID, f
 	if err := checkBotDialog(m, botID, dialog); err != nil {
 		return nil, err
 	}
-	fields, err := f.build(m, botID, true)
+	fields, err := f.build(m, botID, useSend)
 	if err != nil {
 		return nil, err
 	}
@@ -170,10 +185,7 @@ func (s *MessageService) Update(ctx context.Context, botID, messageID int, f Mes
 	if err := checkID(m, "messageId", messageID); err != nil {
 		return err
 	}
-	if f.System {
-		return invalid(m, "fields.system", "not a field of Chat.Message.update")
-	}
-	fields, err := f.build(m, botID, false)
+	fields, err := f.build(m, botID, useUpdate)
 	if err != nil {
 		return err
 	}
