@@ -410,7 +410,9 @@ func (h *Handler) Dispatch(ctx context.Context, ev *events.Event) (err error) {
 //   - 405 for methods other than POST; 413 above the body limit; 400 for a
 //     body that is not an event;
 //   - 401 when the application token is missing or wrong (or an install
-//     cannot be verified): the handler is not called;
+//     cannot be verified): the handler is not called, and the token is
+//     checked before the event's data is decoded, so a refused delivery
+//     costs little;
 //   - 200 {"result":"ok"} after the handler succeeded, {"result":
 //     "duplicate"} for a repeat (WithDedupe), {"result":"accepted"} once
 //     queued (WithAsync); 500 when the handler failed or panicked; 503
@@ -428,7 +430,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		lim.MaxBodySize = events.DefaultMaxBodySize
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, lim.MaxBodySize)
-	ev, err := lim.ParseAny(r) // form, or JSON (Chatbots 2.0 webhook mode, events.ParseAny)
+	raw, err := lim.ReadAny(r) // form, or JSON (Chatbots 2.0 webhook mode, events.ParseAny)
 	if err != nil {
 		if errors.Is(err, events.ErrBodyTooLarge) {
 			h.delivered(r.Context(), nil, events.DeliveryTooLarge, nil, received)
@@ -441,7 +443,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	if err := h.authenticate(ctx, ev); err != nil {
+	ev, err, malformed := h.verifyThenDecode(ctx, raw, lim) // intake.go
+	if malformed != nil {
+		h.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "webhook: malformed event", slog.String("error", malformed.Error()))
+		h.delivered(ctx, ev, events.DeliveryMalformed, nil, received)
+		writeError(w, http.StatusBadRequest, "malformed_event", "body is not a Bitrix24 event")
+		return
+	}
+	if err != nil {
 		h.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "webhook: event rejected", slog.Any("event", ev), slog.String("error", err.Error()))
 		if isAuthError(err) {
 			h.delivered(ctx, ev, events.DeliveryRefused, err, received)
@@ -522,9 +531,9 @@ func isAuthError(err error) bool {
 		errors.Is(err, events.ErrInstallUnverified)
 }
 
-// authenticate verifies ev and runs the lifecycle side effects of app
-// events.
-func (h *Handler) authenticate(ctx context.Context, ev *events.Event) error {
+// authenticate verifies ev (unless its token was verified already) and
+// runs the lifecycle side effects of app events.
+func (h *Handler) authenticate(ctx context.Context, ev *events.Event, verified bool) error {
 	if h.cfg.insecure {
 		return nil
 	}
@@ -532,10 +541,15 @@ func (h *Handler) authenticate(ctx context.Context, ev *events.Event) error {
 	case h.cfg.app != nil && (ev.Name == events.OnAppInstall || ev.Name == events.OnAppUpdate):
 		return h.install(ctx, ev)
 	case ev.Name == events.OnAppUninstall:
-		if err := h.verifier.Verify(ctx, ev); err != nil {
-			return err
+		if !verified {
+			if err := h.verifier.Verify(ctx, ev); err != nil {
+				return err
+			}
 		}
 		return h.uninstall(ctx, ev)
+	}
+	if verified {
+		return nil
 	}
 	return h.verifier.Verify(ctx, ev)
 }
@@ -708,13 +722,24 @@ func writeResult(w http.ResponseWriter, result string) {
 }
 
 func writeError(w http.ResponseWriter, status int, code, desc string) {
-	writeJSON(w, status, map[string]string{"error": code, "error_description": desc})
+	hd := w.Header()
+	hd["Content-Type"] = []string{"application/json"}
+	hd["X-Content-Type-Options"] = []string{"nosniff"}
+	w.WriteHeader(status)
+	_, _ = w.Write(errorBody(code, desc))
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, _ := json.Marshal(v)
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
+// errorBodies caches the JSON of the (few, constant) error answers: a
+// refused delivery should cost little (intake.go).
+var errorBodies sync.Map // code + "\x00" + desc → []byte
+
+func errorBody(code, desc string) []byte {
+	k := code + "\x00" + desc
+	if b, ok := errorBodies.Load(k); ok {
+		return b.([]byte)
+	}
+	b, _ := json.Marshal(map[string]string{"error": code, "error_description": desc})
+	b = append(b, '\n')
+	errorBodies.Store(k, b)
+	return b
 }

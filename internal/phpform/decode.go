@@ -37,9 +37,28 @@ var (
 func Parse(query string) (*Map, error) { return DefaultLimits.Parse(query) }
 
 // Parse is [Parse] with these limits.
-func (l Limits) Parse(query string) (*Map, error) {
+func (l Limits) Parse(query string) (*Map, error) { return l.parse(query, nil) }
+
+// ParseNames is [Limits.Parse] keeping only the top-level names for which
+// keep reports true: the subtree of each kept name is exactly the one
+// Parse builds (names never affect each other), but the other pairs are
+// only scanned, their values neither unescaped nor stored. MaxPairs counts
+// every pair; MaxDepth applies to the kept names. Release the tree with
+// [Map.ReleaseNames].
+func (l Limits) ParseNames(query string, keep func(name string) bool) (*Map, error) {
+	return l.parse(query, keep)
+}
+
+func (l Limits) parse(query string, keep func(string) bool) (*Map, error) {
 	var b builder
-	b.maps = takeMaps()
+	b.keep = keep
+	pools := &whole
+	if keep != nil {
+		// A filtered tree is small and of another shape: it would take
+		// the maps released for the next whole tree (see mapList).
+		pools = &named
+	}
+	b.maps = takeMaps(pools)
 	defer b.maps.done()
 	root := b.newMap()
 	pairs := 0
@@ -56,7 +75,10 @@ func (l Limits) Parse(query string) (*Map, error) {
 			return nil, fmt.Errorf("%w: more than %d", ErrTooManyPairs, l.MaxPairs)
 		}
 		k, v, _ := strings.Cut(pair, "=")
-		v = arena.unescape(v, len(query))
+		if keep != nil && skipName(k, keep) {
+			b.splitN = 0 // the next key cannot share this one's prefix
+			continue
+		}
 		var name string
 		var segs []string
 		var ok bool
@@ -73,15 +95,40 @@ func (l Limits) Parse(query string) (*Map, error) {
 		if ok {
 			b.key, b.query, b.hinted = k, query, true
 			b.splitName, b.splitN = name, len(segs)
-			store(root, name, segs, v, &b)
+			if keep == nil || keep(name) {
+				store(root, name, segs, arena.unescape(v, len(query)), &b)
+			}
 			continue
 		}
 		b.hinted, b.splitN = false, 0
+		v = arena.unescape(v, len(query))
 		if err := l.assign(root, arena.unescape(k, len(query)), v, &b); err != nil {
 			return nil, err
 		}
 	}
 	return root, nil
+}
+
+// skipName reports that the still escaped key k certainly names a
+// top-level name keep rejects: a plain name (nothing to unescape or
+// rewrite) ending the key or followed by a bracket that closes later. Other
+// keys take the full path.
+func skipName(k string, keep func(string) bool) bool {
+	i := 0
+	for i < len(k) && !nameStop[k[i]] {
+		i++
+	}
+	if i == 0 || keep(k[:i]) {
+		return false
+	}
+	if i == len(k) {
+		return true
+	}
+	rest := k[i:]
+	if rest[0] != '[' && escBracket(rest, 0) != '[' {
+		return false
+	}
+	return strings.IndexByte(rest, ']') >= 0 || strings.Contains(rest, "%5D") || strings.Contains(rest, "%5d")
 }
 
 // arena holds the unescaped keys and values of one query: they are
@@ -259,7 +306,7 @@ func (l Limits) FromValues(vals url.Values) (*Map, error) {
 	}
 	sort.Strings(keys)
 	var b builder
-	b.maps = takeMaps()
+	b.maps = takeMaps(&whole)
 	defer b.maps.done()
 	root := b.newMap()
 	for _, k := range keys {
@@ -314,6 +361,9 @@ func (l Limits) assign(root *Map, key, value string, b *builder) error {
 // store puts value under name[seg0][seg1]... With a hint, a map that
 // outgrows its first small allocation is sized from the keys ahead.
 func store(root *Map, name string, segs []string, value string, b *builder) {
+	if b.keep != nil && !b.keep(name) {
+		return
+	}
 	if len(segs) == 0 {
 		root.setString(name, value)
 		b.pathLen = 0 // root[name] may have been a map on the path
@@ -368,6 +418,7 @@ func store(root *Map, name string, segs []string, value string, b *builder) {
 // stored, where the raw prefix of each of its maps ends, the rest of the
 // query).
 type builder struct {
+	keep   func(name string) bool // ParseNames: the top-level names stored
 	maps   *mapList
 	hinted bool
 	key    string

@@ -92,6 +92,7 @@ func checkFastPath(t *testing.T, l Limits, query string) {
 	if errW != nil {
 		return
 	}
+	checkParseNames(t, l, query, want)
 	// Released maps come back clean, whatever shape they are reused for.
 	d := dump(got)
 	got.Release()
@@ -280,5 +281,40 @@ func TestParsedLeavesBehaveLikeSetOnes(t *testing.T) {
 	parsed.Delete("a")
 	if _, ok := parsed.Get("a"); ok || parsed.String("d") != "<x>" || parsed.Len() != 3 {
 		t.Errorf("after Delete: %v", Plain(parsed))
+	}
+}
+
+// checkParseNames checks that ParseNames keeps exactly the subtrees Parse
+// builds for the kept names (want is the reference tree of query).
+func checkParseNames(t *testing.T, l Limits, query string, want *Map) {
+	t.Helper()
+	for _, kept := range [][]string{{"a"}, {"data", "auth"}, {"a", "c", "x"}, {}} {
+		keep := func(name string) bool {
+			for _, k := range kept {
+				if k == name {
+					return true
+				}
+			}
+			return false
+		}
+		got, err := l.ParseNames(query, keep)
+		if err != nil {
+			t.Fatalf("ParseNames(%q): %v (Parse accepted it)", query, err)
+		}
+		var g, w []string
+		for _, k := range got.Keys() {
+			v, _ := got.Get(k)
+			g = append(g, k+"="+dump(v))
+		}
+		for _, k := range want.Keys() {
+			if keep(k) {
+				v, _ := want.Get(k)
+				w = append(w, k+"="+dump(v))
+			}
+		}
+		if strings.Join(g, " ") != strings.Join(w, " ") {
+			t.Fatalf("ParseNames(%q, %q)\n got %s\nwant %s", query, kept, g, w)
+		}
+		got.ReleaseNames()
 	}
 }

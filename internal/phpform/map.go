@@ -208,16 +208,24 @@ func (m *Map) reindex() {
 // tree one of them returned, once the tree is no longer needed: afterwards
 // neither m nor any map read from it may be used (strings read from it
 // stay valid). Trees that are not released are simply garbage collected.
-func (m *Map) Release() {
+func (m *Map) Release() { m.releaseTo(&whole) }
+
+// ReleaseNames is [Map.Release] for a tree [Limits.ParseNames] returned:
+// its maps go back to ParseNames, whose trees are small and of another
+// shape than whole ones.
+func (m *Map) ReleaseNames() { m.releaseTo(&named) }
+
+func (m *Map) releaseTo(p *listPools) {
 	if m == nil {
 		return
 	}
-	l, _ := emptyLists.Get().(*mapList)
+	l, _ := p.empty.Get().(*mapList)
 	if l == nil {
 		l = new(mapList)
 	}
 	m.collect(l)
-	fullLists.Put(l)
+	l.pools = p
+	p.full.Put(l)
 }
 
 // collect appends m and the maps under it to l in the order Parse created
@@ -245,15 +253,20 @@ const maxPooledKeys = 256
 // mapList holds released maps in creation order, so that a body of the
 // same shape as the last one gets maps of the right sizes back.
 type mapList struct {
-	maps []*Map
-	pos  int
+	maps  []*Map
+	pos   int
+	pools *listPools
 }
 
-var fullLists, emptyLists sync.Pool
+// listPools hold lists of released maps (full) and emptied lists (empty):
+// one pair for whole trees, one for ParseNames' trees.
+type listPools struct{ full, empty sync.Pool }
 
-// takeMaps returns a list of released maps, or nil.
-func takeMaps() *mapList {
-	l, _ := fullLists.Get().(*mapList)
+var whole, named listPools
+
+// takeMaps returns a list of released maps from p, or nil.
+func takeMaps(p *listPools) *mapList {
+	l, _ := p.full.Get().(*mapList)
 	return l
 }
 
@@ -277,11 +290,11 @@ func (l *mapList) done() {
 	if l.pos < len(l.maps) {
 		l.maps = l.maps[l.pos:]
 		l.pos = 0
-		fullLists.Put(l)
+		l.pools.full.Put(l)
 		return
 	}
 	l.maps, l.pos = l.maps[:0], 0
-	emptyLists.Put(l)
+	l.pools.empty.Put(l)
 }
 
 // Append stores v under the next integer key, as PHP's $a[] = v does.

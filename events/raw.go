@@ -1,0 +1,139 @@
+package events
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/b24go/sdk/internal/phpform"
+)
+
+// Raw is a delivery whose envelope (event name and auth block) is read
+// and whose data is not decoded yet: a receiver checks the application
+// token on it before paying for the data ([Limits.ReadAny]), and a queue
+// keeps its body ([Raw.Body]) to decode the event later ([Limits.Decode]).
+type Raw struct {
+	// Name is the event name, upper-cased, as [Event.Name].
+	Name string
+	// Auth is the auth block, as [Event.Auth].
+	Auth Auth
+
+	body string
+	json bool
+}
+
+// Body returns the delivery's body as received (tokens included: do not
+// log it).
+func (r *Raw) Body() string { return r.body }
+
+// IsJSON reports whether the body is a JSON delivery (else a form).
+func (r *Raw) IsJSON() bool { return r.json }
+
+// ReadAny reads a delivery as [Limits.ParseAny] does, but decodes only its
+// envelope: the form's event and auth[...] keys (the other pairs are
+// scanned, not decoded), or the JSON body's "event" and "auth". Decode the
+// event with [Limits.Decode]; an envelope it accepts is the one Decode
+// gives. Errors wrap [ErrBodyTooLarge] or [ErrMalformed].
+func (l Limits) ReadAny(r *http.Request) (*Raw, error) {
+	l = l.withDefaults()
+	if IsJSON(r.Header.Get("Content-Type")) {
+		body, err := io.ReadAll(io.LimitReader(r.Body, l.MaxBodySize+1))
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return nil, fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, l.MaxBodySize)
+			}
+			return nil, fmt.Errorf("%w: reading body: %v", ErrMalformed, err)
+		}
+		return l.ReadBody(body, true)
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" && !isFormType(ct) {
+		return nil, fmt.Errorf("%w: content type must be application/x-www-form-urlencoded", ErrMalformed)
+	}
+	if r.Body == nil {
+		return nil, fmt.Errorf("%w: empty body", ErrMalformed)
+	}
+	body, err := readBody(r, l.MaxBodySize)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, mbe.Limit)
+		}
+		return nil, fmt.Errorf("%w: reading body: %v", ErrMalformed, err)
+	}
+	return l.readBody(body, false)
+}
+
+// ReadBody is [Limits.ReadAny] for a body already read: a JSON delivery
+// when isJSON, else a form.
+func (l Limits) ReadBody(body []byte, isJSON bool) (*Raw, error) {
+	return l.withDefaults().readBody(string(body), isJSON)
+}
+
+// envelopeName reports the top-level form names Raw is read from.
+func envelopeName(name string) bool { return name == "event" || name == "auth" }
+
+func (l Limits) readBody(body string, isJSON bool) (*Raw, error) {
+	if int64(len(body)) > l.MaxBodySize {
+		return nil, fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, l.MaxBodySize)
+	}
+	raw := &Raw{body: body, json: isJSON}
+	var w wireAuth
+	if isJSON {
+		if depth := jsonDepth([]byte(body)); depth > l.MaxDepth+1 {
+			return nil, fmt.Errorf("%w: nesting deeper than %d", ErrMalformed, l.MaxDepth)
+		}
+		var env struct {
+			Event string         `json:"event"`
+			Auth  map[string]any `json:"auth"`
+		}
+		if err := json.Unmarshal([]byte(body), &env); err != nil {
+			return nil, fmt.Errorf("%w: JSON body: %v", ErrMalformed, redactJSONError(err))
+		}
+		raw.Name = env.Event
+		var err error
+		if w, err = wireAuthOf(env.Auth); err != nil {
+			return nil, err
+		}
+	} else {
+		tree, err := phpform.Limits{MaxDepth: l.MaxDepth, MaxPairs: l.MaxPairs}.ParseNames(body, envelopeName)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+		}
+		env := readEnvelope(tree)
+		tree.ReleaseNames()
+		raw.Name, w = env.Event, env.wireAuth()
+	}
+	raw.Name = strings.ToUpper(strings.TrimSpace(raw.Name))
+	if raw.Name == "" {
+		return nil, fmt.Errorf("%w: no event name", ErrMalformed)
+	}
+	var err error
+	if raw.Auth, err = w.auth(); err != nil {
+		return nil, err
+	}
+	return raw, nil
+}
+
+// Decode decodes the whole delivery r was read from, as [Limits.ParseBody]
+// or [Limits.ParseJSON] does.
+func (l Limits) Decode(r *Raw) (*Event, error) {
+	l = l.withDefaults()
+	if r.json {
+		return l.ParseJSON([]byte(r.body))
+	}
+	return l.parse(r.body)
+}
+
+// isFormType reports whether ct is application/x-www-form-urlencoded.
+func isFormType(ct string) bool {
+	if ct == "application/x-www-form-urlencoded" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && mt == "application/x-www-form-urlencoded"
+}

@@ -1,0 +1,35 @@
+package webhook
+
+import (
+	"context"
+
+	"github.com/b24go/sdk/events"
+)
+
+// verifyThenDecode checks the application token of the delivery's
+// envelope before its data is decoded, so that a refused delivery costs a
+// scan of its body rather than a decode (docs/BENCHMARKS.md, "Refused
+// deliveries"), then decodes the event and runs [Handler.authenticate]
+// on it. Installs proven at the OAuth server ([WithApp]) need the whole
+// event and are decoded first. It returns the event (the envelope only
+// when it went no further), the authentication error, and the decoding
+// error.
+func (h *Handler) verifyThenDecode(ctx context.Context, raw *events.Raw, lim events.Limits) (ev *events.Event, authErr, malformed error) {
+	env := &events.Event{Name: raw.Name, Auth: raw.Auth}
+	verified := false
+	if !h.cfg.insecure && (h.cfg.app == nil || raw.Name != events.OnAppInstall && raw.Name != events.OnAppUpdate) {
+		if err := h.verifier.Verify(ctx, env); err != nil {
+			return env, err, nil
+		}
+		verified = true
+	}
+	ev, err := lim.Decode(raw)
+	if err != nil {
+		return env, nil, err
+	}
+	// Decode reads the envelope as ReadAny did; check anyway rather than
+	// trust a token that was not the one verified.
+	verified = verified && ev.Name == raw.Name && ev.Auth.ApplicationToken == raw.Auth.ApplicationToken &&
+		ev.Auth.MemberID == raw.Auth.MemberID
+	return ev, h.authenticate(ctx, ev, verified), nil
+}
