@@ -24,6 +24,12 @@ const (
 	// FaultHTML502 answers HTTP 502 with an HTML page, as a proxy in front of
 	// the portal does.
 	FaultHTML502
+	// FaultHTML500 processes the request and then answers HTTP 500 with an
+	// HTML page instead of the JSON envelope, as the portal's front end does
+	// when the application fails (the documented 500 INTERNAL_SERVER_ERROR of
+	// _includes/system-errors.md is the JSON form). The method may have
+	// run, so a client must treat a write as maybe applied.
+	FaultHTML500
 )
 
 // String names the kind.
@@ -37,6 +43,8 @@ func (k FaultKind) String() string {
 		return "drop-after"
 	case FaultHTML502:
 		return "html-502"
+	case FaultHTML500:
+		return "html-500"
 	}
 	return "unknown"
 }
@@ -171,6 +179,12 @@ func (s *Server) DropAfterProcessing(n int) {
 // HTML502 makes the next n REST requests answer a proxy's HTML 502 page.
 func (s *Server) HTML502(n int) {
 	s.InjectFault(Fault{Kind: FaultHTML502, Times: max(n, 1)})
+}
+
+// HTML500 makes the next n REST requests run and then answer an HTML 500
+// page (see [FaultHTML500]).
+func (s *Server) HTML500(n int) {
+	s.InjectFault(Fault{Kind: FaultHTML500, Times: max(n, 1)})
 }
 
 // Latency adds d of network latency to every REST request (0 turns it

@@ -240,3 +240,21 @@ func TestStartMinusOneTotal(t *testing.T) {
 		t.Errorf("crm.item.list start=-1 has total: %s", r.Raw)
 	}
 }
+
+// TestFaultHTML500: the call runs, the answer is an HTML 500 page.
+func TestFaultHTML500(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	if FaultHTML500.String() != "html-500" {
+		t.Errorf("String = %q", FaultHTML500.String())
+	}
+	s.HTML500(1)
+	r := callHook(t, s, "crm.item.add", map[string]any{"entityTypeId": 2, "fields": map[string]any{"title": "x"}})
+	if r.Status != 500 || r.Header.Get("Content-Type") != "text/html" || r.Body != nil {
+		t.Errorf("answer %d %q %s", r.Status, r.Header.Get("Content-Type"), r.Raw)
+	}
+	if n := len(s.CRMItems(2)); n != 1 {
+		t.Errorf("%d deals, want 1: the call runs before the error page", n)
+	}
+	mustOK(t, callHook(t, s, "server.time", nil))
+}

@@ -201,6 +201,13 @@ func (s *Server) serveREST(w http.ResponseWriter, r *http.Request, rest string) 
 		hijackClose(w)
 		return
 	}
+	if f != nil && f.Kind == FaultHTML500 {
+		// The call ran; the front end answers an error page.
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write([]byte("<html>\r\n<head><title>500 Internal Server Error</title></head>\r\n<body>\r\n<center><h1>500 Internal Server Error</h1></center>\r\n</body>\r\n</html>\r\n"))
+		return
+	}
 	if aerr != nil {
 		s.writeErrorLogged(w, r, transport, aerr, auth)
 	} else {
