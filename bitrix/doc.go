@@ -97,13 +97,20 @@
 // client has its own [NewLimiter]; share one with [WithLimiter] between all
 // clients of a portal in a process (a Redis implementation shares it between
 // processes), or change it with [WithRateLimit] / [WithoutRateLimit]. The
-// in-memory bucket keeps a small safety margin below the portal's line.
+// in-memory bucket holds [DefaultBurstMargin] requests back from the burst
+// ([BurstMargin], [DrainMargin]). The bucket counts requests, not requests
+// in flight: [Batch.Run], the bulk operations of crm and lists and [All]
+// keep up to [WithParallelism] requests in flight. After a
+// QUERY_LIMIT_EXCEEDED answer the client sends one request at a time for
+// [WithCooldown].
 //
 // Each method also has an operating-time budget (seconds of server time per
-// 10 minutes, reported as [Timing].Operating). When the portal answers
-// OPERATION_TIME_LIMIT, the [OperatingGate] blocks that method until the
-// operating_reset_at the portal reported, the call waits for it, and other
-// methods go on.
+// 10 minutes, reported as [Timing].Operating). The client paces each method
+// within [WithOperatingBudget] from the time.operating of its answers,
+// holding requests back until operating_reset_at before the portal would
+// refuse them. When the portal answers OPERATION_TIME_LIMIT anyway, the
+// [OperatingGate] blocks that method until the operating_reset_at the
+// portal reported, the call waits for it, and other methods go on.
 //
 // Many concurrent single calls can go below the bucket's floor with
 // [WithCoalescing]: calls that arrive within a short window are sent

@@ -3,6 +3,7 @@ package bitrix_test
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/b24go/sdk/bitrix"
 	"github.com/b24go/sdk/bitrix/bitrixtest"
@@ -189,5 +190,47 @@ func TestAllYieldsErrorOnce(t *testing.T) {
 	var ae *bitrix.APIError
 	if !errors.As(errs[0], &ae) {
 		t.Errorf("err = %v", errs[0])
+	}
+}
+
+// TestAllChainFollowsDuration: when the portal reports 2 s per page
+// (time.duration), the requests after the first chain at most 10 pages
+// (20 s of the 60 s a cloud request may take), and the scan is complete.
+func TestAllChainFollowsDuration(t *testing.T) {
+	t.Parallel()
+	srv := bitrixtest.NewServer(t, bitrixtest.WithoutRateLimit(), bitrixtest.WithoutOperatingLimit(), bitrixtest.WithMethodCost("crm.deal.list", 2*time.Second))
+	if _, err := srv.SeedCRMItems(entityDeal, 5000, nil); err != nil {
+		t.Fatal(err)
+	}
+	c, err := bitrix.New(bitrix.WebhookURL(srv.WebhookURL()), bitrix.WithAllowHTTP(), bitrix.WithoutRateLimit())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, err := range bitrix.All[dealRow](t.Context(), c, bitrix.Query{Method: "crm.deal.list"}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 5000 {
+		t.Fatalf("rows = %d, want 5000", n)
+	}
+	var sizes []int
+	for _, call := range srv.Calls() {
+		switch {
+		case call.Method == "batch":
+			sizes = append(sizes, 0)
+		case call.InBatch:
+			sizes[len(sizes)-1]++
+		}
+	}
+	if len(sizes) < 2 || sizes[0] != bitrix.MaxBatchCommands {
+		t.Fatalf("commands per request = %v, want the first with 50", sizes)
+	}
+	for i, k := range sizes[1:] {
+		if k > 10 {
+			t.Errorf("request %d chained %d pages at 2 s each, want at most 10: %v", i+2, k, sizes)
+		}
 	}
 }

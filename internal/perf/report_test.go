@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/b24go/sdk/bitrix"
 )
 
 var report = flag.Bool("report", false, "run the whole suite at full size and print the table of docs/BENCHMARKS.md")
@@ -60,6 +62,39 @@ func TestReport(t *testing.T) {
 		r := measureConcurrent(t, 120, tc.workers, tc.clients, tc.shared, tc.window)
 		add("throughput", tc.what, fmt.Sprintf("%d HTTP requests, %d QUERY_LIMIT_EXCEEDED, %d failed calls, %.2f s virtual (floor %.0f s without coalescing)",
 			r.Requests, r.QueryLimit, r.Failed, r.Virtual.Seconds(), floor(120).Seconds()))
+	}
+
+	for _, lat := range latencies {
+		for _, api := range []string{"Batch", "AddMany"} {
+			for _, par := range []int{1, bitrix.DefaultParallelism} {
+				r := measureAddsAtLatency(t, api, 1000, lat, par)
+				add("latency", fmt.Sprintf("1,000 adds via %s, portal %v away, WithParallelism(%d)", api, lat, par),
+					fmt.Sprintf("%d HTTP requests, %.1f s virtual (%.1f round trips), %d in flight at most, %d duplicates, %d results not matching their input",
+						r.Requests, r.Virtual.Seconds(), r.Virtual.Seconds()/lat.Seconds(), r.Peak, r.Duplicates, r.OutOfOrder))
+			}
+		}
+		r := measureConcurrentAt(t, lat, 120, 120, 1, false, 0)
+		fl := floor(120) + lat
+		add("latency", fmt.Sprintf("120 concurrent crm.item.get (120 goroutines), portal %v away", lat),
+			fmt.Sprintf("%d QUERY_LIMIT_EXCEEDED (503), %d failed, %.2f s virtual = %.3f× the floor %.1f s", r.QueryLimit, r.Failed, r.Virtual.Seconds(), r.Virtual.Seconds()/fl.Seconds(), fl.Seconds()))
+	}
+	for _, rs := range [][]scanLatencyResult{
+		measureScanAtLatency(t, 100_000, 200*time.Millisecond, true, 1, bitrix.DefaultParallelism),
+		measureScanAtLatency(t, 100_000, time.Second, false, 1, bitrix.DefaultParallelism),
+	} {
+		for _, r := range rs {
+			heap := "heap not sampled"
+			if len(r.Points) > 0 {
+				er := exportResult{Points: r.Points}
+				heap = fmt.Sprintf("heap in use %s at 1,000 rows, max %s", mib(er.base()), mib(er.max()))
+			}
+			add("latency", fmt.Sprintf("scan of 100,000 deals (bitrix.All), portal %v away, WithParallelism(%d)", r.Latency, r.Parallelism),
+				fmt.Sprintf("%d HTTP requests (bound %d), %.1f s virtual, %d in flight at most; %s", r.Requests, maxRequests(r.Rows, r.Parallelism), r.Virtual.Seconds(), r.Peak, heap))
+		}
+	}
+	if r := measureOperatingExport(t, 10_000, 4*time.Second); true {
+		add("latency", "export of 10,000 deals needing 800 s of operating time (4 s per page, budget 480 s / 10 min), portal 200 ms away",
+			fmt.Sprintf("%d rows, %d OPERATION_TIME_LIMIT, %d requests, %.1f s virtual (floor %.0f s)", r.Rows, r.Limited, r.Requests, r.Virtual.Seconds(), r.Floor.Seconds()))
 	}
 
 	for i, fc := range faultCases {
