@@ -37,7 +37,13 @@ func (f *baFlight) wrap(h http.Handler) http.Handler {
 	})
 }
 
-func (f *baFlight) take() int { f.mu.Lock(); defer f.mu.Unlock(); p := f.peak; f.peak = f.cur; return p }
+func (f *baFlight) take() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p := f.peak
+	f.peak = f.cur
+	return p
+}
 
 func baBubble(t *testing.T, opts []bitrixtest.Option, fl *baFlight, fn func(t *testing.T, srv *bitrixtest.Server, n *perf.Network)) {
 	srv := bitrixtest.NewServer(t, opts...)
