@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/b24go/sdk/bitrix"
 	"github.com/b24go/sdk/events"
@@ -166,7 +167,8 @@ func (b *echoBot) send(ctx context.Context, ev *events.Event, m *events.BotMessa
 	var c *bitrix.Client
 	var err error
 	if target.Auth.HasTokens() {
-		tok := target.Auth.Token(ev.TS)
+		// expires_in counts from receipt on our clock, not the portal's ev.TS.
+		tok := target.Auth.Token(time.Now())
 		if b.app.ClientSecret == "" {
 			// Without the app's credentials the token cannot be refreshed;
 			// the event's token is fresh, so use it as it is.

@@ -336,3 +336,59 @@ func TestDemoOpenTelemetry(t *testing.T) {
 		t.Errorf("the demo did not finish:\n%s", stdout.String())
 	}
 }
+
+// TestReplyTokenOnSkewedPortalClock: a portal whose clock is two hours behind
+// ours stamps its events two hours in the past. The bot's token from the event
+// is valid for expires_in seconds from when we received it, so the replies go
+// out on it without a token refresh (counting from the event's ts made every
+// reply refresh first).
+func TestReplyTokenOnSkewedPortalClock(t *testing.T) {
+	t.Parallel()
+	portal := bitrixtest.NewServer(t, bitrixtest.WithClock(func() time.Time { return time.Now().Add(-2 * time.Hour) }))
+	app := portal.App()
+	listening := make(chan string, 1)
+	stdout := &lineWatcher{re: regexp.MustCompile(`listening on (http://\S+)`), found: listening}
+	stderr := &lineWatcher{re: regexp.MustCompile(`^\b$`)}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, nil, envMap(map[string]string{
+			"B24_CLIENT_ID":     app.ClientID,
+			"B24_CLIENT_SECRET": app.ClientSecret,
+			"B24_TOKEN_URL":     app.TokenURL,
+			"B24_OAUTH_SERVER":  app.ServerEndpoint,
+			"B24_LISTEN":        "127.0.0.1:0",
+			"B24_ALLOW_HTTP":    "1",
+		}), stdout, stderr)
+	}()
+	var handlerURL string
+	select {
+	case handlerURL = <-listening:
+	case err := <-done:
+		t.Fatalf("run returned early: %v", err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the server did not start")
+	}
+	if _, err := portal.InstallApp(handlerURL); err != nil {
+		t.Fatalf("InstallApp: %v", err)
+	}
+	bots := portal.Bots()
+	if len(bots) != 1 {
+		t.Fatalf("bots after install = %+v, want one", bots)
+	}
+	refreshes := portal.RefreshCount() // the install proof refreshes once
+	for _, text := range []string{"ping", "pong"} {
+		if _, err := portal.SendBotMessage(bots[0].ID, 1, text); err != nil {
+			t.Fatalf("SendBotMessage(%q): %v", text, err)
+		}
+	}
+	if n := len(portal.BotMessages()); n != 2 {
+		t.Fatalf("%d bot messages, want the 2 echoes", n)
+	}
+	if n := portal.RefreshCount() - refreshes; n != 0 {
+		t.Errorf("the replies refreshed the token %d times, want 0 (expiry counted from the portal's clock)", n)
+	}
+	cancel()
+	<-done
+}
