@@ -29,7 +29,10 @@ type Observer struct {
 	// Outcome and Err set.
 	HandlerEnd func(ctx context.Context, h Handling)
 	// Queue is called when a verified delivery enters or leaves the
-	// asynchronous queue (webhook.WithAsync).
+	// asynchronous queue (webhook.WithAsync), and for every change of a
+	// durable queue's job (webhook.WithQueue: enqueued, dequeued, acked,
+	// retried, dead), which gives retry and dead-letter counts; its depth
+	// and oldest pending age come from webhook.Handler.QueueStats.
 	Queue func(ctx context.Context, q QueueEvent)
 }
 
@@ -93,17 +96,27 @@ type Handling struct {
 const (
 	QueueEnqueued = "enqueued" // accepted into the queue (Wait: backpressure)
 	QueueDequeued = "dequeued" // taken by a worker (Wait: time in the queue)
+	QueueAcked    = "acked"    // handled and removed from a durable queue
+	QueueRetried  = "retried"  // failed, back in the queue (Wait: the backoff; Err)
+	QueueDead     = "dead"     // failed for the last time, moved to the dead letters (Err)
 )
 
 // QueueEvent describes a change of the asynchronous queue.
 type QueueEvent struct {
 	Event string // the event name
 	Op    string // QueueEnqueued or QueueDequeued
-	// Depth is the number of events waiting in the queue after the change.
+	// Depth is the number of events waiting in the queue after the change
+	// (-1 for a durable queue, whose depth QueueStats reports).
 	Depth int
 	// Wait is how long the delivery waited for a free slot (enqueued), or
-	// since it asked for one (dequeued).
+	// since it asked for one (dequeued); for a durable queue the time to
+	// store it (enqueued), since it was accepted (dequeued), or the
+	// backoff (retried).
 	Wait time.Duration
+	// Attempt is the job's attempt (durable queue: 1 on its first run).
+	Attempt int
+	// Err is the handler's error (retried, dead).
+	Err error
 }
 
 // Join returns an Observer that calls o's funcs, then p's.

@@ -55,6 +55,19 @@
 // handlers on a bounded pool; a full queue applies backpressure instead of
 // dropping events, and [Handler.Shutdown] drains what was accepted.
 //
+// # Durable intake
+//
+// [WithQueue] writes each verified delivery to a [Queue] before answering
+// 200; workers run the handlers from the queue, retry failures with a
+// growing wait ([RetryPolicy]) and move what keeps failing to the queue's
+// dead letters ([Queue.DeadLetters], [Queue.Redrive], [Queue.Drop]). A
+// worker that dies mid-handler leaves its job to be claimed again after the
+// visibility timeout. Delivery is at least once: [JobOf] and
+// [events.Event.DedupeKey] let a handler skip what it already did. A
+// delivery the queue cannot keep gets 503. [MemoryQueue] keeps jobs in the
+// process (retries and dead letters, nothing survives a crash);
+// redisstore.Queue keeps them in Redis Streams for several replicas.
+//
 // # Observability
 //
 // [WithObserver] installs an [Observer] (the [events.Observer] that the

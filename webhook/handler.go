@@ -64,6 +64,7 @@ type config struct {
 	insecure        bool
 	observer        events.Observer // WithObserver (observe.go)
 	observed        bool
+	durable         *durableConfig // WithQueue (durable.go)
 }
 
 // WithApplicationToken accepts events whose auth[application_token]
@@ -201,6 +202,7 @@ type Handler struct {
 	workers    sync.WaitGroup
 	baseCtx    context.Context
 	cancelBase context.CancelFunc
+	durable    *durable // WithQueue (durable.go)
 }
 
 type job struct {
@@ -244,7 +246,10 @@ func New(opts ...Option) *Handler {
 		clients:  map[string]*bitrix.Client{},
 	}
 	h.baseCtx, h.cancelBase = context.WithCancel(context.Background())
-	if c.workers > 0 {
+	if c.durable != nil {
+		h.cfg.workers = 0 // WithQueue replaces WithAsync
+		h.startDurable()
+	} else if c.workers > 0 {
 		h.queue = make(chan job, c.queue)
 		for range c.workers {
 			h.workers.Add(1)
@@ -477,6 +482,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if h.durable != nil {
+		if err := h.accept(ctx, raw, ev); err != nil { // durable.go
+			h.release(key)
+			h.delivered(ctx, ev, events.DeliveryUnavailable, err, received)
+			writeError(w, http.StatusServiceUnavailable, "unavailable", "the event could not be queued")
+			return
+		}
+		writeResult(w, "accepted")
+		return
+	}
 	if h.queue != nil {
 		if err := h.enqueue(ctx, job{ev: ev, key: key}); err != nil {
 			h.release(key)
@@ -496,7 +511,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // run dispatches, logs failures and releases the dedupe key on failure.
 func (h *Handler) run(ctx context.Context, ev *events.Event, key string) error {
-	hctx, hi := h.obs().StartHandler(ctx, ev.Name, ev.Auth.Domain, events.SourceWebhook, h.queue != nil)
+	hctx, hi := h.obs().StartHandler(ctx, ev.Name, ev.Auth.Domain, events.SourceWebhook, h.queue != nil || h.durable != nil)
 	err := h.Dispatch(hctx, ev)
 	_, panicked := err.(*PanicError) // Dispatch returns it unwrapped
 	h.obs().EndHandler(hctx, hi, err, panicked)
@@ -695,6 +710,10 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 		}
 	}
 	h.sendMu.Unlock()
+	if err := h.stopDurable(ctx); err != nil { // durable.go
+		h.cancelBase()
+		return err
+	}
 	done := make(chan struct{})
 	go func() { h.workers.Wait(); close(done) }()
 	select {

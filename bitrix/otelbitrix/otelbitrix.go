@@ -405,6 +405,8 @@ func (t *Telemetry) handlerEnd(ctx context.Context, h events.Handling) {
 }
 
 func (t *Telemetry) queue(ctx context.Context, q events.QueueEvent) {
-	t.queueDepth.Record(ctx, int64(q.Depth))
+	if q.Depth >= 0 { // -1: a durable queue (webhook.WithQueue), sized by QueueStats
+		t.queueDepth.Record(ctx, int64(q.Depth))
+	}
 	t.queueWait.Record(ctx, seconds(q.Wait), metric.WithAttributes(QueueOpKey.String(q.Op)))
 }

@@ -1,0 +1,292 @@
+package webhook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/b24go/sdk/events"
+)
+
+// serve sends body to h without a network (inside synctest bubbles).
+func serve(h http.Handler, body string) int {
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	h.ServeHTTP(rec, req)
+	return rec.Code
+}
+
+// TestQueueRetriesWithBackoff: a failing handler is run again after 1 s,
+// then 2 s (virtual time), with its job's attempt and the last error seen
+// by the observer; the delivery was answered before any run.
+func TestQueueRetriesWithBackoff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		var runs []time.Time
+		var attempts []int
+		var retried []events.QueueEvent
+		q := NewMemoryQueue(0)
+		h := New(WithApplicationToken(testToken),
+			WithQueue(q, 2, RetryPolicy{MaxAttempts: 5, Backoff: time.Second, Visibility: time.Minute}),
+			WithObserver(Observer{Queue: func(_ context.Context, e events.QueueEvent) {
+				if e.Op == events.QueueRetried {
+					mu.Lock()
+					retried = append(retried, e)
+					mu.Unlock()
+				}
+			}}))
+		h.OnDealAdd(func(ctx context.Context, _ *events.Event, _ *events.CRMEntity) error {
+			j, _ := JobOf(ctx)
+			mu.Lock()
+			defer mu.Unlock()
+			runs = append(runs, time.Now())
+			attempts = append(attempts, j.Attempt)
+			if len(runs) < 3 {
+				return fmt.Errorf("portal down %d", len(runs))
+			}
+			return nil
+		})
+		start := time.Now()
+		if st := serve(h, dealBody(1, testToken)); st != 200 {
+			t.Fatalf("status %d", st)
+		}
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		if len(runs) != 3 {
+			t.Fatalf("%d runs, want 3", len(runs))
+		}
+		if d1, d2 := runs[1].Sub(runs[0]), runs[2].Sub(runs[1]); d1 != time.Second || d2 != 2*time.Second || runs[0] != start {
+			t.Errorf("runs at +%v, then after %v and %v; want +0, 1s, 2s", runs[0].Sub(start), d1, d2)
+		}
+		if fmt.Sprint(attempts) != "[1 2 3]" {
+			t.Errorf("attempts %v", attempts)
+		}
+		if len(retried) != 2 || retried[1].Err == nil || retried[1].Err.Error() != "portal down 2" || retried[1].Wait != 2*time.Second || retried[1].Attempt != 2 {
+			t.Errorf("retried events %+v", retried)
+		}
+		if s, _ := q.Stats(t.Context()); s.Pending != 0 || s.Dead != 0 {
+			t.Errorf("stats %+v", s)
+		}
+		if err := h.Shutdown(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestQueueDeadLetters: a delivery failing every attempt goes to the dead
+// letters with its last error after MaxAttempts runs and is not run again;
+// Redrive runs it again, Drop forgets it.
+func TestQueueDeadLetters(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		runs := map[int]int{}
+		fail := true
+		q := NewMemoryQueue(0)
+		h := New(WithApplicationToken(testToken), WithQueue(q, 1, RetryPolicy{MaxAttempts: 3, Backoff: time.Second}))
+		h.OnDealAdd(func(_ context.Context, _ *events.Event, d *events.CRMEntity) error {
+			mu.Lock()
+			defer mu.Unlock()
+			runs[d.EntityID()]++
+			if fail {
+				return errors.New("always broken")
+			}
+			return nil
+		})
+		for id := 1; id <= 2; id++ {
+			if st := serve(h, dealBody(id, testToken)); st != 200 {
+				t.Fatalf("status %d", st)
+			}
+		}
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		dead, err := q.DeadLetters(t.Context())
+		if err != nil || len(dead) != 2 {
+			t.Fatalf("dead letters %v, %v", dead, err)
+		}
+		for _, d := range dead {
+			if d.Attempt != 3 || d.LastError != "always broken" || d.Event != "ONCRMDEALADD" {
+				t.Errorf("dead letter %+v", d)
+			}
+		}
+		mu.Lock()
+		if runs[1] != 3 || runs[2] != 3 {
+			t.Errorf("runs %v, want 3 each", runs)
+		}
+		fail = false
+		mu.Unlock()
+		time.Sleep(time.Hour) // dead letters are not claimed
+		synctest.Wait()
+		mu.Lock()
+		if runs[1] != 3 {
+			t.Errorf("a dead letter ran again: %v", runs)
+		}
+		mu.Unlock()
+		if err := q.Redrive(t.Context(), dead[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := q.Drop(t.Context(), dead[1].ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := q.Drop(t.Context(), dead[1].ID); !errors.Is(err, ErrNoSuchJob) {
+			t.Errorf("second drop: %v", err)
+		}
+		synctest.Wait()
+		mu.Lock()
+		if runs[1] != 4 || runs[2] != 3 {
+			t.Errorf("after redrive and drop: runs %v", runs)
+		}
+		mu.Unlock()
+		if s, _ := q.Stats(t.Context()); s.Pending != 0 || s.Dead != 0 {
+			t.Errorf("stats %+v", s)
+		}
+		_ = h.Shutdown(t.Context())
+	})
+}
+
+// TestMemoryQueueVisibilityTimeout: a job claimed by a worker that never
+// finishes is claimed again after the visibility timeout, and the first
+// worker can then neither acknowledge nor bury it.
+func TestMemoryQueueVisibilityTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := NewMemoryQueue(0)
+		ctx := t.Context()
+		put, _ := q.Put(ctx, Job{Event: "E", Body: "b"})
+		first, err := q.Claim(ctx, 10*time.Second)
+		if err != nil || first.ID != put.ID || first.Attempt != 1 {
+			t.Fatalf("claim %+v %v", first, err)
+		}
+		got := make(chan Job)
+		go func() {
+			j, _ := q.Claim(ctx, 10*time.Second)
+			got <- j
+		}()
+		synctest.Wait()
+		select {
+		case j := <-got:
+			t.Fatalf("claimed while leased: %+v", j)
+		default:
+		}
+		time.Sleep(10 * time.Second)
+		second := <-got
+		if second.ID != put.ID || second.Attempt != 2 || second.Lease == first.Lease {
+			t.Fatalf("second claim %+v", second)
+		}
+		if err := q.Ack(ctx, first); !errors.Is(err, ErrLeaseLost) {
+			t.Errorf("stale ack: %v", err)
+		}
+		if err := q.Dead(ctx, first, "x"); !errors.Is(err, ErrLeaseLost) {
+			t.Errorf("stale dead: %v", err)
+		}
+		if err := q.Ack(ctx, second); err != nil {
+			t.Errorf("ack: %v", err)
+		}
+		if s, _ := q.Stats(ctx); s.Pending != 0 || s.InFlight != 0 {
+			t.Errorf("stats %+v", s)
+		}
+	})
+}
+
+// TestQueueFullAnswers503: a delivery the queue cannot keep is not
+// acknowledged.
+func TestQueueFullAnswers503(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		block := make(chan struct{})
+		h := New(WithApplicationToken(testToken), WithQueue(NewMemoryQueue(1), 1, RetryPolicy{}))
+		h.OnDealAdd(func(context.Context, *events.Event, *events.CRMEntity) error { <-block; return nil })
+		if st := serve(h, dealBody(1, testToken)); st != 200 {
+			t.Fatalf("first: %d", st)
+		}
+		synctest.Wait() // claimed, still pending
+		if st := serve(h, dealBody(2, testToken)); st != http.StatusServiceUnavailable {
+			t.Errorf("over the limit: %d, want 503", st)
+		}
+		close(block)
+		synctest.Wait()
+		if st := serve(h, dealBody(3, testToken)); st != 200 {
+			t.Errorf("after: %d", st)
+		}
+		_ = h.Shutdown(t.Context())
+		if st := serve(h, dealBody(4, testToken)); st != http.StatusServiceUnavailable {
+			t.Errorf("after shutdown: %d, want 503", st)
+		}
+	})
+}
+
+// TestMemoryQueueTenThousand: 10,000 deliveries, handlers failing 10% of
+// first attempts at random and every 500th delivery always: each accepted
+// delivery is handled successfully exactly once, the always-failing ones
+// end in the dead letters after MaxAttempts runs and are never run after.
+func TestMemoryQueueTenThousand(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n = 10_000
+		rng := rand.New(rand.NewPCG(18, 18))
+		var mu sync.Mutex
+		ok := map[int]int{}
+		runs := map[int]int{}
+		flaky := map[int]bool{}
+		for i := 1; i <= n; i++ {
+			flaky[i] = rng.IntN(10) == 0
+		}
+		q := NewMemoryQueue(0)
+		h := New(WithApplicationToken(testToken), WithQueue(q, 8, RetryPolicy{MaxAttempts: 4, Backoff: time.Second}))
+		h.OnDealAdd(func(ctx context.Context, _ *events.Event, d *events.CRMEntity) error {
+			id := d.EntityID()
+			mu.Lock()
+			defer mu.Unlock()
+			runs[id]++
+			if id%500 == 0 {
+				return errors.New("poison")
+			}
+			if flaky[id] && runs[id] == 1 {
+				return errors.New("transient")
+			}
+			ok[id]++
+			return nil
+		})
+		for i := 1; i <= n; i++ {
+			if st := serve(h, dealBody(i, testToken)); st != 200 {
+				t.Fatalf("delivery %d: %d", i, st)
+			}
+		}
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		poison := n / 500
+		if len(ok) != n-poison {
+			t.Errorf("%d handled, want %d", len(ok), n-poison)
+		}
+		retried := 0
+		for i := 1; i <= n; i++ {
+			switch {
+			case i%500 == 0:
+				if runs[i] != 4 || ok[i] != 0 {
+					t.Errorf("poison %d: %d runs", i, runs[i])
+				}
+			case ok[i] != 1:
+				t.Errorf("delivery %d handled %d times", i, ok[i])
+			case flaky[i]:
+				retried++
+				if runs[i] != 2 {
+					t.Errorf("flaky %d: %d runs", i, runs[i])
+				}
+			}
+		}
+		dead, _ := q.DeadLetters(t.Context())
+		if len(dead) != poison || retried < n/20 {
+			t.Errorf("%d dead letters (want %d), %d retried", len(dead), poison, retried)
+		}
+		_ = h.Shutdown(t.Context())
+	})
+}
