@@ -129,7 +129,12 @@ func (st *crmStore) addType(id int, code, abbr, title, event string, dynamic boo
 			d.required = strings.Contains(parts[2], "q")
 		}
 		d.upper = camelToUpper(d.name)
-		if o, ok := upperOverrides[d.name]; ok {
+		// The classic names (DATE_CREATE, CREATED_BY_ID, ORIGIN_ID_XML...)
+		// belong to the types with classic methods; smart processes and
+		// smart invoices use the plain upper case of the camel name
+		// (api-reference/crm/universal/crm-item-fields.md sample, entity
+		// type 1268: CREATED_TIME, UPDATED_TIME, CREATED_BY, XML_ID, ...).
+		if o, ok := upperOverrides[d.name]; ok && t.classicID {
 			d.upper = o
 		}
 		if id == EntityLead && d.name == "stageId" {

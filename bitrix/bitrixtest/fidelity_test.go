@@ -258,3 +258,29 @@ func TestFaultHTML500(t *testing.T) {
 	}
 	mustOK(t, callHook(t, s, "server.time", nil))
 }
+
+// TestSmartProcessUpperNames: crm.item.fields of a smart process gives
+// the upper names of the docs' sample (crm-item-fields.md, type 1268) for
+// every field both list.
+func TestSmartProcessUpperNames(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	want, _ := get(docSample(t, "crm_item_fields.json"), "result", "fields").(map[string]any)
+	for _, typ := range []int{128, 31} {
+		got, _ := get(mustOK(t, callHook(t, s, "crm.item.fields", map[string]any{"entityTypeId": typ})), "fields").(map[string]any)
+		common := 0
+		for name, w := range want {
+			g := get(got, name)
+			if g == nil {
+				continue
+			}
+			common++
+			if gu, wu := get(g, "upperName"), get(w, "upperName"); gu != wu {
+				t.Errorf("type %d %s: upperName %v, docs %v", typ, name, gu, wu)
+			}
+		}
+		if common < 20 {
+			t.Errorf("type %d shares only %d fields with the docs sample", typ, common)
+		}
+	}
+}
