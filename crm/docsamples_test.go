@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"strings"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/b24go/sdk/crm"
