@@ -25,7 +25,10 @@
 //   - Event receiver: [Dedupe] (webhook.DedupeStore: SET NX with a TTL), so
 //     a delivery reaching two replicas runs its handler once, and
 //     [Registry] (events.Registry), the application token of each portal by
-//     member id.
+//     member id; [Queue] (webhook.Queue: Redis Streams with a consumer
+//     group, XAUTOCLAIM after the visibility timeout, a delayed set for
+//     retries and a dead-letter stream), so that replicas share the
+//     accepted deliveries and finish those of a replica that crashed.
 //   - Failures: [ErrUnavailable], [Error], [WithLimiterFallback],
 //     [WithGateFallback], [WithOpTimeout].
 //
