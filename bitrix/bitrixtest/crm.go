@@ -50,7 +50,16 @@ type crmType struct {
 	defaults  map[string]any
 	classicID bool // classic crm.<type>.* methods exist
 	nextID    int  // each entity type has its own id sequence (its own table)
+	// classicKeys, when set, are the only field names (upper) the classic
+	// crm.<type>.get/list/fields answer: the keys the docs list for the type.
+	classicKeys map[string]bool
 }
+
+// dealClassicKeys are the fields of api-reference/crm/deals/crm-deal-fields.md
+// (the sample, user fields and PARENT_ID_* aside): crm.deal.get and
+// crm.deal.fields answer these and not the crm.item-only ones
+// (BEGINDATE_SHORT, IS_WON, SEARCH_CONTENT, ...).
+const dealClassicKeys = "ID TITLE TYPE_ID CATEGORY_ID STAGE_ID STAGE_SEMANTIC_ID IS_NEW IS_RECURRING IS_RETURN_CUSTOMER IS_REPEATED_APPROACH PROBABILITY CURRENCY_ID OPPORTUNITY IS_MANUAL_OPPORTUNITY TAX_VALUE COMPANY_ID CONTACT_ID CONTACT_IDS QUOTE_ID BEGINDATE CLOSEDATE OPENED CLOSED COMMENTS ASSIGNED_BY_ID CREATED_BY_ID MODIFY_BY_ID MOVED_BY_ID DATE_CREATE DATE_MODIFY MOVED_TIME SOURCE_ID SOURCE_DESCRIPTION LEAD_ID ADDITIONAL_INFO LOCATION_ID ORIGINATOR_ID ORIGIN_ID UTM_SOURCE UTM_MEDIUM UTM_CAMPAIGN UTM_CONTENT UTM_TERM LAST_ACTIVITY_TIME LAST_ACTIVITY_BY"
 
 type crmStore struct {
 	types   map[int]*crmType
@@ -157,6 +166,21 @@ func (st *crmStore) addType(id int, code, abbr, title, event string, dynamic boo
 		t.defaults["closed"] = "N"
 		t.defaults["typeId"] = "SALE"
 		t.defaults["isNew"] = "Y"
+		// api-reference/crm/deals/crm-deal-add.md "By default" values;
+		// begindate and closedate are set in addItem.
+		t.defaults["isRecurring"] = "N"
+		t.defaults["isReturnCustomer"] = "N"
+		t.defaults["isRepeatedApproach"] = "N"
+		t.defaults["opportunity"] = float64(0)
+		t.defaults["isManualOpportunity"] = "N"
+		t.defaults["taxValue"] = float64(0)
+		t.defaults["opened"] = "Y"
+		t.defaults["companyId"] = int64(0)
+		t.defaults["contactId"] = int64(0)
+		t.classicKeys = map[string]bool{}
+		for _, k := range strings.Fields(dealClassicKeys) {
+			t.classicKeys[k] = true
+		}
 	case EntityQuote:
 		t.defaults["stageId"] = "DRAFT"
 	case EntitySmartInvoice:
@@ -505,6 +529,16 @@ func (s *Server) addItem(t *crmType, fields *phpform.Map, userID int, classic bo
 	if _, ok := t.byName["hasPhone"]; ok {
 		item["hasPhone"], item["hasEmail"] = "N", "N"
 	}
+	if t.id == EntityDeal {
+		// crm-deal-add.md: BEGINDATE defaults to the creation date,
+		// CLOSEDATE to the creation date plus 7 days.
+		// Date fields are midnight UTC of the day, shown in the portal's
+		// zone (the samples' "2024-08-30T02:00:00+02:00").
+		day := s.now().In(s.cfg.loc)
+		day = time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, time.UTC)
+		item["begindate"] = s.fmtTime(day)
+		item["closedate"] = s.fmtTime(day.AddDate(0, 0, 7))
+	}
 	s.applyFields(t, item, fields, classic)
 	t.items[id] = item
 	t.insertID(id)
@@ -550,11 +584,16 @@ func (t *crmType) itemView(item map[string]any, sel map[string]bool, origUF bool
 func (t *crmType) classicView(item map[string]any, sel map[string]bool) *phpform.Map {
 	m := phpform.NewMap()
 	for _, d := range t.fields {
-		if d.name == "fm" {
+		if d.name == "fm" || t.classicKeys != nil && !t.classicKeys[d.upper] {
 			continue
 		}
 		if sel == nil || sel[d.name] || d.name == "id" {
-			m.Set(d.upper, classicValue(item[d.name]))
+			v := classicValue(item[d.name])
+			if f, isFloat := item[d.name].(float64); isFloat && d.typ == "double" {
+				// crm-deal-get.md sample: "OPPORTUNITY": "1000000.00", "TAX_VALUE": "0.00".
+				v = strconv.FormatFloat(f, 'f', 2, 64)
+			}
+			m.Set(d.upper, v)
 		}
 	}
 	for _, uf := range t.ufOrder {
@@ -762,6 +801,9 @@ func registerCRM() {
 			t := get(c)
 			res := phpform.NewMap()
 			for _, d := range t.fields {
+				if t.classicKeys != nil && !t.classicKeys[d.upper] {
+					continue
+				}
 				fm := phpform.NewMap()
 				fm.Set("type", d.typ)
 				fm.Set("isRequired", d.required)

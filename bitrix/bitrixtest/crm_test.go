@@ -136,7 +136,7 @@ func TestClassicDealLead(t *testing.T) {
 	s := newTestServer(t)
 	id := num(mustOK(t, callForm(t, s, "crm.deal.add", "fields[TITLE]=Classic&fields[OPPORTUNITY]=100.5&fields[UF_CRM_5]=x&fields[ASSIGNED_BY_ID]=2")))
 	deal := mustOK(t, callHook(t, s, "crm.deal.get", map[string]any{"id": id}))
-	for k, v := range map[string]any{"ID": fmt.Sprint(id), "TITLE": "Classic", "OPPORTUNITY": "100.5", "UF_CRM_5": "x", "ASSIGNED_BY_ID": "2", "STAGE_ID": "NEW"} {
+	for k, v := range map[string]any{"ID": fmt.Sprint(id), "TITLE": "Classic", "OPPORTUNITY": "100.50" /* crm-deal-get.md: two decimals */, "UF_CRM_5": "x", "ASSIGNED_BY_ID": "2", "STAGE_ID": "NEW"} {
 		if got := get(deal, k); got != v {
 			t.Errorf("%s = %#v, want %#v", k, got, v)
 		}

@@ -1,8 +1,11 @@
 package bitrixtest
 
 import (
+	"fmt"
 	"net/url"
+	"strings"
 	"testing"
+	"time"
 )
 
 // TestImbotDocumentedCodes checks imbot answers against the error tables of
@@ -282,5 +285,45 @@ func TestSmartProcessUpperNames(t *testing.T) {
 		if common < 20 {
 			t.Errorf("type %d shares only %d fields with the docs sample", typ, common)
 		}
+	}
+}
+
+// TestNewDealDefaults: a new deal carries the "By default" values of
+// api-reference/crm/deals/crm-deal-add.md, and crm.deal.get / crm.deal.fields
+// answer only the fields crm-deal-fields.md lists.
+func TestNewDealDefaults(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	id := num(mustOK(t, callHook(t, s, "crm.deal.add", map[string]any{"fields": map[string]any{"TITLE": "D"}})))
+	deal, _ := mustOK(t, callHook(t, s, "crm.deal.get", map[string]any{"id": id})).(map[string]any)
+	for k, v := range map[string]any{"IS_RECURRING": "N", "IS_RETURN_CUSTOMER": "N", "IS_REPEATED_APPROACH": "N",
+		"OPPORTUNITY": "0.00", "IS_MANUAL_OPPORTUNITY": "N", "TAX_VALUE": "0.00", "OPENED": "Y", "CLOSED": "N",
+		"COMPANY_ID": "0", "CONTACT_ID": "0", "CATEGORY_ID": "0"} {
+		if deal[k] != v {
+			t.Errorf("%s = %#v, want %#v", k, deal[k], v)
+		}
+	}
+	begin, _ := time.Parse(time.RFC3339, fmt.Sprint(deal["BEGINDATE"]))
+	closeAt, _ := time.Parse(time.RFC3339, fmt.Sprint(deal["CLOSEDATE"]))
+	if begin.IsZero() || closeAt.Sub(begin) != 7*24*time.Hour {
+		t.Errorf("BEGINDATE %v CLOSEDATE %v, want the creation day and 7 days later", deal["BEGINDATE"], deal["CLOSEDATE"])
+	}
+	documented, _ := docSample(t, "crm_deal_fields.json")["result"].(map[string]any)
+	fields, _ := mustOK(t, callHook(t, s, "crm.deal.fields", nil)).(map[string]any)
+	for _, m := range []map[string]any{deal, fields} {
+		for k := range m {
+			if documented[k] == nil && !strings.HasPrefix(k, "UF_") && !strings.HasPrefix(k, "PARENT_ID_") {
+				t.Errorf("undocumented deal field %s", k)
+			}
+		}
+	}
+	item := get(mustOK(t, callHook(t, s, "crm.item.get", map[string]any{"entityTypeId": 2, "id": id})), "item")
+	for k, v := range map[string]any{"isRecurring": "N", "opened": "Y", "isManualOpportunity": "N"} {
+		if get(item, k) != v {
+			t.Errorf("crm.item.get %s = %#v, want %#v", k, get(item, k), v)
+		}
+	}
+	if get(item, "begindate") == nil || get(item, "closedate") == nil || num(get(item, "companyId")) != 0 || get(item, "companyId") == nil {
+		t.Errorf("crm.item.get dates/company: %v", item)
 	}
 }
