@@ -23,6 +23,9 @@ import (
 // (the tests skip themselves), except under CI (CI=true), where Redis is
 // required.
 func TestMain(m *testing.M) {
+	if os.Getenv(receiverEnv) != "" { // a receiver of TestQueueSurvivesKill
+		os.Exit(queueReceiverMain())
+	}
 	flag.Parse()
 	addr, stop, found, err := redisstore.StartRedisForExamples()
 	switch {
