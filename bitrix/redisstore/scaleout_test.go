@@ -35,6 +35,9 @@ import (
 // between the limiter and the portal (at 40 req/s it was 50 ms, too little
 // for a loaded CI machine running other packages' tests in parallel).
 func TestReplicasShareRateLimit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: a real-time proof (about 40 s against a real Redis); the full run and .ci/run include it")
+	}
 	t.Parallel()
 	const (
 		rate     = 10.0

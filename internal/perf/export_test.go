@@ -87,6 +87,7 @@ func measureExport(t *testing.T, rows int, retain bool) exportResult {
 // It runs at the full size under the race detector too, since CI
 // runs the suite that way.
 func TestExportRequests(t *testing.T) {
+	skipShort(t)
 	rows := size(20_000, 100_000)
 	r := measureExport(t, rows, false)
 	if r.Rows != rows {
@@ -211,6 +212,7 @@ func maxRequests(rows, shards int) int { return (rows+2499)/2500 + shards + 1 }
 // trips sharded; under the race detector 10,000 rows (4 against 2) must
 // be twice as fast.
 func TestShardedScanAtLatency(t *testing.T) {
+	skipShort(t)
 	t.Parallel()
 	rows, speedup := size(15_000, 100_000), 3
 	if raceEnabled && !*full {
@@ -243,6 +245,7 @@ func TestShardedScanAtLatency(t *testing.T) {
 // request at once: nothing is left in flight at the portal, no virtual
 // time passes waiting for answers, and no request follows.
 func TestShardedScanBreakCancels(t *testing.T) {
+	skipShort(t)
 	t.Parallel()
 	var fl inFlight
 	opts := append([]bitrixtest.Option{bitrixtest.WithLatency(time.Second)}, cloudLimit...)

@@ -82,6 +82,7 @@ func measureAddManyFaults(t *testing.T, fc faultCase, n int, seed int64) (r exac
 // TestAddManyFaultsExactlyOnce: with random faults, AddMany creates every
 // one of 1,000 items exactly once: zero lost, zero duplicated.
 func TestAddManyFaultsExactlyOnce(t *testing.T) {
+	skipShort(t)
 	t.Parallel()
 	for i, fc := range faultCases {
 		t.Run(fc.Name, func(t *testing.T) {
@@ -199,6 +200,7 @@ func measurePlainFaults(t *testing.T, fc faultCase, api string, n int, seed int6
 // may have been applied; nothing is lost silently and the SDK's retries
 // create nothing twice.
 func TestPlainWritesFaults(t *testing.T) {
+	skipShort(t)
 	t.Parallel()
 	for i, fc := range faultCases {
 		for _, api := range []string{"Batch", "Call"} {
@@ -413,6 +415,7 @@ func measureOperatingExport(t *testing.T, rows int, cost time.Duration, opts ...
 // pacing (WithOperatingBudget(0)) the portal refuses a page and the export
 // fails: the control.
 func TestOperatingBudgetExport(t *testing.T) {
+	skipShort(t)
 	t.Parallel()
 	const rows, cost = 10_000, 4 * time.Second
 	r := measureOperatingExport(t, rows, cost)

@@ -23,6 +23,17 @@ func size(small, big int) int {
 	return small
 }
 
+// skipShort skips a slow proof (several seconds of CPU on 2 cores: big
+// seeded portals, many virtual-time rounds) under go test -short, which
+// keeps the everyday run fast; the full run (go test ./..., and .ci/run)
+// includes it.
+func skipShort(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: a slow proof; the full run (go test ./..., .ci/run) includes it")
+	}
+}
+
 // inBubble runs fn inside a synctest bubble, with the fake portal (started
 // outside the bubble, so its listener does not pin the clock) served over an
 // in-memory network created inside it. The portal's default clock is
