@@ -46,6 +46,9 @@ func TestAllFastScanRequests(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run("", func(t *testing.T) {
+			if tt.rows > 5000 && testing.Short() {
+				t.Skip("-short: seeds over 5,000 rows (seconds of CPU); the full run (go test ./..., .ci/run) includes it")
+			}
 			t.Parallel()
 			srv, c := fakePortalClient(t, tt.rows)
 			var prev int64
@@ -93,6 +96,9 @@ func TestAllCRMItemList(t *testing.T) {
 }
 
 func TestAllStopsEarly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: seeds 10,000 rows (seconds of CPU); the full run (go test ./..., .ci/run) includes it")
+	}
 	t.Parallel()
 	// 10,000 rows take 5 requests with 2 in flight (the first, then two
 	// shards of 3,750 rows); stopping at the first row of the first shard

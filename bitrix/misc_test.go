@@ -109,6 +109,9 @@ func TestDecodeResultError(t *testing.T) {
 }
 
 func TestFastScanProgress(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: seeds 5,100 rows (seconds of CPU); the full run (go test ./..., .ci/run) includes it")
+	}
 	t.Parallel()
 	var pages []bitrix.Progress
 	_, c := fakePortalClient(t, 5100, bitrix.WithProgress(func(p bitrix.Progress) {
