@@ -24,6 +24,7 @@ import (
 
 	"github.com/b24go/sdk/bitrix"
 	"github.com/b24go/sdk/bitrix/bitrixtest"
+	"github.com/b24go/sdk/crm"
 )
 
 func main() {
@@ -57,7 +58,7 @@ type lead struct {
 }
 
 // fields returns the FIELDS of crm.lead.add. Multi-fields are lists of
-// {VALUE, VALUE_TYPE} objects, which the SDK encodes as
+// crm.Multifield values ({VALUE, VALUE_TYPE}), which the SDK encodes as
 // fields[PHONE][0][VALUE]=...&fields[PHONE][0][VALUE_TYPE]=WORK.
 func (l lead) fields() bitrix.Params {
 	f := bitrix.Params{"TITLE": l.Title}
@@ -70,18 +71,19 @@ func (l lead) fields() bitrix.Params {
 	if l.Comments != "" {
 		f["COMMENTS"] = l.Comments
 	}
-	multi := func(values []string) []bitrix.Params {
-		out := make([]bitrix.Params, 0, len(values))
-		for _, v := range values {
-			out = append(out, bitrix.Params{"VALUE": v, "VALUE_TYPE": "WORK"})
-		}
-		return out
-	}
 	if len(l.Phones) > 0 {
-		f["PHONE"] = multi(l.Phones)
+		phones := make([]crm.Multifield, 0, len(l.Phones))
+		for _, p := range l.Phones {
+			phones = append(phones, crm.Phone(p, crm.PhoneWork))
+		}
+		f["PHONE"] = phones
 	}
 	if len(l.Emails) > 0 {
-		f["EMAIL"] = multi(l.Emails)
+		emails := make([]crm.Multifield, 0, len(l.Emails))
+		for _, e := range l.Emails {
+			emails = append(emails, crm.Email(e, crm.EmailWork))
+		}
+		f["EMAIL"] = emails
 	}
 	return f
 }
