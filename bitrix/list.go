@@ -109,11 +109,12 @@ func List[T any](ctx context.Context, c *Client, q Query, start int) ([]T, *Resp
 // through references, so that one HTTP request delivers up to 2,500 rows.
 // The first request also fetches the last page (order by id descending),
 // which tells the scan where the data ends. The id range in between is
-// then split into shards (as many as the rows the first request saw
-// suggest, at most the client's [WithParallelism]) that are scanned
-// concurrently, each with chained requests; rows still arrive in id order,
-// shard after shard. A scan of n rows takes at most ceil(n/2,500) +
-// shards + 1 requests. When the portal reports that pages take long
+// then split into shards that likely hold a little less than one
+// request's rows (from the density of the ids the first request saw),
+// scanned concurrently with chained requests, at most the client's
+// [WithParallelism] shards ahead of the loop; rows still arrive in id
+// order, shard after shard. A scan of n rows takes at most ceil(n/2,500) +
+// shards + 1 requests; with evenly spread ids, about ceil(n/2,400) + 1. When the portal reports that pages take long
 // (time.duration), fewer pages are chained per request, so that a request
 // stays well inside the cloud's 60 s.
 //
@@ -122,7 +123,7 @@ func List[T any](ctx context.Context, c *Client, q Query, start int) ([]T, *Resp
 // during such a scan can shift pages.
 //
 // Memory: the offset scan holds one request's rows (up to 2,500) at a
-// time; the fast scan up to parallelism+2 requests' rows (shards read
+// time; the fast scan up to twice parallelism requests' rows (shards read
 // ahead while earlier ones are yielded). Stopping the loop cancels every
 // request in flight and returns once the shards have stopped.
 func All[T any](ctx context.Context, c *Client, q Query) iter.Seq2[T, error] {
@@ -305,7 +306,6 @@ type chain struct {
 	last    int64
 	done    bool
 	perPage time.Duration
-	token   bool // the request held a read-ahead token (released when consumed)
 	err     error
 }
 
@@ -376,9 +376,8 @@ func (s *scan[T]) readChain(cmds []*BatchCmd, lo, hi int64) (*chain, error) {
 // fast runs the ID-cursor scan. The first request fetches the last page
 // (by descending id, which tells where the data ends) and the first pages
 // chained after it. The rest of the id range is then split into shards
-// scanned concurrently (chained requests each, at most the client's
-// parallelism in flight); rows are yielded shard by shard, so in id order.
-// Shards read ahead by at most parallelism-1 requests.
+// scanned concurrently (see shards); rows are yielded shard by shard, so
+// in id order.
 func (s *scan[T]) fast(ctx context.Context) error {
 	after, err := s.lower()
 	if err != nil {
@@ -438,22 +437,24 @@ func (s *scan[T]) fast(ctx context.Context) error {
 // shard is one id range (lo, hi) of a sharded scan.
 type shard struct {
 	lo, hi int64
-	out    chan *chain   // the shard's requests, in order; closed at its end
-	head   chan struct{} // closed when the consumer reaches the shard
+	out    chan *chain // the shard's requests, in order; closed at its end
 }
 
-// shards scans the ids after head.last and below upper. The number of
-// shards follows the rows the range likely holds (the density of the ids
-// the first request saw), at most the client's parallelism.
+// shards scans the ids after head.last and below upper. The range is cut
+// into shards that likely hold a little less than one request's rows (from
+// the density of the ids the first request saw), so that a shard usually
+// takes one request. Shards start in id order, at most parallelism of them
+// not yet yielded at a time (a sliding window): that many requests are in
+// flight, and at most that many shards' rows wait to be yielded.
 func (s *scan[T]) shards(ctx context.Context, head *chain, first, upper int64) error {
 	par := s.c.cfg.parallelism
 	lo := head.last
 	span := upper - lo - 1
-	n := 1
+	n := int64(1)
 	if seen := head.last - first; par > 1 && seen > 0 && span > 0 {
-		const perRequest = MaxBatchCommands * PageSize
+		perShard := int64(chainPages(head.perPage) * PageSize * 24 / 25)
 		est := int64(len(head.rows)) * span / seen // rows likely in the range
-		n = int(min(int64(par), max(1, (est+perRequest-1)/perRequest), span))
+		n = min(max(1, (est+perShard-1)/perShard), span)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -461,22 +462,24 @@ func (s *scan[T]) shards(ctx context.Context, head *chain, first, upper int64) e
 		cancel()
 		wg.Wait()
 	}()
-	tokens := make(chan struct{}, max(par-1, 0))
 	list := make([]*shard, n)
 	for i := range list {
-		sh := &shard{lo: lo + span*int64(i)/int64(n), hi: lo + span*int64(i+1)/int64(n) + 1, out: make(chan *chain, 1), head: make(chan struct{})}
-		if i == n-1 {
-			sh.hi = upper
-		}
-		list[i] = sh
-		wg.Go(func() { s.runShard(ctx, sh, tokens, head.perPage) })
+		list[i] = &shard{lo: lo + span*int64(i)/n, hi: lo + span*int64(i+1)/n + 1, out: make(chan *chain, 1)}
 	}
-	for i, sh := range list {
-		close(sh.head)
-		for ch := range sh.out {
-			if ch.token {
-				<-tokens
+	list[n-1].hi = upper
+	window := make(chan struct{}, par)
+	wg.Go(func() { // starts the shards in order as the window allows
+		for _, sh := range list {
+			select {
+			case window <- struct{}{}:
+			case <-ctx.Done():
+				return
 			}
+			wg.Go(func() { s.runShard(ctx, sh, head.perPage) })
+		}
+	})
+	for i, sh := range list {
+		for ch := range sh.out {
 			if ch.err != nil {
 				return ch.err
 			}
@@ -486,34 +489,20 @@ func (s *scan[T]) shards(ctx context.Context, head *chain, first, upper int64) e
 					return err
 				}
 			}
-			if !ch.done || i < n-1 { // the caller reports the end, after the tail
+			if !ch.done || i < len(list)-1 { // the caller reports the end, after the tail
 				s.report()
 			}
 		}
+		<-window
 	}
 	return nil
 }
 
-// runShard scans one shard with chained requests. The shard being yielded
-// sends freely; the others each take a read-ahead token per request, so
-// that at most parallelism requests are in flight and at most
-// parallelism-1 requests' rows wait to be yielded.
-func (s *scan[T]) runShard(ctx context.Context, sh *shard, tokens chan struct{}, perPage time.Duration) {
+// runShard scans one shard with chained requests, one after another.
+func (s *scan[T]) runShard(ctx context.Context, sh *shard, perPage time.Duration) {
 	defer close(sh.out)
 	cur := sh.lo
 	for {
-		token := false
-		select {
-		case <-sh.head:
-		default:
-			select {
-			case <-sh.head:
-			case tokens <- struct{}{}:
-				token = true
-			case <-ctx.Done():
-				return
-			}
-		}
 		b := s.c.NewBatch()
 		cmds := s.addChain(b, cur, sh.hi, chainPages(perPage))
 		err := b.Run(ctx)
@@ -524,13 +513,9 @@ func (s *scan[T]) runShard(ctx context.Context, sh *shard, tokens chan struct{},
 		if err != nil {
 			ch = &chain{err: err}
 		}
-		ch.token = token
 		select {
 		case sh.out <- ch:
 		case <-ctx.Done():
-			if token {
-				<-tokens
-			}
 			return
 		}
 		if ch.err != nil || ch.done {

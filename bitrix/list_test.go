@@ -42,7 +42,8 @@ func TestAllFastScanRequests(t *testing.T) {
 	tests := []struct {
 		rows, wantRequests int
 	}{
-		{0, 1}, {1, 1}, {49, 1}, {50, 1}, {51, 1}, {2499, 1}, {2500, 1}, {2501, 2}, {5000, 2}, {10000, 4}, {10001, 5},
+		// After the first request (2,500 rows), shards of up to 2,400 rows.
+		{0, 1}, {1, 1}, {49, 1}, {50, 1}, {51, 1}, {2499, 1}, {2500, 1}, {2501, 2}, {5000, 3}, {10000, 5}, {10001, 5},
 	}
 	for _, tt := range tests {
 		t.Run("", func(t *testing.T) {
@@ -100,10 +101,9 @@ func TestAllStopsEarly(t *testing.T) {
 		t.Skip("-short: seeds 10,000 rows (seconds of CPU); the full run (go test ./..., .ci/run) includes it")
 	}
 	t.Parallel()
-	// 10,000 rows take 5 requests with 2 in flight (the first, then two
-	// shards of 3,750 rows); stopping at the first row of the first shard
-	// leaves at most the first request, that shard's next request and one
-	// request of the other shard.
+	// 10,000 rows take 5 requests (the first, then four shards of 1,875
+	// rows); stopping at the first row of the first shard with 2 shards
+	// ahead at most leaves at most 3 (4 if the window moved on).
 	srv, c := fakePortalClient(t, 10000, bitrix.WithParallelism(2))
 	n := 0
 	for _, err := range bitrix.All[dealRow](t.Context(), c, bitrix.Query{Method: "crm.deal.list"}) {

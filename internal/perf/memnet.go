@@ -45,9 +45,17 @@ func (n *Network) Transport() *http.Transport { return n.tr }
 // Client returns an *http.Client over Transport.
 func (n *Network) Client() *http.Client { return &http.Client{Transport: n.tr} }
 
-// Close shuts the server down and closes every connection.
+// Close shuts the server down and closes every connection. It first lets
+// handlers still running finish (up to a minute), so that no handler is
+// left waiting, for example in the fake portal's latency, for a client that
+// went away before its request body was read: inside a synctest bubble
+// that minute is virtual.
 func (n *Network) Close() {
 	n.once.Do(func() { close(n.closed) })
+	n.tr.CloseIdleConnections()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	_ = n.srv.Shutdown(ctx)
+	cancel()
 	_ = n.srv.Close()
 	n.tr.CloseIdleConnections()
 }
