@@ -31,7 +31,8 @@ type Observer struct {
 	// Queue is called when a verified delivery enters or leaves the
 	// asynchronous queue (webhook.WithAsync), and for every change of a
 	// durable queue's job (webhook.WithQueue: enqueued, dequeued, acked,
-	// retried, dead), which gives retry and dead-letter counts; its depth
+	// retried, dead) and for the offline Consumer's retries and dead
+	// letters, which gives retry and dead-letter counts; a queue's depth
 	// and oldest pending age come from webhook.Handler.QueueStats.
 	Queue func(ctx context.Context, q QueueEvent)
 }

@@ -29,7 +29,7 @@ func TestConsumerObserver(t *testing.T) {
 			got = append(got, h.Source+" "+h.Event+" "+h.Outcome+" "+ctx.Value(key{}).(string))
 		},
 	}
-	c := &Consumer{Client: q, Observer: obs, Handler: func(ctx context.Context, rec *OfflineRecord) error {
+	c := &Consumer{Client: q, Observer: obs, Retry: RetryPolicy{MaxAttempts: 1}, Handler: func(ctx context.Context, rec *OfflineRecord) error {
 		if ctx.Value(key{}) != "span of "+rec.Name {
 			t.Errorf("%s: handler context lacks HandlerStart's value", rec.Name)
 		}

@@ -50,9 +50,18 @@ func (r *OfflineRecord) DecodeData() (any, error) {
 type Consumer struct {
 	// Client calls the portal: a *bitrix.Client (required).
 	Client Caller
-	// Handler processes one record (required). A non-nil error marks the
-	// record with event.offline.error instead of clearing it.
+	// Handler processes one record (required). A non-nil error (or a
+	// panic) runs it again after the waits of Retry, up to
+	// Retry.MaxAttempts runs; then the record is marked with
+	// event.offline.error instead of cleared. Marked records are the
+	// portal's dead letters: event.offline.get leaves them out unless
+	// asked with error=1 (events/event-offline-get.md), and
+	// event.offline.list shows them.
 	Handler func(ctx context.Context, rec *OfflineRecord) error
+	// Retry bounds the runs of a failing record (zero fields: from
+	// [DefaultRetryPolicy]; MaxAttempts 1 marks a record at its first
+	// failure). The batch stays reserved while a record waits.
+	Retry RetryPolicy
 	// Connector is sent as auth_connector ("" = none).
 	Connector string
 	// Limit is the batch size (default 50).
@@ -175,10 +184,12 @@ func (c *Consumer) Once(ctx context.Context) (int, error) {
 			break
 		}
 		rec := &batch.Events[i]
+		settled, err := c.attempts(ctx, rec)
+		if !settled { // ctx ended while it waited for a retry: re-read later
+			break
+		}
 		n++
-		if err := c.handle(ctx, rec); err != nil {
-			c.logger().LogAttrs(ctx, slog.LevelWarn, "offline events: handler failed",
-				slog.String("event", rec.Name), slog.String("message_id", rec.MessageID), slog.String("error", err.Error()))
+		if err != nil {
 			failed = append(failed, rec.MessageID)
 		} else {
 			done = append(done, rec.MessageID)
@@ -201,6 +212,42 @@ func (c *Consumer) Once(ctx context.Context) (int, error) {
 		c.processID = ""
 	}
 	return n, nil
+}
+
+// attempts runs the handler on rec up to Retry.MaxAttempts times, waiting
+// Retry's backoff between runs. settled is false when ctx ended during a
+// wait (the record is then neither cleared nor marked).
+func (c *Consumer) attempts(ctx context.Context, rec *OfflineRecord) (settled bool, err error) {
+	p := c.Retry.WithDefaults()
+	for attempt := 1; ; attempt++ {
+		err = c.handle(ctx, rec)
+		if err == nil {
+			return true, nil
+		}
+		c.logger().LogAttrs(ctx, slog.LevelWarn, "offline events: handler failed",
+			slog.String("event", rec.Name), slog.String("message_id", rec.MessageID),
+			slog.Int("attempt", attempt), slog.String("error", err.Error()))
+		if attempt >= p.MaxAttempts {
+			c.queued(ctx, rec, QueueDead, attempt, 0, err)
+			return true, err
+		}
+		wait := p.Delay(attempt)
+		c.queued(ctx, rec, QueueRetried, attempt, wait, err)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false, err
+		case <-t.C:
+		}
+	}
+}
+
+// queued reports a retry or a dead letter to the observer.
+func (c *Consumer) queued(ctx context.Context, rec *OfflineRecord, op string, attempt int, wait time.Duration, err error) {
+	if c.Observer.Queue != nil {
+		c.Observer.Queue(ctx, QueueEvent{Event: rec.Name, Op: op, Depth: -1, Wait: wait, Attempt: attempt, Err: err})
+	}
 }
 
 func (c *Consumer) handle(ctx context.Context, rec *OfflineRecord) (err error) {

@@ -124,7 +124,7 @@ func TestConsumerOnce(t *testing.T) {
 		q.add(OnCRMLeadAdd, i)
 	}
 	var seen []string
-	c := &Consumer{Client: q, Connector: "my-app", Limit: 10, Handler: func(_ context.Context, rec *OfflineRecord) error {
+	c := &Consumer{Client: q, Connector: "my-app", Limit: 10, Retry: RetryPolicy{MaxAttempts: 1}, Handler: func(_ context.Context, rec *OfflineRecord) error {
 		seen = append(seen, rec.MessageID)
 		d, err := rec.DecodeData()
 		if err != nil {

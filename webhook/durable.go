@@ -11,51 +11,12 @@ import (
 	"github.com/b24go/sdk/events"
 )
 
-// RetryPolicy bounds the attempts at a queued delivery ([WithQueue]).
-type RetryPolicy struct {
-	// MaxAttempts is the number of handler runs before a job goes to the
-	// dead letters (default 5).
-	MaxAttempts int
-	// Backoff is the wait before the second attempt (default 1 s); each
-	// later wait doubles, up to MaxBackoff (default 5 min).
-	Backoff, MaxBackoff time.Duration
-	// Visibility is how long a claimed job stays hidden from other
-	// workers (default 1 min). A worker that has not finished by then is
-	// taken for dead and the job is claimed again; the handler's context
-	// ends at that time, so a handler that outruns it stops rather than
-	// running twice at once.
-	Visibility time.Duration
-}
+// RetryPolicy bounds the attempts at a queued delivery ([WithQueue]);
+// the offline events.Consumer takes the same policy.
+type RetryPolicy = events.RetryPolicy
 
 // DefaultRetryPolicy is the policy [WithQueue] fills unset fields from.
-var DefaultRetryPolicy = RetryPolicy{MaxAttempts: 5, Backoff: time.Second, MaxBackoff: 5 * time.Minute, Visibility: time.Minute}
-
-func (p RetryPolicy) withDefaults() RetryPolicy {
-	d := DefaultRetryPolicy
-	if p.MaxAttempts <= 0 {
-		p.MaxAttempts = d.MaxAttempts
-	}
-	if p.Backoff <= 0 {
-		p.Backoff = d.Backoff
-	}
-	if p.MaxBackoff <= 0 {
-		p.MaxBackoff = d.MaxBackoff
-	}
-	if p.Visibility <= 0 {
-		p.Visibility = d.Visibility
-	}
-	return p
-}
-
-// Delay returns the wait after failed attempt n (1-based).
-func (p RetryPolicy) Delay(n int) time.Duration {
-	p = p.withDefaults()
-	d := p.Backoff
-	for i := 1; i < n && d < p.MaxBackoff; i++ {
-		d *= 2
-	}
-	return min(d, p.MaxBackoff)
-}
+var DefaultRetryPolicy = events.DefaultRetryPolicy
 
 // WithQueue turns on durable intake: a verified delivery is written to q
 // before it is answered 200 ({"result":"accepted"}), and workers run the
@@ -73,7 +34,7 @@ func WithQueue(q Queue, workers int, policy RetryPolicy) Option {
 		if q == nil {
 			panic("webhook: WithQueue with a nil queue")
 		}
-		c.durable = &durableConfig{q: q, workers: max(workers, 1), policy: policy.withDefaults()}
+		c.durable = &durableConfig{q: q, workers: max(workers, 1), policy: policy.WithDefaults()}
 	}
 }
 
