@@ -175,6 +175,9 @@ func (st *crmStore) addType(id int, code, abbr, title, event string, dynamic boo
 		t.defaults["isManualOpportunity"] = "N"
 		t.defaults["taxValue"] = float64(0)
 		t.defaults["opened"] = "Y"
+		// "the first available source type": the first of the default
+		// sources (api-reference/crm/leads/crm-lead-add.md SOURCE_ID table).
+		t.defaults["sourceId"] = "CALL"
 		t.defaults["companyId"] = int64(0)
 		t.defaults["contactId"] = int64(0)
 		t.classicKeys = map[string]bool{}

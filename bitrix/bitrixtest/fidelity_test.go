@@ -298,7 +298,7 @@ func TestNewDealDefaults(t *testing.T) {
 	deal, _ := mustOK(t, callHook(t, s, "crm.deal.get", map[string]any{"id": id})).(map[string]any)
 	for k, v := range map[string]any{"IS_RECURRING": "N", "IS_RETURN_CUSTOMER": "N", "IS_REPEATED_APPROACH": "N",
 		"OPPORTUNITY": "0.00", "IS_MANUAL_OPPORTUNITY": "N", "TAX_VALUE": "0.00", "OPENED": "Y", "CLOSED": "N",
-		"COMPANY_ID": "0", "CONTACT_ID": "0", "CATEGORY_ID": "0"} {
+		"COMPANY_ID": "0", "CONTACT_ID": "0", "CATEGORY_ID": "0", "SOURCE_ID": "CALL"} {
 		if deal[k] != v {
 			t.Errorf("%s = %#v, want %#v", k, deal[k], v)
 		}
