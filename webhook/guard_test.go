@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/b24go/sdk/bitrix"
 	"github.com/b24go/sdk/events"
 )
 
@@ -68,5 +69,23 @@ func TestAsyncDedupeRefusedEventIsProcessedOnRetry(t *testing.T) {
 	defer mu.Unlock()
 	if fmt.Sprint(handled) != "[1 2 3]" {
 		t.Errorf("handled %v, want [1 2 3]", handled)
+	}
+}
+
+// TestHandlerFormat: %v shows the configuration without the tokens.
+func TestHandlerFormat(t *testing.T) {
+	t.Parallel()
+	h := New(WithApplicationToken(testToken))
+	h.OnDealAdd(func(context.Context, *events.Event, *events.CRMEntity) error { return nil })
+	got := fmt.Sprintf("%v", h)
+	if want := `webhook.Handler{app: "", tokens: 1, registry: false, routes: 1}`; got != want {
+		t.Errorf("%%v = %s, want %s", got, want)
+	}
+	if strings.Contains(got, testToken) {
+		t.Errorf("token in %s", got)
+	}
+	app := New(WithApp(bitrix.App{ClientID: "app.1", ClientSecret: "csValue5555"}))
+	if got, want := fmt.Sprintf("%v", app), `webhook.Handler{app: "app.1", tokens: 0, registry: true, routes: 0}`; got != want {
+		t.Errorf("%%v = %s, want %s", got, want)
 	}
 }
