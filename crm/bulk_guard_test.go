@@ -2,6 +2,11 @@ package crm_test
 
 import (
 	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/b24go/sdk/bitrix"
@@ -102,3 +107,78 @@ func TestAddManyErrorClasses(t *testing.T) {
 
 // errAny stands for "some final error" in TestAddManyErrorClasses.
 var errAny = errors.New("any error")
+
+// TestAddManyEmptyCommandError: a command error with neither code nor
+// description says nothing about the outcome, so the item is looked up and
+// sent again; an empty code with a description is the portal's final word.
+func TestAddManyEmptyCommandError(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name, desc string
+		final      bool
+	}{
+		{"no code, no description", "", false},
+		{"no code, a description", "Title contains forbidden words", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := bitrixtest.NewServer(t, bitrixtest.WithoutRateLimit(), bitrixtest.WithoutOperatingLimit())
+			var intercepted atomic.Bool
+			rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				if strings.HasSuffix(r.URL.Path, "/batch") && !intercepted.Swap(true) {
+					body := `{"result":{"result":[],"result_error":{"a0":{"error":"","error_description":` +
+						strconv.Quote(tt.desc) + `}},"result_total":[],"result_next":[],"result_time":[]},"time":{"start":1,"finish":1}}`
+					return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
+						Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
+				}
+				return http.DefaultTransport.RoundTrip(r)
+			})
+			bc, err := bitrix.New(bitrix.WebhookURL(srv.WebhookURL()), bitrix.WithAllowHTTP(), bitrix.WithoutRateLimit(), bitrix.WithTransport(rt))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := crm.New(bc).Items(crm.Deal).AddMany(t.Context(), dealsToAdd(1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, lookups := res[0], srv.CallCount("crm.item.list")
+			if tt.final {
+				if r.Err == nil || r.Attempts != 1 || lookups != 0 {
+					t.Errorf("result %+v after %d lookups, want a final error after one attempt", r, lookups)
+				}
+				return
+			}
+			if r.Err != nil || r.ID == 0 || r.Attempts != 2 || lookups != 1 {
+				t.Errorf("result %+v after %d lookups, want added on the second attempt after one lookup", r, lookups)
+			}
+		})
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestUpdateManyGivesUpAfterItsRounds: an update that keeps failing with
+// an unknown outcome is sent exactly MaxRounds times and then reported as
+// maybe applied.
+func TestUpdateManyGivesUpAfterItsRounds(t *testing.T) {
+	t.Parallel()
+	srv, c := newPortal(t)
+	ids, err := srv.SeedCRMItems(crm.Deal, 2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.FailMethod("crm.item.update", 0, 500, "INTERNAL_SERVER_ERROR") // every command, every round
+	res, err := c.Items(crm.Deal).UpdateMany(t.Context(), []crm.Update{
+		{ID: ids[0], Fields: crm.Fields{"title": "a"}}, {ID: ids[1], Fields: crm.Fields{"title": "b"}},
+	}, crm.MaxRounds(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		if r.Attempts != 3 || !errors.Is(r.Err, bitrix.ErrMaybeApplied) {
+			t.Errorf("update %d = %+v, want ErrMaybeApplied after exactly 3 attempts", i, r)
+		}
+	}
+}
