@@ -75,25 +75,13 @@
 // fields (10,000), so hostile bodies (deep nesting, huge indexes, many keys)
 // fail fast with [ErrMalformed] in bounded memory.
 //
-// # Decoding and performance
+// # Cost of the raw forms
 //
-// [Parse] and [ParseBody] read the body with the PHP bracket decoder
-// (internal/phpform) into a tree, then decode Data from the tree directly,
-// with the results encoding/json would give on the tree's JSON (json tags,
-// case-insensitive keys, UnmarshalJSON methods; types it does not model
-// fall back to encoding/json, and a fuzz test checks the two agree). The
-// tree's maps are then recycled for the next delivery: [Event.RawData]
-// (and [Event.DedupeKey], which hashes it) parses the body again on first
-// use, and [Event.Form] decodes it on each call, so deliveries that never
-// ask pay for neither.
-//
-// The envelope (event, event_handler_id, ts, auth[...]) is flat, which is
-// what gorilla/schema decodes; [ParseForm] uses it. On the hot path it
-// costs about as much as decoding a whole CRM event, which would take the
-// webhook handler below the throughput target (0.7× a bare net/http
-// handler, see docs/BENCHMARKS.md), so [Parse] and [ParseBody] read the
-// same sixteen keys straight from the tree instead. FuzzEnvelopeReaders
-// checks that both readers agree with schema on every input.
+// [Parse] and [ParseBody] decode Data directly, with the results
+// encoding/json would give (json tags, case-insensitive keys,
+// UnmarshalJSON methods). [Event.RawData] (and [Event.DedupeKey], which
+// hashes it) parses the body again on first use, and [Event.Form] decodes
+// it on each call, so deliveries that never ask pay for neither.
 //
 // # Offline events
 //
