@@ -55,7 +55,7 @@ type Consumer struct {
 	// Retry.MaxAttempts runs; then the record is marked with
 	// event.offline.error instead of cleared. Marked records are the
 	// portal's dead letters: event.offline.get leaves them out unless
-	// asked with error=1 (events/event-offline-get.md), and
+	// asked with error=1 (api-reference/events/event-offline-get.md), and
 	// event.offline.list shows them.
 	Handler func(ctx context.Context, rec *OfflineRecord) error
 	// Retry bounds the runs of a failing record (zero fields: from

@@ -117,28 +117,36 @@ func jobOf(m redis.XMessage) (webhook.Job, int) {
 	return j, att
 }
 
-// Put implements webhook.Queue: one XADD (trimming entries older than
-// maxAge), refused with webhook.ErrQueueFull when the queue holds maxLen.
+// putScript adds a job unless the stream holds ARGV[1] entries, trimming
+// entries older than ARGV[2] (a stream id): one round trip per delivery.
+var putScript = redis.NewScript(`
+if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+redis.call('XADD', KEYS[1], 'MINID', '~', ARGV[2], '*', unpack(ARGV, 3))
+return 1`)
+
+// Put implements webhook.Queue: one script (XLEN and XADD, trimming
+// entries older than maxAge), refused with webhook.ErrQueueFull when the
+// queue holds maxLen.
 func (q *Queue) Put(ctx context.Context, j webhook.Job) (webhook.Job, error) {
 	octx, cancel := q.o.opCtx(ctx)
 	defer cancel()
 	if err := q.group(octx); err != nil {
 		return webhook.Job{}, err
 	}
-	n, err := q.rdb.XLen(octx, q.stream).Result()
-	if err != nil {
-		return webhook.Job{}, wrap(ctx, "queue length", err)
-	}
-	if n >= q.max {
-		return webhook.Job{}, webhook.ErrQueueFull
-	}
 	now := time.Now()
 	j.Enqueued, j.Attempt, j.Lease, j.LastError = now, 0, "", ""
 	j.ID = randHex(12)
 	minID := strconv.FormatInt(now.Add(-q.maxAge).UnixMilli(), 10)
-	err = q.rdb.XAdd(octx, &redis.XAddArgs{Stream: q.stream, MinID: minID, Approx: true, Values: jobFields(j, 0)}).Err()
+	args := []any{q.max, minID}
+	for k, v := range jobFields(j, 0) {
+		args = append(args, k, v)
+	}
+	n, err := putScript.Run(octx, q.rdb, []string{q.stream}, args...).Int()
 	if err != nil {
 		return webhook.Job{}, wrap(ctx, "queue put", err)
+	}
+	if n == 0 {
+		return webhook.Job{}, webhook.ErrQueueFull
 	}
 	return j, nil
 }

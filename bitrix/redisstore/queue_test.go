@@ -215,3 +215,15 @@ func TestQueueReplicasShareWork(t *testing.T) {
 		t.Errorf("work by replica %v", byReplica)
 	}
 }
+
+func TestQueueFull(t *testing.T) {
+	t.Parallel()
+	srv := startRedis(t)
+	q := NewQueue(srv.client(t), "full", 1, 0)
+	if _, err := q.Put(t.Context(), webhook.Job{Event: "E", Body: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Put(t.Context(), webhook.Job{Event: "E", Body: "b"}); !errors.Is(err, webhook.ErrQueueFull) {
+		t.Fatalf("second put: %v", err)
+	}
+}
