@@ -3,8 +3,10 @@
 // rate limit, the 120-concurrent-calls floor (with and without
 // bitrix.WithCoalescing), fault injection (exactly-once bulk adds, no silent
 // losses, one refresh for many callers, operating-time blocks), event
-// ingestion throughput and robustness, and fuzz targets for the parsers
-// that have none elsewhere.
+// ingestion throughput and robustness, the same workloads with the portal
+// 200 ms or 1 s away (bitrixtest.WithLatency: parallel bulk writes, sharded
+// scans, operating-time pacing), and fuzz targets for the parsers that have
+// none elsewhere.
 //
 // # Sections
 //
