@@ -131,8 +131,10 @@ func (h *Handler) work1(d *durable) {
 		return
 	}
 	h.jobEvent(d.ctx, j, events.QueueDequeued, time.Since(j.Enqueued), nil)
-	// The lease ends at the visibility timeout: so does the handler.
-	ctx, cancel := context.WithTimeout(context.WithValue(d.ctx, jobKey{}, j), p.Visibility)
+	// The lease ends at the visibility timeout: so does the handler. A
+	// Shutdown stops the claims (d.ctx) but lets the handler finish until
+	// its deadline (h.baseCtx).
+	ctx, cancel := context.WithTimeout(context.WithValue(h.baseCtx, jobKey{}, j), p.Visibility)
 	defer cancel()
 	lim := h.cfg.limits
 	raw, err := lim.ReadBody([]byte(j.Body), j.JSON)

@@ -290,3 +290,40 @@ func TestMemoryQueueTenThousand(t *testing.T) {
 		_ = h.Shutdown(t.Context())
 	})
 }
+
+// TestQueueShutdownLetsHandlerFinish: Shutdown stops the workers from
+// claiming but lets the handler in hand finish (and acknowledge) with a
+// live context; the job is not retried.
+func TestQueueShutdownLetsHandlerFinish(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		var ctxErr error
+		runs := 0
+		q := NewMemoryQueue(0)
+		h := New(WithApplicationToken(testToken), WithQueue(q, 1, RetryPolicy{}))
+		h.OnDealAdd(func(ctx context.Context, _ *events.Event, _ *events.CRMEntity) error {
+			runs++
+			<-release
+			time.Sleep(time.Second)
+			ctxErr = ctx.Err()
+			return ctxErr
+		})
+		if st := serve(h, dealBody(1, testToken)); st != 200 {
+			t.Fatal(st)
+		}
+		synctest.Wait()
+		done := make(chan error)
+		go func() { done <- h.Shutdown(context.Background()) }()
+		synctest.Wait()
+		close(release)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if ctxErr != nil || runs != 1 {
+			t.Errorf("handler context %v, %d runs", ctxErr, runs)
+		}
+		if s, _ := q.Stats(t.Context()); s.Pending != 0 {
+			t.Errorf("stats %+v: the job was not acknowledged", s)
+		}
+	})
+}
