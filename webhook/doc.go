@@ -16,7 +16,8 @@
 // handler not called, token not logged) when auth[application_token] is
 // missing or wrong. A handler error or panic gives 500 (panics are
 // recovered and logged with their stack); success gives 200 with a small
-// JSON body. Bitrix24 does not retry failed deliveries.
+// JSON body; 503 when a [WithQueue] queue cannot keep the delivery.
+// Bitrix24 does not retry failed deliveries (see "Durable intake").
 //
 // Bodies are PHP forms, or JSON when Content-Type says so (Chatbots 2.0
 // webhook-mode bots, whose docs show both; see events.ParseAny). Route

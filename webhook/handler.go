@@ -420,8 +420,9 @@ func (h *Handler) Dispatch(ctx context.Context, ev *events.Event) (err error) {
 //     costs little;
 //   - 200 {"result":"ok"} after the handler succeeded, {"result":
 //     "duplicate"} for a repeat (WithDedupe), {"result":"accepted"} once
-//     queued (WithAsync); 500 when the handler failed or panicked; 503
-//     while shutting down.
+//     queued (WithAsync, WithQueue); 500 when the handler failed or
+//     panicked (synchronous mode); 503 while shutting down, and when the
+//     queue of WithQueue cannot keep the delivery.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	received := time.Now()
 	if r.Method != http.MethodPost {
