@@ -17,8 +17,8 @@ import "github.com/b24go/sdk/bitrix"
 // (api-reference/crm/leads/crm-lead-add.md). Decoding the PHONE or EMAIL
 // list of crm.lead.get into a []Multifield fills all four fields.
 type Multifield struct {
-	// ID identifies an existing value (reads; on update it names the value
-	// to change). Zero on a new value, and then not sent.
+	// ID identifies a stored value (the classic get and list methods
+	// answer it). Zero on a new value, and then not sent.
 	ID bitrix.Int `json:"ID,omitempty"`
 	// TypeID is PHONE, EMAIL, WEB, IM or LINK. The classic methods answer
 	// it; on writes the field's key says the type, so Phone and Email leave
