@@ -27,7 +27,7 @@ if [ ! -x "$GREMLINS" ]; then
 fi
 WORKERS=${WORKERS:-1}         # the machine is shared: keep it low
 TIMEOUT_COEF=${TIMEOUT_COEF:-5}
-OUT=${OUT:-mutation-out}
+OUT=${OUT:-${TMPDIR:-/tmp}/b24go-mutation}
 mkdir -p "$OUT"
 
 # Exclusions are regular expressions over file paths relative to the
