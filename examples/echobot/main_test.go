@@ -95,29 +95,7 @@ func TestServerMode(t *testing.T) {
 	t.Parallel()
 	portal := bitrixtest.NewServer(t)
 	app := portal.App()
-	listening := make(chan string, 1)
-	stdout := &lineWatcher{re: regexp.MustCompile(`listening on (http://\S+)`), found: listening}
-	stderr := &lineWatcher{re: regexp.MustCompile(`^\b$`)}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, nil, envMap(map[string]string{
-			"B24_CLIENT_ID":     app.ClientID,
-			"B24_CLIENT_SECRET": app.ClientSecret,
-			"B24_TOKEN_URL":     app.TokenURL,
-			"B24_OAUTH_SERVER":  app.ServerEndpoint,
-			"B24_LISTEN":        "127.0.0.1:0",
-			"B24_ALLOW_HTTP":    "1",
-		}), stdout, stderr)
-	}()
-	var handlerURL string
-	select {
-	case handlerURL = <-listening:
-	case err := <-done:
-		t.Fatalf("run returned early: %v", err)
-	case <-time.After(5 * time.Second):
-		t.Fatal("the server did not start")
-	}
+	handlerURL, cancel, done, stderr := startServerMode(t, app)
 
 	if _, err := portal.InstallApp(handlerURL); err != nil {
 		t.Fatalf("InstallApp: %v", err)
@@ -345,31 +323,8 @@ func TestDemoOpenTelemetry(t *testing.T) {
 func TestReplyTokenOnSkewedPortalClock(t *testing.T) {
 	t.Parallel()
 	portal := bitrixtest.NewServer(t, bitrixtest.WithClock(func() time.Time { return time.Now().Add(-2 * time.Hour) }))
-	app := portal.App()
-	listening := make(chan string, 1)
-	stdout := &lineWatcher{re: regexp.MustCompile(`listening on (http://\S+)`), found: listening}
-	stderr := &lineWatcher{re: regexp.MustCompile(`^\b$`)}
-	ctx, cancel := context.WithCancel(t.Context())
+	handlerURL, cancel, done, _ := startServerMode(t, portal.App())
 	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, nil, envMap(map[string]string{
-			"B24_CLIENT_ID":     app.ClientID,
-			"B24_CLIENT_SECRET": app.ClientSecret,
-			"B24_TOKEN_URL":     app.TokenURL,
-			"B24_OAUTH_SERVER":  app.ServerEndpoint,
-			"B24_LISTEN":        "127.0.0.1:0",
-			"B24_ALLOW_HTTP":    "1",
-		}), stdout, stderr)
-	}()
-	var handlerURL string
-	select {
-	case handlerURL = <-listening:
-	case err := <-done:
-		t.Fatalf("run returned early: %v", err)
-	case <-time.After(5 * time.Second):
-		t.Fatal("the server did not start")
-	}
 	if _, err := portal.InstallApp(handlerURL); err != nil {
 		t.Fatalf("InstallApp: %v", err)
 	}
@@ -391,4 +346,35 @@ func TestReplyTokenOnSkewedPortalClock(t *testing.T) {
 	}
 	cancel()
 	<-done
+}
+
+// startServerMode runs the program as a server for the app on a free
+// loopback port and returns the handler URL, the cancel that stops it, the
+// channel run's result arrives on and its log.
+func startServerMode(t *testing.T, app bitrixtest.App) (handlerURL string, cancel context.CancelFunc, done chan error, stderr *lineWatcher) {
+	t.Helper()
+	listening := make(chan string, 1)
+	stdout := &lineWatcher{re: regexp.MustCompile(`listening on (http://\S+)`), found: listening}
+	stderr = &lineWatcher{re: regexp.MustCompile(`^\b$`)}
+	var ctx context.Context
+	ctx, cancel = context.WithCancel(t.Context())
+	done = make(chan error, 1)
+	go func() {
+		done <- run(ctx, nil, envMap(map[string]string{
+			"B24_CLIENT_ID":     app.ClientID,
+			"B24_CLIENT_SECRET": app.ClientSecret,
+			"B24_TOKEN_URL":     app.TokenURL,
+			"B24_OAUTH_SERVER":  app.ServerEndpoint,
+			"B24_LISTEN":        "127.0.0.1:0",
+			"B24_ALLOW_HTTP":    "1",
+		}), stdout, stderr)
+	}()
+	select {
+	case handlerURL = <-listening:
+	case err := <-done:
+		t.Fatalf("run returned early: %v", err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the server did not start")
+	}
+	return handlerURL, cancel, done, stderr
 }
