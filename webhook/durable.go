@@ -143,15 +143,22 @@ func (h *Handler) work1(d *durable) {
 		ev, err = lim.Decode(raw)
 	}
 	if err != nil { // it decoded at intake: the queue returned another body
-		h.finish(d, j, fmt.Errorf("webhook: queued delivery does not decode: %w", err), true)
+		h.finish(d, j, fmt.Errorf("webhook: queued delivery does not decode: %w", err), true, "")
 		return
 	}
 	err = h.run(ctx, ev, "")
-	h.finish(d, j, err, false)
+	key := ""
+	if err != nil && h.cfg.dedupe != nil {
+		key = ev.DedupeKey()
+	}
+	h.finish(d, j, err, false, key)
 }
 
-// finish acknowledges, retries or buries j after a run.
-func (h *Handler) finish(d *durable, j Job, runErr error, final bool) {
+// finish acknowledges, retries or buries j after a run. A job that goes
+// to the dead letters releases its dedupe key (WithDedupe): the event
+// was not handled, so a new delivery of it must run, not be answered
+// "duplicate".
+func (h *Handler) finish(d *durable, j Job, runErr error, final bool, key string) {
 	q, p := d.cfg.q, d.cfg.policy
 	ctx := context.WithoutCancel(d.ctx)
 	var err error
@@ -167,6 +174,7 @@ func (h *Handler) finish(d *durable, j Job, runErr error, final bool) {
 			h.cfg.logger.LogAttrs(ctx, slog.LevelError, "webhook: a delivery went to the dead letters",
 				slog.String("job", j.ID), slog.String("event", j.Event), slog.Int("attempts", j.Attempt), slog.String("error", runErr.Error()))
 			h.jobEvent(ctx, j, events.QueueDead, 0, runErr)
+			h.release(key)
 		}
 	default:
 		wait := p.Delay(j.Attempt)

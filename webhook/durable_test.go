@@ -327,3 +327,67 @@ func TestQueueShutdownLetsHandlerFinish(t *testing.T) {
 		}
 	})
 }
+
+// TestQueueDeadLetterReleasesDedupeKey: with WithDedupe, a delivery that
+// went to the dead letters no longer holds its dedupe key, so the same
+// event delivered again is accepted and handled rather than answered
+// "duplicate" and lost (at least once).
+func TestQueueDeadLetterReleasesDedupeKey(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		runs, fail := 0, true
+		q := NewMemoryQueue(0)
+		dd := NewMemoryDedupe(nil)
+		h := New(WithApplicationToken(testToken), WithDedupe(dd, time.Hour),
+			WithQueue(q, 1, RetryPolicy{MaxAttempts: 2, Backoff: time.Second}))
+		h.OnDealAdd(func(context.Context, *events.Event, *events.CRMEntity) error {
+			mu.Lock()
+			defer mu.Unlock()
+			runs++
+			if fail {
+				return errors.New("broken")
+			}
+			return nil
+		})
+		body := dealBody(7, testToken)
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		h.ServeHTTP(rec, req)
+		if !strings.Contains(rec.Body.String(), "accepted") {
+			t.Fatalf("first delivery: %d %s", rec.Code, rec.Body)
+		}
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if dead, _ := q.DeadLetters(t.Context()); len(dead) != 1 {
+			t.Fatalf("dead letters %v", dead)
+		}
+		if dd.Len() != 0 {
+			t.Errorf("the dead letter still holds its dedupe key (%d keys)", dd.Len())
+		}
+		mu.Lock()
+		fail = false
+		mu.Unlock()
+		rec = httptest.NewRecorder()
+		req = httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		h.ServeHTTP(rec, req)
+		if rec.Code != 200 || !strings.Contains(rec.Body.String(), "accepted") {
+			t.Fatalf("the delivery again after the dead letter: %d %s, want accepted", rec.Code, rec.Body)
+		}
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		mu.Lock()
+		if runs != 3 {
+			t.Errorf("%d runs, want 2 failed + 1 of the new delivery", runs)
+		}
+		mu.Unlock()
+		// Handled now: the key is claimed again, a repeat is a duplicate.
+		if dd.Len() != 1 {
+			t.Errorf("%d dedupe keys after the success, want 1", dd.Len())
+		}
+		if err := h.Shutdown(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

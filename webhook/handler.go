@@ -140,7 +140,11 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 // WithDedupe makes handlers idempotent: an event whose
 // [events.Event.DedupeKey] was accepted within ttl is answered 200 without
 // running a handler again. A nil store means a [MemoryDedupe]; ttl 0 means
-// 24 hours. A key is released when its handler fails.
+// 24 hours. A key is released when its handler fails, and with
+// [WithQueue] when its delivery goes to the dead letters (its retries run
+// without a dedupe check): an event that was not handled is never answered
+// "duplicate", so delivery stays at least once. A re-driven dead letter
+// runs without a check too.
 //
 // Use it for handlers with effects that must not repeat (a notification, a
 // message). Bitrix24 events carry no id, so two real changes of one entity
