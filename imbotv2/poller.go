@@ -19,67 +19,52 @@ import (
 // Router is what the typed On* helpers register on: a *webhook.Handler
 // (webhook mode) or a *[Poller] (fetch mode). Handlers have one signature
 // in both modes, so a bot can switch modes without touching them.
-type Router interface {
-	Handle(name string, fn webhook.HandlerFunc)
-}
-
-func onTyped[T any](r Router, name string, fn func(context.Context, *events.Event, *T) error) {
-	if fn == nil {
-		panic("imbotv2: nil handler for " + name)
-	}
-	r.Handle(name, func(ctx context.Context, ev *events.Event) error {
-		d, ok := ev.Data.(*T)
-		if !ok {
-			return fmt.Errorf("imbotv2: %s carries %T, want %T", ev.Name, ev.Data, d)
-		}
-		return fn(ctx, ev, d)
-	})
-}
+type Router = webhook.Router
 
 // OnMessage registers fn for ONIMBOTV2MESSAGEADD, a message to the bot.
 func OnMessage(r Router, fn func(ctx context.Context, ev *events.Event, d *events.BotV2Message) error) {
-	onTyped(r, events.OnBotV2MessageAdd, fn)
+	webhook.On(r, events.OnBotV2MessageAdd, fn)
 }
 
 // OnMessageUpdate registers fn for ONIMBOTV2MESSAGEUPDATE.
 func OnMessageUpdate(r Router, fn func(ctx context.Context, ev *events.Event, d *events.BotV2Message) error) {
-	onTyped(r, events.OnBotV2MessageUpdate, fn)
+	webhook.On(r, events.OnBotV2MessageUpdate, fn)
 }
 
 // OnMessageDelete registers fn for ONIMBOTV2MESSAGEDELETE.
 func OnMessageDelete(r Router, fn func(ctx context.Context, ev *events.Event, d *events.BotV2MessageDelete) error) {
-	onTyped(r, events.OnBotV2MessageDelete, fn)
+	webhook.On(r, events.OnBotV2MessageDelete, fn)
 }
 
 // OnJoinChat registers fn for ONIMBOTV2JOINCHAT (greet the chat here).
 func OnJoinChat(r Router, fn func(ctx context.Context, ev *events.Event, d *events.BotV2JoinChat) error) {
-	onTyped(r, events.OnBotV2JoinChat, fn)
+	webhook.On(r, events.OnBotV2JoinChat, fn)
 }
 
 // OnDelete registers fn for ONIMBOTV2DELETE, the bot's last event.
 func OnDelete(r Router, fn func(ctx context.Context, ev *events.Event, d *events.BotV2Delete) error) {
-	onTyped(r, events.OnBotV2Delete, fn)
+	webhook.On(r, events.OnBotV2Delete, fn)
 }
 
 // OnContextGet registers fn for ONIMBOTV2CONTEXTGET.
 func OnContextGet(r Router, fn func(ctx context.Context, ev *events.Event, d *events.BotV2ContextGet) error) {
-	onTyped(r, events.OnBotV2ContextGet, fn)
+	webhook.On(r, events.OnBotV2ContextGet, fn)
 }
 
 // OnCommand registers fn for ONIMBOTV2COMMANDADD, a slash command (answer
 // with [CommandService.Answer]).
 func OnCommand(r Router, fn func(ctx context.Context, ev *events.Event, d *events.BotV2CommandAdd) error) {
-	onTyped(r, events.OnBotV2CommandAdd, fn)
+	webhook.On(r, events.OnBotV2CommandAdd, fn)
 }
 
 // OnReactionChange registers fn for ONIMBOTV2REACTIONCHANGE.
 func OnReactionChange(r Router, fn func(ctx context.Context, ev *events.Event, d *events.BotV2ReactionChange) error) {
-	onTyped(r, events.OnBotV2ReactionChange, fn)
+	webhook.On(r, events.OnBotV2ReactionChange, fn)
 }
 
 // OnUserMessage registers fn for ONIMV2MESSAGEADD (withUserEvents).
 func OnUserMessage(r Router, fn func(ctx context.Context, ev *events.Event, d *events.IMV2Message) error) {
-	onTyped(r, events.OnIMV2MessageAdd, fn)
+	webhook.On(r, events.OnIMV2MessageAdd, fn)
 }
 
 // Poller is the run loop of a fetch-mode bot (eventMode "fetch"): it pulls

@@ -29,7 +29,9 @@
 // [Handler.Handle] registers a [HandlerFunc] by event name; typed helpers
 // such as [Handler.OnBotMessage], [Handler.OnCommand],
 // [Handler.OnDealUpdate], [Handler.OnDynamicItemAdd] or
-// [Handler.OnTaskAdd] hand over the typed data. [Handler.HandleDefault]
+// [Handler.OnTaskAdd] hand over the typed data; each is [On], the generic
+// typed route, which takes any event name (and an imbotv2.Poller too).
+// [Handler.HandleDefault]
 // catches the rest and [Handler.Use] adds [Middleware]. Registering nil or a
 // second handler for a name panics. [Handler.Dispatch] runs the routing
 // without HTTP, for tests.

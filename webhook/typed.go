@@ -7,133 +7,119 @@ import (
 	"github.com/b24go/sdk/events"
 )
 
-// handleTyped registers fn for name, handing it the event's typed data.
-func handleTyped[T any](h *Handler, name string, fn func(context.Context, *events.Event, *T) error) {
-	if fn == nil {
-		panic("webhook: nil handler for " + name)
-	}
-	h.Handle(name, func(ctx context.Context, ev *events.Event) error {
-		d, ok := ev.Data.(*T)
-		if !ok {
-			return fmt.Errorf("webhook: %s carries %T, want %T", ev.Name, ev.Data, d)
-		}
-		return fn(ctx, ev, d)
-	})
-}
-
 // OnAppInstall registers fn for ONAPPINSTALL: with [WithApp] it runs after the portal's tokens were verified and stored, so [PortalClient] works (register a chat bot here). It panics if fn is nil or the event already has a handler.
 func (h *Handler) OnAppInstall(fn func(ctx context.Context, ev *events.Event, data *events.AppInstall) error) {
-	handleTyped(h, events.OnAppInstall, fn)
+	On(h, events.OnAppInstall, fn)
 }
 
 // OnAppUpdate registers fn for ONAPPUPDATE (the new application token is already stored with [WithApp]). It panics if fn is nil or the event already has a handler.
 func (h *Handler) OnAppUpdate(fn func(ctx context.Context, ev *events.Event, data *events.AppInstall) error) {
-	handleTyped(h, events.OnAppUpdate, fn)
+	On(h, events.OnAppUpdate, fn)
 }
 
 // OnAppUninstall registers fn for ONAPPUNINSTALL (the portal is already removed from the registry and token store). It panics if fn is nil or the event already has a handler.
 func (h *Handler) OnAppUninstall(fn func(ctx context.Context, ev *events.Event, data *events.AppUninstall) error) {
-	handleTyped(h, events.OnAppUninstall, fn)
+	On(h, events.OnAppUninstall, fn)
 }
 
 // OnAppTest registers fn for ONAPPTEST, fired by event.test. It panics if fn is nil or the event already has a handler.
 func (h *Handler) OnAppTest(fn func(ctx context.Context, ev *events.Event, data *events.AppTest) error) {
-	handleTyped(h, events.OnAppTest, fn)
+	On(h, events.OnAppTest, fn)
 }
 
 // OnBotMessage registers fn for ONIMBOTMESSAGEADD, a message to one of the app's bots; answer at [events.BotMessage.ReplyTarget]. It panics if fn is nil or the event already has a handler.
 func (h *Handler) OnBotMessage(fn func(ctx context.Context, ev *events.Event, data *events.BotMessage) error) {
-	handleTyped(h, events.OnBotMessageAdd, fn)
+	On(h, events.OnBotMessageAdd, fn)
 }
 
 // OnBotMessageUpdate registers fn for ONIMBOTMESSAGEUPDATE. It panics if fn is nil or the event already has a handler.
 func (h *Handler) OnBotMessageUpdate(fn func(ctx context.Context, ev *events.Event, data *events.BotMessage) error) {
-	handleTyped(h, events.OnBotMessageUpdate, fn)
+	On(h, events.OnBotMessageUpdate, fn)
 }
 
 // OnBotMessageDelete registers fn for ONIMBOTMESSAGEDELETE. It panics if fn is nil or the event already has a handler.
 func (h *Handler) OnBotMessageDelete(fn func(ctx context.Context, ev *events.Event, data *events.BotMessage) error) {
-	handleTyped(h, events.OnBotMessageDelete, fn)
+	On(h, events.OnBotMessageDelete, fn)
 }
 
 // OnBotJoin registers fn for ONIMBOTJOINCHAT, the bot was added to a chat (send the welcome message here). It panics if fn is nil or the event already has a handler.
 func (h *Handler) OnBotJoin(fn func(ctx context.Context, ev *events.Event, data *events.BotMessage) error) {
-	handleTyped(h, events.OnBotJoinChat, fn)
+	On(h, events.OnBotJoinChat, fn)
 }
 
 // OnBotDelete registers fn for ONIMBOTDELETE. It panics if fn is nil or the event already has a handler.
 func (h *Handler) OnBotDelete(fn func(ctx context.Context, ev *events.Event, data *events.BotDelete) error) {
-	handleTyped(h, events.OnBotDelete, fn)
+	On(h, events.OnBotDelete, fn)
 }
 
 // OnCommand registers fn for ONIMCOMMANDADD, a slash command of one of the app's bots. It panics if fn is nil or the event already has a handler.
 func (h *Handler) OnCommand(fn func(ctx context.Context, ev *events.Event, data *events.CommandAdd) error) {
-	handleTyped(h, events.OnCommandAdd, fn)
+	On(h, events.OnCommandAdd, fn)
 }
 
 // OnOfflineEvent registers fn for ONOFFLINEEVENT, new records in the offline queue (wake an [events.Consumer] here). It panics if fn is nil or the event already has a handler.
 func (h *Handler) OnOfflineEvent(fn func(ctx context.Context, ev *events.Event, data *events.OfflineNotice) error) {
-	handleTyped(h, events.OnOfflineEvent, fn)
+	On(h, events.OnOfflineEvent, fn)
 }
 
 // OnLeadAdd registers fn for ONCRMLEADADD. It panics if fn is nil or the event already has a handler.
 func (h *Handler) OnLeadAdd(fn func(ctx context.Context, ev *events.Event, data *events.CRMEntity) error) {
-	handleTyped(h, events.OnCRMLeadAdd, fn)
+	On(h, events.OnCRMLeadAdd, fn)
 }
 
 // OnLeadUpdate registers fn for ONCRMLEADUPDATE. It panics if fn is nil or the event already has a handler.
 func (h *Handler) OnLeadUpdate(fn func(ctx context.Context, ev *events.Event, data *events.CRMEntity) error) {
-	handleTyped(h, events.OnCRMLeadUpdate, fn)
+	On(h, events.OnCRMLeadUpdate, fn)
 }
 
 // OnLeadDelete registers fn for ONCRMLEADDELETE. It panics if fn is nil or the event already has a handler.
 func (h *Handler) OnLeadDelete(fn func(ctx context.Context, ev *events.Event, data *events.CRMEntity) error) {
-	handleTyped(h, events.OnCRMLeadDelete, fn)
+	On(h, events.OnCRMLeadDelete, fn)
 }
 
 // OnDealAdd registers fn for ONCRMDEALADD. It panics if fn is nil or the event already has a handler.
 func (h *Handler) OnDealAdd(fn func(ctx context.Context, ev *events.Event, data *events.CRMEntity) error) {
-	handleTyped(h, events.OnCRMDealAdd, fn)
+	On(h, events.OnCRMDealAdd, fn)
 }
 
 // OnDealUpdate registers fn for ONCRMDEALUPDATE. It panics if fn is nil or the event already has a handler.
 func (h *Handler) OnDealUpdate(fn func(ctx context.Context, ev *events.Event, data *events.CRMEntity) error) {
-	handleTyped(h, events.OnCRMDealUpdate, fn)
+	On(h, events.OnCRMDealUpdate, fn)
 }
 
 // OnDealDelete registers fn for ONCRMDEALDELETE. It panics if fn is nil or the event already has a handler.
 func (h *Handler) OnDealDelete(fn func(ctx context.Context, ev *events.Event, data *events.CRMEntity) error) {
-	handleTyped(h, events.OnCRMDealDelete, fn)
+	On(h, events.OnCRMDealDelete, fn)
 }
 
 // OnContactAdd registers fn for ONCRMCONTACTADD. It panics if fn is nil or the event already has a handler.
 func (h *Handler) OnContactAdd(fn func(ctx context.Context, ev *events.Event, data *events.CRMEntity) error) {
-	handleTyped(h, events.OnCRMContactAdd, fn)
+	On(h, events.OnCRMContactAdd, fn)
 }
 
 // OnContactUpdate registers fn for ONCRMCONTACTUPDATE. It panics if fn is nil or the event already has a handler.
 func (h *Handler) OnContactUpdate(fn func(ctx context.Context, ev *events.Event, data *events.CRMEntity) error) {
-	handleTyped(h, events.OnCRMContactUpdate, fn)
+	On(h, events.OnCRMContactUpdate, fn)
 }
 
 // OnContactDelete registers fn for ONCRMCONTACTDELETE. It panics if fn is nil or the event already has a handler.
 func (h *Handler) OnContactDelete(fn func(ctx context.Context, ev *events.Event, data *events.CRMEntity) error) {
-	handleTyped(h, events.OnCRMContactDelete, fn)
+	On(h, events.OnCRMContactDelete, fn)
 }
 
 // OnCompanyAdd registers fn for ONCRMCOMPANYADD. It panics if fn is nil or the event already has a handler.
 func (h *Handler) OnCompanyAdd(fn func(ctx context.Context, ev *events.Event, data *events.CRMEntity) error) {
-	handleTyped(h, events.OnCRMCompanyAdd, fn)
+	On(h, events.OnCRMCompanyAdd, fn)
 }
 
 // OnCompanyUpdate registers fn for ONCRMCOMPANYUPDATE. It panics if fn is nil or the event already has a handler.
 func (h *Handler) OnCompanyUpdate(fn func(ctx context.Context, ev *events.Event, data *events.CRMEntity) error) {
-	handleTyped(h, events.OnCRMCompanyUpdate, fn)
+	On(h, events.OnCRMCompanyUpdate, fn)
 }
 
 // OnCompanyDelete registers fn for ONCRMCOMPANYDELETE. It panics if fn is nil or the event already has a handler.
 func (h *Handler) OnCompanyDelete(fn func(ctx context.Context, ev *events.Event, data *events.CRMEntity) error) {
-	handleTyped(h, events.OnCRMCompanyDelete, fn)
+	On(h, events.OnCRMCompanyDelete, fn)
 }
 
 // OnDynamicItemAdd registers fn for ONCRMDYNAMICITEMADD, a new item of a smart process or a smart invoice (entity type 31). See [Handler.OnDynamicItemUpdate] for entityTypeIDs and the per-type names. It panics if fn is nil, an id is not positive, or the route already has a handler.
@@ -159,7 +145,7 @@ func (h *Handler) OnDynamicItemDelete(fn func(ctx context.Context, ev *events.Ev
 // name for all types, or under each type's per-type name.
 func handleDynamic(h *Handler, event string, fn func(context.Context, *events.Event, *events.CRMEntity) error, entityTypeIDs []int) {
 	if len(entityTypeIDs) == 0 {
-		handleTyped(h, event, fn)
+		On(h, event, fn)
 		return
 	}
 	for _, id := range entityTypeIDs {
@@ -167,7 +153,7 @@ func handleDynamic(h *Handler, event string, fn func(context.Context, *events.Ev
 		if id <= 0 || name == "" {
 			panic(fmt.Sprintf("webhook: %s for entity type %d: not an entity type id", event, id))
 		}
-		handleTyped(h, name, fn)
+		On(h, name, fn)
 	}
 }
 
@@ -196,15 +182,15 @@ func (h *Handler) route(ev *events.Event) (HandlerFunc, bool) {
 
 // OnTaskAdd registers fn for ONTASKADD. It panics if fn is nil or the event already has a handler.
 func (h *Handler) OnTaskAdd(fn func(ctx context.Context, ev *events.Event, data *events.Task) error) {
-	handleTyped(h, events.OnTaskAdd, fn)
+	On(h, events.OnTaskAdd, fn)
 }
 
 // OnTaskUpdate registers fn for ONTASKUPDATE. It panics if fn is nil or the event already has a handler.
 func (h *Handler) OnTaskUpdate(fn func(ctx context.Context, ev *events.Event, data *events.Task) error) {
-	handleTyped(h, events.OnTaskUpdate, fn)
+	On(h, events.OnTaskUpdate, fn)
 }
 
 // OnTaskDelete registers fn for ONTASKDELETE. It panics if fn is nil or the event already has a handler.
 func (h *Handler) OnTaskDelete(fn func(ctx context.Context, ev *events.Event, data *events.Task) error) {
-	handleTyped(h, events.OnTaskDelete, fn)
+	On(h, events.OnTaskDelete, fn)
 }
