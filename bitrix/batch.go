@@ -446,7 +446,7 @@ func (b *Batch) runChunk(ctx context.Context, ch []*BatchCmd) (failed bool, err 
 		if raw, ok := res.Errors[cmd.name]; ok {
 			e := b.c.redactAPI(batchError(cmd.method, raw))
 			if errors.Is(e, ErrOperationTimeLimit) {
-				b.c.blockMethod(ctx, cmd.method, env)
+				b.c.blockMethod(ctx, cmd.method)
 			}
 			cmd.err = e
 			failed = true

@@ -349,7 +349,8 @@ func apiErrorFrom(method string, status int, code, desc, arg json.RawMessage) *A
 }
 
 // do runs one REST call with limits, auth, retries and error decoding;
-// cmds is the number of commands of a batch request.
+// cmds is the number of commands of a batch request. Whether a failed
+// attempt is repeated is decided by [RetryPolicy.retryable].
 func (c *Client) do(ctx context.Context, method string, cmds int, body []byte, ctype string, readOnly bool) (*envelope, error) {
 	if ctx == nil {
 		return nil, errors.New("bitrix: nil context")
@@ -379,97 +380,152 @@ func (c *Client) do(ctx context.Context, method string, cmds int, body []byte, c
 		res, terr := c.send(ctx, method, reqURL, ctype, reqBody)
 		release()
 		c.dumpExchange(method, reqURL, ctype, reqBody, res, terr)
+		o := outcome{readOnly: readOnly, attempt: attempt, opWaits: opWaits, canRefresh: c.oauth != nil && !refreshed}
 		if terr != nil {
 			var te *transport.Error
 			if !errors.As(terr, &te) {
 				return nil, terr
 			}
-			err := &TransportError{Method: method, Sent: te.Sent, Timeout: te.Timeout, Err: te.Err}
+			err = &TransportError{Method: method, Sent: te.Sent, Timeout: te.Timeout, Err: te.Err}
 			c.observeRequest(ctx, method, cmds, sent, start, len(reqBody), nil, err, readOnly)
 			c.log.LogAttrs(ctx, slog.LevelDebug, "bitrix request failed", slog.String("method", method),
 				slog.Bool("sent", te.Sent), slog.String("error", c.red.text(te.Err.Error())))
-			if ctxErr := ctx.Err(); ctxErr != nil {
-				if te.Sent && !readOnly {
-					return nil, &maybeAppliedError{err}
+			o.kind, o.sent, o.ctxDone = noAnswer, te.Sent, ctx.Err() != nil
+		} else {
+			var env *envelope
+			env, err = c.decodeEnvelope(method, res.Status, res.Header.Get("Content-Type"), res.Body)
+			c.observeRequest(ctx, method, cmds, sent, start, len(reqBody), res, err, readOnly)
+			c.log.LogAttrs(ctx, slog.LevelDebug, "bitrix request", slog.String("method", method),
+				slog.Int("status", res.Status), slog.Int("attempt", attempt), slog.Duration("elapsed", time.Since(start)))
+			if err == nil {
+				if !env.Time.OperatingResetAt.IsZero() {
+					c.resetAt.Store(strings.ToLower(method), env.Time.OperatingResetAt)
 				}
-				return nil, err
+				c.observeTiming(ctx, method, env.Time)
+				return env, nil
 			}
-			retryable := !te.Sent || readOnly
-			if retryable && attempt < c.retry.MaxAttempts {
-				if err := c.backoff(ctx, method, attempt, RetryNetwork, 0); err != nil {
-					return nil, err
-				}
-				continue
+			o.kind, o.status = badResponse, res.Status
+			if errors.As(err, &o.api) {
+				o.kind = apiError
 			}
-			if te.Sent && !readOnly {
+		}
+		d := c.retry.retryable(o)
+		if d.cooldown {
+			c.startCooldown()
+		}
+		if d.block {
+			c.blockMethod(ctx, method)
+		}
+		switch d.action {
+		case retryAfterRefresh:
+			// The refresh repeats the call once without spending an attempt.
+			c.retrying(ctx, method, attempt, d.reason, o.status, 0, err)
+			refreshed = true
+			attempt--
+			if _, rerr := c.oauth.refresh(ctx, c, usedTok); rerr != nil {
+				return nil, rerr
+			}
+		case retryAfterGate:
+			// Operating waits count against MaxOperatingWaits, not attempts.
+			c.retrying(ctx, method, attempt, d.reason, o.status, 0, err)
+			opWaits++
+			attempt--
+		case retryAfterBackoff:
+			if berr := c.backoff(ctx, method, attempt, d.reason, o.status, err); berr != nil {
+				return nil, berr
+			}
+		default:
+			if d.maybeApplied {
 				return nil, &maybeAppliedError{err}
 			}
 			return nil, err
 		}
-		ctypeResp := res.Header.Get("Content-Type")
-		env, err := c.decodeEnvelope(method, res.Status, ctypeResp, res.Body)
-		c.observeRequest(ctx, method, cmds, sent, start, len(reqBody), res, err, readOnly)
-		c.log.LogAttrs(ctx, slog.LevelDebug, "bitrix request", slog.String("method", method),
-			slog.Int("status", res.Status), slog.Int("attempt", attempt), slog.Duration("elapsed", time.Since(start)))
-		if err == nil {
-			if !env.Time.OperatingResetAt.IsZero() {
-				c.resetAt.Store(strings.ToLower(method), env.Time.OperatingResetAt)
-			}
-			c.observeTiming(ctx, method, env.Time)
-			return env, nil
-		}
-		var apiErr *APIError
-		if errors.As(err, &apiErr) {
-			switch {
-			case c.oauth != nil && !refreshed && (errors.Is(apiErr, ErrExpiredToken) || errors.Is(apiErr, ErrInvalidToken)):
-				refreshed = true
-				attempt-- // the refresh repeats the call once without spending an attempt
-				c.observeRetry(ctx, method, attempt+1, RetryTokenRefresh, res.Status, 0)
-				if _, rerr := c.oauth.refresh(ctx, c, usedTok); rerr != nil {
-					return nil, rerr
-				}
-				continue
-			case errors.Is(apiErr, ErrQueryLimitExceeded):
-				c.startCooldown()
-				if attempt < c.retry.MaxAttempts {
-					if err := c.backoff(ctx, method, attempt, RetryQueryLimit, res.Status); err != nil {
-						return nil, err
-					}
-					continue
-				}
-			case errors.Is(apiErr, ErrOperationTimeLimit):
-				c.blockMethod(ctx, method, env)
-				if opWaits < c.retry.MaxOperatingWaits {
-					opWaits++
-					c.observeRetry(ctx, method, attempt, RetryOperatingLimit, res.Status, 0)
-					attempt--
-					continue
-				}
-			case res.Status >= 500 && readOnly && !errors.Is(apiErr, ErrOverloadLimit) && isServerFault(apiErr):
-				if attempt < c.retry.MaxAttempts {
-					if err := c.backoff(ctx, method, attempt, RetryServerError, res.Status); err != nil {
-						return nil, err
-					}
-					continue
-				}
-			}
-			return nil, apiErr
-		}
-		// Not an envelope: a proxy page, a truncated or empty body.
-		if readOnly {
-			if (res.Status >= 500 || res.Status < 300) && attempt < c.retry.MaxAttempts {
-				if err := c.backoff(ctx, method, attempt, RetryBadResponse, res.Status); err != nil {
-					return nil, err
-				}
-				continue
-			}
-			return nil, err
-		}
-		if res.Status >= 500 || res.Status < 300 {
-			return nil, &maybeAppliedError{err}
-		}
-		return nil, err
 	}
+}
+
+// outcomeKind is how an attempt failed.
+type outcomeKind int
+
+const (
+	noAnswer    outcomeKind = iota // no HTTP answer: dial error, timeout, broken connection
+	apiError                       // an error envelope (outcome.api)
+	badResponse                    // an answer that is not an envelope: proxy page, truncated body
+)
+
+// outcome is a failed attempt of a call as the retry decision sees it.
+type outcome struct {
+	kind       outcomeKind
+	readOnly   bool      // the call only reads (RetryPolicy.ReadOnly)
+	sent       bool      // noAnswer: the request may have reached the portal
+	ctxDone    bool      // noAnswer: the caller's context is done
+	status     int       // HTTP status of the answer (0 for noAnswer)
+	api        *APIError // apiError: the error
+	attempt    int       // attempts made, this one included (refresh and operating waits not counted)
+	opWaits    int       // operating-limit waits made
+	canRefresh bool      // OAuth client whose token was not refreshed during this call yet
+}
+
+// retryAction is what the call does after a failed attempt.
+type retryAction int
+
+const (
+	giveUp            retryAction = iota // return the error
+	retryAfterBackoff                    // sleep RetryPolicy.backoff, then try again
+	retryAfterRefresh                    // refresh the OAuth token, then try again
+	retryAfterGate                       // wait for the method's operating gate, then try again
+)
+
+// decision is the verdict of [RetryPolicy.retryable].
+type decision struct {
+	action       retryAction
+	reason       string // a Retry constant, for retries
+	maybeApplied bool   // giveUp: the error must match ErrMaybeApplied
+	cooldown     bool   // QUERY_LIMIT_EXCEEDED: one request at a time for a while (limiter.go)
+	block        bool   // OPERATION_TIME_LIMIT: block the method in the operating gate
+}
+
+// retryable decides what follows a failed attempt; the rules are the ones
+// the RetryPolicy documentation lists, in that order.
+func (p RetryPolicy) retryable(o outcome) decision {
+	more := o.attempt < p.MaxAttempts
+	switch o.kind {
+	case noAnswer:
+		// A write that may have reached the portal is never repeated.
+		ambiguous := o.sent && !o.readOnly
+		if !o.ctxDone && !ambiguous && more {
+			return decision{action: retryAfterBackoff, reason: RetryNetwork}
+		}
+		return decision{maybeApplied: ambiguous}
+	case apiError:
+		e := o.api
+		switch {
+		case o.canRefresh && (errors.Is(e, ErrExpiredToken) || errors.Is(e, ErrInvalidToken)):
+			return decision{action: retryAfterRefresh, reason: RetryTokenRefresh}
+		case errors.Is(e, ErrQueryLimitExceeded):
+			if more {
+				return decision{action: retryAfterBackoff, reason: RetryQueryLimit, cooldown: true}
+			}
+			return decision{cooldown: true}
+		case errors.Is(e, ErrOperationTimeLimit):
+			if o.opWaits < p.MaxOperatingWaits {
+				return decision{action: retryAfterGate, reason: RetryOperatingLimit, block: true}
+			}
+			return decision{block: true}
+		case o.status >= 500 && o.readOnly && more && !errors.Is(e, ErrOverloadLimit) && isServerFault(e):
+			return decision{action: retryAfterBackoff, reason: RetryServerError}
+		}
+		return decision{}
+	}
+	// badResponse: a 5xx or 2xx body that is not an envelope may come from
+	// a proxy after the portal ran the call.
+	proxied := o.status >= 500 || o.status < 300
+	if !o.readOnly {
+		return decision{maybeApplied: proxied}
+	}
+	if proxied && more {
+		return decision{action: retryAfterBackoff, reason: RetryBadResponse}
+	}
+	return decision{}
 }
 
 // isServerFault reports an error answer that a retry may fix.
@@ -486,7 +542,7 @@ func isServerFault(e *APIError) bool {
 
 // blockMethod blocks method in the gate until the last known
 // operating_reset_at (or a minute from now when unknown).
-func (c *Client) blockMethod(ctx context.Context, method string, _ *envelope) {
+func (c *Client) blockMethod(ctx context.Context, method string) {
 	until := time.Now().Add(time.Minute)
 	if t, ok := c.resetAt.Load(strings.ToLower(method)); ok {
 		if rt := t.(time.Time); rt.After(time.Now()) {
@@ -553,13 +609,11 @@ func elapsedWait(start time.Time) time.Duration {
 	return 0
 }
 
-// backoff sleeps before the retry after attempt; reason is a Retry constant
-// and status the failed answer's HTTP status (0: none).
-func (c *Client) backoff(ctx context.Context, method string, attempt int, reason string, status int) error {
+// backoff sleeps before the retry after attempt; reason is a Retry constant,
+// status the failed answer's HTTP status (0: none) and cause its error.
+func (c *Client) backoff(ctx context.Context, method string, attempt int, reason string, status int, cause error) error {
 	d := c.retry.backoff(attempt)
-	c.log.LogAttrs(ctx, slog.LevelWarn, "bitrix retrying", slog.String("method", method),
-		slog.String("reason", reason), slog.Int("status", status), slog.Int("attempt", attempt), slog.Duration("delay", d))
-	c.observeRetry(ctx, method, attempt, reason, status, d)
+	c.retrying(ctx, method, attempt, reason, status, d, cause)
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -569,6 +623,16 @@ func (c *Client) backoff(ctx context.Context, method string, attempt int, reason
 	}
 	c.report(Progress{Method: method, Waited: d, Reason: ReasonRetry})
 	return nil
+}
+
+// retrying logs a retry at debug level and reports it to the observer. The
+// errors of do carry no secrets (redacted when built), and the text is
+// redacted once more.
+func (c *Client) retrying(ctx context.Context, method string, attempt int, reason string, status int, delay time.Duration, cause error) {
+	c.log.LogAttrs(ctx, slog.LevelDebug, "bitrix retrying", slog.String("method", method),
+		slog.String("reason", reason), slog.Int("status", status), slog.Int("attempt", attempt),
+		slog.Duration("delay", delay), slog.String("error", c.red.text(cause.Error())))
+	c.observeRetry(ctx, method, attempt, reason, status, delay)
 }
 
 func (c *Client) report(p Progress) {

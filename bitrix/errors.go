@@ -76,8 +76,11 @@ func sentinel(msg string) *codeError { return &codeError{msg: "bitrix: " + msg} 
 
 func (s *codeError) match(e *APIError) bool { return classify(e) == s }
 
-// Sentinel errors matched by code: errors.Is(err, bitrix.ErrNotFound). Each
-// code belongs to exactly one sentinel; [codeClasses] lists them.
+// Sentinel errors matched by code: errors.Is(err, bitrix.ErrNotFound).
+// Codes match case-insensitively and each code matches exactly one sentinel:
+// each sentinel below names its codes. A code not listed that ends
+// in _NOT_FOUND or _ALREADY_EXISTS matches ErrNotFound or ErrAlreadyExists;
+// an answer without a code is matched by its description where noted.
 var (
 	// ErrQueryLimitExceeded: QUERY_LIMIT_EXCEEDED, the request-rate limit (HTTP 503).
 	ErrQueryLimitExceeded error = sentinel("request rate limit exceeded")
@@ -93,7 +96,7 @@ var (
 	ErrNoAuthFound error = sentinel("no authorization found")
 	// ErrInvalidCredentials: INVALID_CREDENTIALS, wrong webhook secret or user.
 	ErrInvalidCredentials error = sentinel("invalid credentials")
-	// ErrInsufficientScope: insufficient_scope (the token or webhook lacks the scope).
+	// ErrInsufficientScope: insufficient_scope, invalid_scope (the token or webhook lacks the scope).
 	ErrInsufficientScope error = sentinel("insufficient scope")
 	// ErrAccessDenied: ACCESS_DENIED, user_access_error, METHOD_CONFIRM_DENIED,
 	// allowed_only_intranet_user, the imbot codes APP_ID_ERROR (a bot or
@@ -113,7 +116,7 @@ var (
 	ErrPaymentRequired error = sentinel("payment required")
 	// ErrPortalDeleted: PORTAL_DELETED.
 	ErrPortalDeleted error = sentinel("portal deleted")
-	// ErrMethodNotFound: ERROR_METHOD_NOT_FOUND.
+	// ErrMethodNotFound: ERROR_METHOD_NOT_FOUND, METHOD_NOT_FOUND.
 	ErrMethodNotFound error = sentinel("method not found")
 	// ErrNotFound: NOT_FOUND, the imbot codes BOT_ID_ERROR and
 	// COMMAND_ID_ERROR ("Bot not found", "Command not found"), any other

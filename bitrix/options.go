@@ -90,7 +90,9 @@ func WithUserAgent(ua string) Option {
 	}
 }
 
-// WithLogger logs requests (debug), retries and waits (info/warn) to l.
+// WithLogger logs requests and retries (debug), blocked or paced methods
+// and token refreshes (info), moved portals and failing gates or dumps
+// (warn) and failed refreshes (error) to l.
 // Secrets never reach the log. The default logger discards everything.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error {
@@ -148,7 +150,10 @@ func WithOperatingGate(g OperatingGate) Option {
 	}
 }
 
-// WithRetryPolicy replaces the retry policy (see [RetryPolicy]).
+// WithRetryPolicy replaces the retry policy (default [DefaultRetryPolicy]:
+// 4 attempts, backoffs of 1, 2 and 4 s jittered down to half, so a dead
+// portal fails after 3.5 to 7 s; see [RetryPolicy]). A zero MaxAttempts,
+// BaseDelay or MaxDelay takes its default.
 func WithRetryPolicy(p RetryPolicy) Option {
 	return func(c *config) error {
 		if err := p.validate(); err != nil {

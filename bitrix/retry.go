@@ -22,6 +22,16 @@ import (
 //     is refreshed and the call repeated exactly once), other API errors.
 //
 // Whether a method is read-only is decided by ReadOnly ([IsReadOnly] by default).
+//
+// The default budget ([DefaultRetryPolicy]): 4 attempts, with backoffs of
+// 1 s, 2 s and 4 s between them, each jittered to between half and all of
+// it. A portal that cannot be reached (every dial fails at once) therefore
+// fails after 3.5 to 7 s, about 5 s on average; a read whose every attempt
+// times out takes 4 × [DefaultTimeout] plus the backoffs. A method blocked by
+// OPERATION_TIME_LIMIT adds up to 3 waits for its operating_reset_at (a
+// minute each when the portal gave none). Use [NoRetries] or a smaller
+// MaxAttempts to fail faster, and [WithLogger] at debug level to see each
+// retry ("bitrix retrying", with its reason, attempt, delay and error).
 type RetryPolicy struct {
 	// MaxAttempts is the number of attempts including the first (default 4;
 	// 1 disables retries).
