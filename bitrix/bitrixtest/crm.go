@@ -70,8 +70,16 @@ type crmStore struct {
 }
 
 // Field tables: name:type[:flags] with flags r (read-only), m (multiple),
-// q (required). Upper names follow the classic methods.
-const commonFields = "id:integer:r title:string xmlId:string createdTime:datetime:r updatedTime:datetime:r createdBy:user:r updatedBy:user:r assignedById:user opened:boolean"
+// q (required). Upper names follow the classic methods. xmlId belongs to
+// smart invoices and smart processes only: api-reference/crm/universal/
+// object-fields.md lists it for those two and for no other type, and the
+// crm.item.add/get samples of a deal and a lead (crm-item-add.md,
+// crm-item-get.md) have none.
+const (
+	commonHead   = "id:integer:r title:string"
+	commonTail   = " createdTime:datetime:r updatedTime:datetime:r createdBy:user:r updatedBy:user:r assignedById:user opened:boolean"
+	commonFields = commonHead + commonTail
+)
 
 const utmFields = " utmSource:string utmMedium:string utmCampaign:string utmContent:string utmTerm:string"
 
@@ -81,7 +89,7 @@ var typeFields = map[int]string{
 	EntityContact: commonFields + " name:string lastName:string secondName:string honorific:crm_status post:string birthdate:date typeId:crm_status sourceId:crm_status sourceDescription:text companyId:crm_company companyIds:crm_company:m comments:text hasPhone:boolean:r hasEmail:boolean:r fm:crm_multifield:m observers:user:m export:boolean webformId:integer originatorId:string originId:string lastActivityBy:user:r lastActivityTime:datetime:r" + utmFields,
 	EntityCompany: commonFields + " companyType:crm_status industry:crm_status employees:crm_status revenue:double currencyId:crm_currency comments:text hasPhone:boolean:r hasEmail:boolean:r isMyCompany:boolean fm:crm_multifield:m contactIds:crm_contact:m observers:user:m webformId:integer originatorId:string originId:string lastActivityBy:user:r lastActivityTime:datetime:r" + utmFields,
 	EntityQuote:   commonFields + " stageId:crm_status opportunity:double isManualOpportunity:boolean taxValue:double currencyId:crm_currency dealId:crm_deal leadId:crm_lead companyId:crm_company contactId:crm_contact contactIds:crm_contact:m mycompanyId:crm_company begindate:date closedate:date comments:text content:text terms:text number:string locationId:location lastActivityBy:user:r lastActivityTime:datetime:r",
-	0:             commonFields + " webformId:integer begindate:date closedate:date companyId:crm_company contactId:crm_contact contactIds:crm_contact:m observers:user:m categoryId:crm_category movedTime:datetime:r movedBy:user:r stageId:crm_status previousStageId:crm_status:r sourceId:crm_status sourceDescription:text currencyId:crm_currency isManualOpportunity:boolean opportunity:double taxValue:double mycompanyId:crm_company lastActivityBy:user:r lastActivityTime:datetime:r",
+	0:             commonHead + " xmlId:string" + commonTail + " webformId:integer begindate:date closedate:date companyId:crm_company contactId:crm_contact contactIds:crm_contact:m observers:user:m categoryId:crm_category movedTime:datetime:r movedBy:user:r stageId:crm_status previousStageId:crm_status:r sourceId:crm_status sourceDescription:text currencyId:crm_currency isManualOpportunity:boolean opportunity:double taxValue:double mycompanyId:crm_company lastActivityBy:user:r lastActivityTime:datetime:r",
 }
 
 // upperOverrides are classic names that do not follow camel → UPPER_SNAKE.
@@ -89,7 +97,7 @@ var upperOverrides = map[string]string{
 	"createdTime": "DATE_CREATE", "updatedTime": "DATE_MODIFY", "createdBy": "CREATED_BY_ID",
 	"updatedBy": "MODIFY_BY_ID", "movedBy": "MOVED_BY_ID", "lastActivityBy": "LAST_ACTIVITY_BY",
 	"begindate": "BEGINDATE", "closedate": "CLOSEDATE", "observers": "OBSERVER_IDS",
-	"contactIds": "CONTACT_IDS", "companyIds": "COMPANY_IDS", "xmlId": "ORIGIN_ID_XML",
+	"contactIds": "CONTACT_IDS", "companyIds": "COMPANY_IDS",
 	"webformId": "WEBFORM_ID", "mycompanyId": "MYCOMPANY_ID", "fm": "FM",
 }
 
@@ -138,7 +146,7 @@ func (st *crmStore) addType(id int, code, abbr, title, event string, dynamic boo
 			d.required = strings.Contains(parts[2], "q")
 		}
 		d.upper = camelToUpper(d.name)
-		// The classic names (DATE_CREATE, CREATED_BY_ID, ORIGIN_ID_XML...)
+		// The classic names (DATE_CREATE, CREATED_BY_ID, ...)
 		// belong to the types with classic methods; smart processes and
 		// smart invoices use the plain upper case of the camel name
 		// (api-reference/crm/universal/crm-item-fields.md sample, entity
@@ -154,12 +162,33 @@ func (st *crmStore) addType(id int, code, abbr, title, event string, dynamic boo
 		t.byLower[strings.ToLower(d.name)] = d
 		t.byLower[strings.ToLower(d.upper)] = d
 	}
-	t.defaults = map[string]any{"opened": "Y", "isManualOpportunity": "N", "currencyId": "USD", "opportunity": 0.0, "stageSemanticId": "P", "taxValue": 0.0}
+	// Defaults of a new item: the "Default" lines of the parameter tables
+	// of api-reference/crm/universal/crm-item-add.md (one tab per type);
+	// opportunity and taxValue default to null there ("Default — null")
+	// except for deals (crm-deal-add.md, below). title, begindate,
+	// closedate and mycompanyId are derived in addItem.
+	t.defaults = map[string]any{"opened": "Y", "isManualOpportunity": "N", "currencyId": "USD", "stageSemanticId": "P"}
+	if _, ok := t.byName["sourceId"]; ok {
+		// "the first available source": the first of the default
+		// sources (api-reference/crm/leads/crm-lead-add.md SOURCE_ID table).
+		t.defaults["sourceId"] = "CALL"
+	}
 	switch id {
 	case EntityLead:
 		t.defaults["stageId"] = "NEW"
+		// The crm.item.get lead sample (crm-item-get.md): companyId and
+		// contactId 0, isReturnCustomer and hasImol "N"; the phone and
+		// e-mail columns are set in applyFields.
 		t.defaults["companyId"] = int64(0)
 		t.defaults["contactId"] = int64(0)
+		t.defaults["isReturnCustomer"] = "N"
+		t.defaults["hasImol"] = "N"
+	case EntityContact:
+		t.defaults["export"] = "Y" // crm-item-add.md, Contact tab
+	case EntityCompany:
+		// crm-item-add.md, Company tab.
+		t.defaults["revenue"] = float64(0)
+		t.defaults["isMyCompany"] = "N"
 	case EntityDeal:
 		t.defaults["stageId"] = "NEW"
 		t.defaults["categoryId"] = int64(0)
@@ -175,9 +204,6 @@ func (st *crmStore) addType(id int, code, abbr, title, event string, dynamic boo
 		t.defaults["isManualOpportunity"] = "N"
 		t.defaults["taxValue"] = float64(0)
 		t.defaults["opened"] = "Y"
-		// "the first available source type": the first of the default
-		// sources (api-reference/crm/leads/crm-lead-add.md SOURCE_ID table).
-		t.defaults["sourceId"] = "CALL"
 		t.defaults["companyId"] = int64(0)
 		t.defaults["contactId"] = int64(0)
 		t.classicKeys = map[string]bool{}
@@ -413,19 +439,42 @@ func (s *Server) applyFields(t *crmType, item map[string]any, fields *phpform.Ma
 		if _, ok := t.byName["hasPhone"]; ok {
 			item["hasPhone"], item["hasEmail"] = hasP, hasE
 		}
+		if _, ok := t.byName["hasImol"]; ok {
+			item["hasImol"] = "N"
+			if firstFM(fm, "IM", "IMOL") != "" {
+				item["hasImol"] = "Y"
+			}
+		}
 		if _, ok := t.byName["phone"]; ok {
-			item["phone"], item["email"] = "", ""
-			for _, typ := range []string{"PHONE", "EMAIL"} {
-				for _, e := range fm {
-					m := e.(map[string]any)
-					if m["typeId"] == typ {
-						item[strings.ToLower(typ)] = m["value"]
-						break
-					}
+			// The lead sample of crm-item-get.md: phone/email are the first
+			// value of their type, phoneWork, emailHome, imol ... the first
+			// of that value type (IMOL: an IM value type, data-types.md
+			// crm_multifield), "" when there is none.
+			item["phone"], item["email"] = firstFM(fm, "PHONE", ""), firstFM(fm, "EMAIL", "")
+			for _, c := range [...]struct{ field, typ, vt string }{
+				{"phoneMobile", "PHONE", "MOBILE"}, {"phoneWork", "PHONE", "WORK"}, {"phoneMailing", "PHONE", "MAILING"},
+				{"emailHome", "EMAIL", "HOME"}, {"emailWork", "EMAIL", "WORK"}, {"emailMailing", "EMAIL", "MAILING"},
+				{"imol", "IM", "IMOL"},
+			} {
+				if _, ok := t.byName[c.field]; ok {
+					item[c.field] = firstFM(fm, c.typ, c.vt)
 				}
 			}
 		}
 	}
+}
+
+// firstFM returns the first multi-field value of a type (and value type,
+// unless vt is empty), or "".
+func firstFM(fm []any, typ, vt string) string {
+	for _, e := range fm {
+		m := e.(map[string]any)
+		if m["typeId"] == typ && (vt == "" || m["valueType"] == vt) {
+			s, _ := m["value"].(string)
+			return s
+		}
+	}
+	return ""
 }
 
 // applyFM merges multi-field values (phones, e-mails): list entries or nX
@@ -505,6 +554,18 @@ func (t *crmType) removeID(id int) {
 	}
 }
 
+// firstMyCompany returns the id of the first company with isMyCompany "Y",
+// or nil when there is none.
+func (st *crmStore) firstMyCompany() any {
+	c := st.types[EntityCompany]
+	for _, id := range c.ids {
+		if c.items[id]["isMyCompany"] == "Y" {
+			return int64(id)
+		}
+	}
+	return nil
+}
+
 // addItem creates an item (runs under s.mu).
 func (s *Server) addItem(t *crmType, fields *phpform.Map, userID int, classic bool) map[string]any {
 	now := s.fmtTime(s.now())
@@ -532,9 +593,10 @@ func (s *Server) addItem(t *crmType, fields *phpform.Map, userID int, classic bo
 	if _, ok := t.byName["hasPhone"]; ok {
 		item["hasPhone"], item["hasEmail"] = "N", "N"
 	}
-	if t.id == EntityDeal {
-		// crm-deal-add.md: BEGINDATE defaults to the creation date,
-		// CLOSEDATE to the creation date plus 7 days.
+	if _, ok := t.byName["begindate"]; ok {
+		// crm-deal-add.md and the Deal, Estimate, Invoice and SPA tabs of
+		// crm-item-add.md: begindate defaults to the creation date,
+		// closedate to the creation date plus 7 days.
 		// Date fields are midnight UTC of the day, shown in the portal's
 		// zone (the samples' "2024-08-30T02:00:00+02:00").
 		day := s.now().In(s.cfg.loc)
@@ -543,6 +605,18 @@ func (s *Server) addItem(t *crmType, fields *phpform.Map, userID int, classic bo
 		item["closedate"] = s.fmtTime(day.AddDate(0, 0, 7))
 	}
 	s.applyFields(t, item, fields, classic)
+	if item["title"] == nil && t.id != EntityContact {
+		// crm-item-add.md (every tab with a title; contacts have none):
+		// "generated according to the template {entityTypeName} #{id}",
+		// e.g. 'Lead #13', 'Invoice #13', 'HR #13' for a smart process
+		// "HR"; crm-deal-add.md: "Deal #{id}".
+		item["title"] = fmt.Sprintf("%s #%d", t.title, id)
+	}
+	if _, ok := t.byName["mycompanyId"]; ok && item["mycompanyId"] == nil {
+		// crm-item-add.md (Estimate, Invoice, SPA): "identifier of the
+		// first available 'my' company"; without one it stays null.
+		item["mycompanyId"] = s.crm.firstMyCompany()
+	}
 	t.items[id] = item
 	t.insertID(id)
 	return item

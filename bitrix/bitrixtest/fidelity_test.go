@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestImbotDocumentedCodes checks imbot answers against the error tables of
@@ -325,5 +327,97 @@ func TestNewDealDefaults(t *testing.T) {
 	}
 	if get(item, "begindate") == nil || get(item, "closedate") == nil || num(get(item, "companyId")) != 0 || get(item, "companyId") == nil {
 		t.Errorf("crm.item.get dates/company: %v", item)
+	}
+}
+
+// TestNewItemDefaults: new leads, smart invoices, smart processes,
+// contacts, companies and estimates carry the "Default" values of the
+// tabs of api-reference/crm/universal/crm-item-add.md (and the lead
+// sample of crm-item-get.md), not null; fields whose documented default
+// is null stay null.
+func TestNewItemDefaults(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	if err := s.AddSmartProcess(1030, "HR"); err != nil {
+		t.Fatal(err)
+	}
+	add := func(typ int, fields map[string]any) map[string]any {
+		item, _ := get(mustOK(t, callHook(t, s, "crm.item.add", map[string]any{"entityTypeId": typ, "fields": fields})), "item").(map[string]any)
+		id := num(item["id"])
+		got, _ := get(mustOK(t, callHook(t, s, "crm.item.get", map[string]any{"entityTypeId": typ, "id": id})), "item").(map[string]any)
+		if diff := cmp.Diff(item, got); diff != "" {
+			t.Errorf("type %d: crm.item.get differs from the add answer (-add +get):\n%s", typ, diff)
+		}
+		return got
+	}
+	check := func(typ int, item map[string]any, want map[string]any) {
+		t.Helper()
+		for k, v := range want {
+			if got := item[k]; fmt.Sprint(got) != fmt.Sprint(v) || (v == nil) != (got == nil) {
+				t.Errorf("type %d %s = %#v, want %#v", typ, k, got, v)
+			}
+		}
+	}
+	day := func(item map[string]any) {
+		t.Helper()
+		begin, _ := time.Parse(time.RFC3339, fmt.Sprint(item["begindate"]))
+		closeAt, _ := time.Parse(time.RFC3339, fmt.Sprint(item["closedate"]))
+		if begin.IsZero() || closeAt.Sub(begin) != 7*24*time.Hour {
+			t.Errorf("type %v begindate %v closedate %v, want the creation day and 7 days later", item["entityTypeId"], item["begindate"], item["closedate"])
+		}
+	}
+
+	lead := add(EntityLead, map[string]any{"name": "Admin", "fm": []map[string]any{
+		{"typeId": "PHONE", "valueType": "WORK", "value": "+6111111111"}, {"typeId": "EMAIL", "valueType": "WORK", "value": "admin@example.com"}}})
+	id := num(lead["id"])
+	check(EntityLead, lead, map[string]any{"title": fmt.Sprintf("Lead #%d", id), "sourceId": "CALL", "stageId": "NEW",
+		"opened": "Y", "isManualOpportunity": "N", "currencyId": "USD", "opportunity": nil, "companyId": "0", "contactId": "0",
+		"isReturnCustomer": "N", "hasImol": "N", "hasPhone": "Y", "hasEmail": "Y", "phone": "+6111111111", "phoneWork": "+6111111111",
+		"phoneMobile": "", "phoneMailing": "", "email": "admin@example.com", "emailWork": "admin@example.com", "emailHome": "",
+		"emailMailing": "", "imol": "", "skype": nil, "honorific": nil, "comments": nil})
+
+	for typ, name := range map[int]string{EntitySmartInvoice: "Invoice", 1030: "HR"} {
+		item := add(typ, map[string]any{})
+		check(typ, item, map[string]any{"title": fmt.Sprintf("%s #%d", name, num(item["id"])), "xmlId": nil, "sourceId": "CALL",
+			"opened": "Y", "isManualOpportunity": "N", "currencyId": "USD", "opportunity": nil, "taxValue": nil,
+			"mycompanyId": nil, "webformId": nil, "sourceDescription": nil})
+		day(item)
+	}
+	quote := add(EntityQuote, map[string]any{})
+	check(EntityQuote, quote, map[string]any{"title": fmt.Sprintf("Estimate #%d", num(quote["id"])), "opportunity": nil, "mycompanyId": nil})
+	day(quote)
+	contact := add(EntityContact, map[string]any{"name": "Ann"})
+	check(EntityContact, contact, map[string]any{"title": nil, "export": "Y", "sourceId": "CALL"})
+
+	// mycompanyId: "the first available 'my' company".
+	add(EntityCompany, map[string]any{"title": "Client"})
+	company := add(EntityCompany, map[string]any{})
+	check(EntityCompany, company, map[string]any{"title": fmt.Sprintf("Company #%d", num(company["id"])), "revenue": "0", "isMyCompany": "N"})
+	mine := add(EntityCompany, map[string]any{"title": "Us", "isMyCompany": "Y"})
+	inv := add(EntitySmartInvoice, map[string]any{"title": "INV-1"})
+	check(EntitySmartInvoice, inv, map[string]any{"title": "INV-1", "mycompanyId": mine["id"]})
+}
+
+// TestXMLIDOnlyWhereDocumented: xmlId is a field of smart invoices and
+// smart processes only (api-reference/crm/universal/object-fields.md; the
+// lead and deal samples of crm-item-get.md and crm-item-add.md lack it).
+func TestXMLIDOnlyWhereDocumented(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	for _, typ := range []int{EntityLead, EntityDeal, EntityContact, EntityCompany, EntityQuote, EntitySmartInvoice, 128} {
+		want := typ == EntitySmartInvoice || typ == 128
+		fields, _ := get(mustOK(t, callHook(t, s, "crm.item.fields", map[string]any{"entityTypeId": typ})), "fields").(map[string]any)
+		item, _ := get(mustOK(t, callHook(t, s, "crm.item.add", map[string]any{"entityTypeId": typ, "fields": map[string]any{"xmlId": "x-1"}})), "item").(map[string]any)
+		_, inFields := fields["xmlId"]
+		v, inItem := item["xmlId"]
+		if inFields != want || inItem != want || want && v != "x-1" {
+			t.Errorf("type %d: xmlId in fields %v, in item %v (%v); want %v", typ, inFields, inItem, v, want)
+		}
+	}
+	deal := mustOK(t, callHook(t, s, "crm.deal.get", map[string]any{"id": 1})).(map[string]any)
+	for k := range deal {
+		if strings.Contains(k, "XML") {
+			t.Errorf("crm.deal.get has %s", k)
+		}
 	}
 }
