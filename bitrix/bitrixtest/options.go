@@ -35,6 +35,7 @@ type config struct {
 	scope            []string
 	httpsWebhooks    bool
 	latency          time.Duration
+	seed             func(*Server) error
 }
 
 func defaultConfig() config {
@@ -174,3 +175,9 @@ func WithScope(scopes ...string) Option {
 // INVALID_REQUEST "Https required.", as a real portal does. Off by default
 // because the fake serves plain HTTP unless [WithTLS] is given.
 func WithHTTPSWebhooks() Option { return func(c *config) { c.httpsWebhooks = true } }
+
+// WithSeed runs seed when the server has started (before [Start] returns;
+// its error fails Start) and again after every [Server.Reset], so a reset
+// portal is back to its seeded state. cmd/fakeportal seeds its CRM items
+// and list this way.
+func WithSeed(seed func(*Server) error) Option { return func(c *config) { c.seed = seed } }

@@ -66,6 +66,8 @@ type Server struct {
 	deliv     deliveryLog
 	delivWG   sync.WaitGroup
 	delivHTTP *http.Client
+
+	ctl ctlState // control API (control.go)
 }
 
 // App describes the OAuth application installed on the portal.
@@ -207,6 +209,12 @@ func Start(opts ...Option) (*Server, error) {
 		ServerEndpoint:   s.base + oauthServerRoot + "rest/",
 		TokenURL:         s.base + oauthServerRoot + "oauth/token/",
 	}
+	if cfg.seed != nil {
+		if err := cfg.seed(s); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("bitrixtest: seed: %w", err)
+		}
+	}
 	return s, nil
 }
 
@@ -334,8 +342,11 @@ const maxBody = 32 << 20
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.requests.Add(1)
+	defer s.ctl.notify() // wake control-API readers waiting for a change
 	path := r.URL.Path
 	switch {
+	case strings.HasPrefix(path, controlPrefix):
+		s.serveControl(w, r)
 	case strings.HasPrefix(path, oauthServerRoot+"oauth/token"), strings.HasPrefix(path, "/oauth/token"):
 		s.serveToken(w, r)
 	case strings.HasPrefix(path, "/oauth/authorize"):
