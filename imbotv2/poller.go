@@ -2,6 +2,7 @@ package imbotv2
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -73,12 +74,17 @@ func OnUserMessage(r Router, fn func(ctx context.Context, ev *events.Event, d *e
 //
 // Delivery is at least once. An offset is saved to Store and sent to the
 // portal (which then drops the events below it) only after the handlers of
-// all events below it returned nil. A handler that fails (or panics) stops
-// the batch: its event and the ones after it come again after a backoff,
-// so make handlers idempotent, and a handler that can never succeed holds
-// the queue until it does (log and return nil to drop an event). A worker
-// killed between handling and saving sees the same events again on
-// restart; nothing is skipped.
+// all events below it returned nil, or their event went to the dead
+// letters. A handler that fails (or panics) stops the batch: its event and
+// the ones after it come again after the waits of Retry, so make handlers
+// idempotent. After Retry.MaxAttempts failed runs the event is stored in
+// Queue's dead letters (with its last error) and the Poller goes on past
+// it: one broken event does not hold the bot's queue. This is the failure
+// story of webhook.WithQueue and events.Consumer: an operator lists the
+// dead letters with Queue.DeadLetters, re-drives one with Queue.Redrive
+// (Run then hands it to its handler again, with a fresh round of attempts)
+// or drops it with Queue.Drop. A worker killed between handling and
+// saving sees the same events again on restart; nothing is skipped.
 //
 // One bot, one consumer: only the application that registered the bot
 // receives its events (imbot.v2/events/event-get.md), and two Pollers on
@@ -108,6 +114,17 @@ type Poller struct {
 	// Idle, MaxIdle, MorePause and MaxBackoff tune the waits (defaults
 	// 5 s, 30 s, 2 s and 60 s).
 	Idle, MaxIdle, MorePause, MaxBackoff time.Duration
+	// Retry bounds the runs of a failing event (zero fields: from
+	// events.DefaultRetryPolicy, 5 runs after waits of 1, 2, 4 and 8 s);
+	// Visibility is the lease of a re-driven dead letter, and its
+	// handler's deadline.
+	Retry events.RetryPolicy
+	// Queue keeps the events that failed every attempt, as dead letters
+	// (default: a webhook.MemoryQueue made at the first Once or Run, lost
+	// with the process; a redisstore.Queue keeps them across restarts).
+	// Set it to reach the dead letters. Give each bot a queue of its own:
+	// Run runs every job it can claim from it.
+	Queue webhook.Queue
 	// StopGrace is how long a handler that is running when ctx ends may
 	// go on (default 10 s): its context is cancelled only then, so a stop
 	// lets the event in hand finish and be confirmed instead of leaving a
@@ -123,6 +140,10 @@ type Poller struct {
 	routes  map[string]webhook.HandlerFunc
 	def     webhook.HandlerFunc
 	running atomic.Bool
+
+	handleMu sync.Mutex // one handler at a time: fetched events and re-driven dead letters
+	failID   int64      // the event whose handler failed last
+	failN    int        // its failed runs so far
 
 	offset int64 // confirmed locally (saved); 0 before the first load
 	loaded bool
@@ -220,6 +241,15 @@ func (p *Poller) store() OffsetStore {
 	return p.Store
 }
 
+func (p *Poller) queue() webhook.Queue {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.Queue == nil {
+		p.Queue = webhook.NewMemoryQueue(0)
+	}
+	return p.Queue
+}
+
 func (p *Poller) key() string { return OffsetKey(p.Client.c.PortalKey(), p.BotID) }
 
 // ErrHandler wraps the error of a failed handler (or of an event that
@@ -230,6 +260,8 @@ var ErrHandler = errors.New("imbotv2: event handler failed")
 type Batch struct {
 	// Handled is the number of events whose handlers returned nil.
 	Handled int
+	// Dead is the number of events moved to the dead letters.
+	Dead int
 	// HasMore is the portal's hasMore.
 	HasMore bool
 	// Offset is the offset saved after the batch.
@@ -242,11 +274,15 @@ type Batch struct {
 // failed or unhandled event (or past the batch). Once and Run must not be
 // called concurrently. A handler failure returns an
 // error wrapping [ErrHandler]; the events from the failed one on come
-// again in the next batch.
+// again in the next batch. The run that uses up Retry.MaxAttempts (or an
+// event that does not decode) moves the event to the dead letters
+// instead, and the batch goes on. Once does not run re-driven dead
+// letters; Run does.
 func (p *Poller) Once(ctx context.Context) (Batch, error) {
 	if p.Client == nil || p.BotID <= 0 {
 		return Batch{}, errors.New("imbotv2: Poller needs Client and BotID")
 	}
+	p.queue()
 	if !p.loaded {
 		off, err := p.store().LoadOffset(ctx, p.key())
 		if err != nil {
@@ -280,16 +316,25 @@ func (p *Poller) Once(ctx context.Context) (Batch, error) {
 			break
 		}
 		ev, err := fe.Event()
+		final := err != nil // it will not decode next time either
 		if err == nil {
+			p.handleMu.Lock()
 			err = p.Dispatch(hctx, ev)
+			p.handleMu.Unlock()
 		}
 		if err != nil {
-			p.logger().LogAttrs(ctx, slog.LevelError, "imbotv2: event handler failed",
-				slog.Int64("event_id", fe.EventID), slog.String("type", fe.Type), slog.String("error", err.Error()))
-			failure = fmt.Errorf("%w: event %d (%s): %w", ErrHandler, fe.EventID, fe.Type, err)
-			break
+			if dead, derr := p.failed(ctx, fe, err, final); derr != nil {
+				failure = derr
+				break
+			} else if !dead {
+				failure = fmt.Errorf("%w: event %d (%s): %w", ErrHandler, fe.EventID, fe.Type, err)
+				break
+			}
+			res.Dead++
+		} else {
+			res.Handled++
 		}
-		res.Handled++
+		p.failID, p.failN = 0, 0
 		confirm = fe.EventID + 1
 	}
 	if failure == nil && batch.NextOffset > confirm {
@@ -307,6 +352,116 @@ func (p *Poller) Once(ctx context.Context) (Batch, error) {
 		res.Offset = confirm
 	}
 	return res, failure
+}
+
+// failed counts a failed run of fe's handler and reports whether fe went
+// to the dead letters: after Retry.MaxAttempts runs, or at once when final.
+// A run cut short by the end of ctx does not count. derr is the error of
+// a dead letter the queue did not keep (fe then comes again).
+func (p *Poller) failed(ctx context.Context, fe *FetchedEvent, err error, final bool) (dead bool, derr error) {
+	if ctx.Err() != nil && !final {
+		return false, nil
+	}
+	if p.failID != fe.EventID {
+		p.failID, p.failN = fe.EventID, 0
+	}
+	p.failN++
+	pol := p.Retry.WithDefaults()
+	log := p.logger()
+	if !final && p.failN < pol.MaxAttempts {
+		wait := pol.Delay(p.failN)
+		log.LogAttrs(ctx, slog.LevelWarn, "imbotv2: event handler failed",
+			slog.Int64("event_id", fe.EventID), slog.String("type", fe.Type), slog.Int("attempt", p.failN), slog.String("error", err.Error()))
+		p.queued(ctx, fe.Type, events.QueueRetried, p.failN, wait, err)
+		return false, nil
+	}
+	body, jerr := json.Marshal(fe)
+	if jerr != nil {
+		return false, fmt.Errorf("imbotv2: event %d to the dead letters: %w", fe.EventID, jerr)
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	j, qerr := p.queue().PutDead(sctx, webhook.Job{Event: fe.Type, Body: string(body), JSON: true, Attempt: p.failN}, err.Error())
+	cancel()
+	if qerr != nil {
+		return false, fmt.Errorf("imbotv2: event %d (%s) failed %d times and the queue did not keep it: %w", fe.EventID, fe.Type, p.failN, qerr)
+	}
+	log.LogAttrs(ctx, slog.LevelError, "imbotv2: an event went to the dead letters",
+		slog.Int64("event_id", fe.EventID), slog.String("type", fe.Type), slog.String("job", j.ID),
+		slog.Int("attempts", p.failN), slog.String("error", err.Error()))
+	p.queued(ctx, fe.Type, events.QueueDead, p.failN, 0, err)
+	return true, nil
+}
+
+// queued reports a retry or a dead letter to the observer.
+func (p *Poller) queued(ctx context.Context, event, op string, attempt int, wait time.Duration, err error) {
+	if p.Observer.Queue != nil {
+		p.Observer.Queue(ctx, events.QueueEvent{Event: event, Op: op, Depth: -1, Wait: wait, Attempt: attempt, Err: err})
+	}
+}
+
+// redrive runs the jobs Run claims from Queue (re-driven dead letters)
+// until ctx ends, one at a time, under Retry like webhook.WithQueue.
+func (p *Poller) redrive(ctx context.Context) {
+	q, pol := p.queue(), p.Retry.WithDefaults()
+	for ctx.Err() == nil {
+		j, err := q.Claim(ctx, pol.Visibility)
+		if err != nil {
+			if ctx.Err() == nil {
+				p.logger().LogAttrs(ctx, slog.LevelError, "imbotv2: claiming a re-driven event failed", slog.String("error", err.Error()))
+				t := time.NewTimer(pol.Backoff) // a store that is down: do not spin
+				select {
+				case <-ctx.Done():
+				case <-t.C:
+				}
+				t.Stop()
+			}
+			continue
+		}
+		p.runJob(ctx, q, pol, j)
+	}
+}
+
+// runJob runs the handler of a claimed job and acknowledges, retries or
+// buries it.
+func (p *Poller) runJob(ctx context.Context, q webhook.Queue, pol events.RetryPolicy, j webhook.Job) {
+	var fe FetchedEvent
+	err := json.Unmarshal([]byte(j.Body), &fe)
+	var ev *events.Event
+	if err == nil {
+		ev, err = fe.Event()
+	}
+	final := err != nil
+	if err == nil {
+		hctx, cancel := p.handlerContext(ctx)
+		hctx, cancelT := context.WithTimeout(hctx, pol.Visibility)
+		p.handleMu.Lock()
+		err = p.Dispatch(hctx, ev)
+		p.handleMu.Unlock()
+		cancelT()
+		cancel()
+	}
+	sctx := context.WithoutCancel(ctx)
+	var qerr error
+	switch {
+	case err == nil:
+		if qerr = q.Ack(sctx, j); qerr == nil {
+			p.queued(ctx, j.Event, events.QueueAcked, j.Attempt, 0, nil)
+		}
+	case final || j.Attempt >= pol.MaxAttempts:
+		if qerr = q.Dead(sctx, j, err.Error()); qerr == nil {
+			p.logger().LogAttrs(ctx, slog.LevelError, "imbotv2: a re-driven event went to the dead letters",
+				slog.String("job", j.ID), slog.String("type", j.Event), slog.Int("attempts", j.Attempt), slog.String("error", err.Error()))
+			p.queued(ctx, j.Event, events.QueueDead, j.Attempt, 0, err)
+		}
+	default:
+		wait := pol.Delay(j.Attempt)
+		if qerr = q.Retry(sctx, j, time.Now().Add(wait), err.Error()); qerr == nil {
+			p.queued(ctx, j.Event, events.QueueRetried, j.Attempt, wait, err)
+		}
+	}
+	if qerr != nil {
+		p.logger().LogAttrs(ctx, slog.LevelError, "imbotv2: updating a re-driven event failed", slog.String("job", j.ID), slog.String("error", qerr.Error()))
+	}
 }
 
 // handlerContext is ctx for handlers, except that its end reaches them
@@ -345,12 +500,15 @@ func fatal(err error) bool {
 
 // Run polls until ctx ends (then it returns nil) or an error that waiting
 // does not fix (an unknown or foreign bot, missing token or scope, wrong
-// credentials), which it returns. Handler failures and transport, 5xx and
-// rate-limit errors are logged and retried after a backoff. On the way
-// out it lets the handler in hand finish (up to StopGrace), starts no new
-// one, and sends the last saved offset to the portal, so that the next
-// consumer does not see handled events again. Run must not be called
-// concurrently on one Poller.
+// credentials), which it returns. A failed handler runs again after the
+// waits of Retry (then its event goes to the dead letters); transport,
+// 5xx and rate-limit errors are logged and retried after a backoff. Run
+// also claims the jobs of Queue (dead letters re-driven by an operator)
+// and runs them under Retry, one handler at a time with the fetched
+// events. On the way out it lets the handler in hand finish (up to
+// StopGrace), starts no new one, and sends the last saved offset to the
+// portal, so that the next consumer does not see handled events again.
+// Run must not be called concurrently on one Poller.
 func (p *Poller) Run(ctx context.Context) error {
 	if p.Client == nil || p.BotID <= 0 {
 		return errors.New("imbotv2: Poller needs Client and BotID")
@@ -366,6 +524,11 @@ func (p *Poller) Run(ctx context.Context) error {
 	}
 	idleWait, errWait := idle, idle
 	wake := p.wake()
+	p.queue()
+	rctx, stopRedrive := context.WithCancel(ctx)
+	var redriving sync.WaitGroup
+	redriving.Go(func() { p.redrive(rctx) })
+	defer func() { stopRedrive(); redriving.Wait() }()
 	for {
 		b, err := p.Once(ctx)
 		if ctx.Err() != nil {
@@ -376,15 +539,15 @@ func (p *Poller) Run(ctx context.Context) error {
 		switch {
 		case err != nil && fatal(err):
 			return err
+		case errors.Is(err, ErrHandler):
+			wait = p.Retry.Delay(p.failN)
 		case err != nil:
-			if !errors.Is(err, ErrHandler) {
-				p.logger().LogAttrs(ctx, slog.LevelWarn, "imbotv2: polling failed", slog.Int("bot_id", p.BotID), slog.String("error", err.Error()))
-			}
+			p.logger().LogAttrs(ctx, slog.LevelWarn, "imbotv2: polling failed", slog.Int("bot_id", p.BotID), slog.String("error", err.Error()))
 			wait = errWait
 			errWait = min(errWait*2, maxBackoff)
 		case b.HasMore:
 			wait, idleWait, errWait = more, idle, idle
-		case b.Handled > 0:
+		case b.Handled > 0 || b.Dead > 0:
 			wait, idleWait, errWait = idle, idle, idle
 		default:
 			wait = idleWait
@@ -392,6 +555,9 @@ func (p *Poller) Run(ctx context.Context) error {
 			errWait = idle
 		}
 		t := time.NewTimer(wait)
+		if errors.Is(err, ErrHandler) {
+			wake = nil // a retry keeps its wait: Wake does not cut it short
+		}
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -402,6 +568,7 @@ func (p *Poller) Run(ctx context.Context) error {
 			idleWait = idle
 		case <-t.C:
 		}
+		wake = p.wake()
 	}
 }
 

@@ -391,3 +391,41 @@ func TestQueueDeadLetterReleasesDedupeKey(t *testing.T) {
 		}
 	})
 }
+
+// TestMemoryQueuePutDead: a job stored straight in the dead letters keeps
+// its attempt and error, is never claimed, and is re-driven (attempt from
+// 0) and dropped like any dead letter.
+func TestMemoryQueuePutDead(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := NewMemoryQueue(0)
+		ctx := t.Context()
+		d, err := q.PutDead(ctx, Job{Event: "E", Body: "b", JSON: true, Attempt: 5, Lease: "x"}, "broken")
+		if err != nil || d.ID == "" || d.Lease != "" || d.Enqueued != time.Now() {
+			t.Fatalf("PutDead %+v, %v", d, err)
+		}
+		if dead, _ := q.DeadLetters(ctx); len(dead) != 1 || dead[0] != d || d.Attempt != 5 || d.LastError != "broken" {
+			t.Fatalf("dead letters %+v", dead)
+		}
+		cctx, cancel := context.WithTimeout(ctx, time.Minute)
+		if j, err := q.Claim(cctx, time.Minute); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("claimed a dead letter: %+v %v", j, err)
+		}
+		cancel()
+		if err := q.Redrive(ctx, d.ID); err != nil {
+			t.Fatal(err)
+		}
+		if j, err := q.Claim(ctx, time.Minute); err != nil || j.ID != d.ID || j.Attempt != 1 || j.Body != "b" {
+			t.Fatalf("after redrive %+v, %v", j, err)
+		}
+		d2, _ := q.PutDead(ctx, Job{Event: "E"}, "e")
+		if d2.ID == d.ID {
+			t.Errorf("two dead letters with id %s", d.ID)
+		}
+		if err := q.Drop(ctx, d2.ID); err != nil {
+			t.Fatal(err)
+		}
+		if s, _ := q.Stats(ctx); s.Dead != 0 || s.Pending != 1 {
+			t.Errorf("stats %+v", s)
+		}
+	})
+}

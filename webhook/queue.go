@@ -42,6 +42,12 @@ type Queue interface {
 	// again unless [Queue.Redrive] brings it back.
 	Dead(ctx context.Context, j Job, lastErr string) error
 
+	// PutDead stores j straight in the dead letters with lastErr (its ID
+	// and Enqueued are set by the queue, its Attempt is kept): for an
+	// intake that ran its own attempts, as imbotv2.Poller does, so that
+	// its dead letters are listed, re-driven and dropped like the others.
+	PutDead(ctx context.Context, j Job, lastErr string) (Job, error)
+
 	// DeadLetters lists the dead letters, oldest first.
 	DeadLetters(ctx context.Context) ([]Job, error)
 	// Redrive puts the dead letter with id back for a fresh round of
@@ -272,6 +278,16 @@ func (q *MemoryQueue) Dead(_ context.Context, j Job, lastErr string) error {
 	d.LastError, d.Lease = lastErr, ""
 	q.dead = append(q.dead, d)
 	return nil
+}
+
+// PutDead implements [Queue].
+func (q *MemoryQueue) PutDead(_ context.Context, j Job, lastErr string) (Job, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.seq++
+	j.ID, j.Lease, j.Enqueued, j.LastError = strconv.FormatInt(q.seq, 10), "", time.Now(), lastErr
+	q.dead = append(q.dead, j)
+	return j, nil
 }
 
 // DeadLetters implements [Queue].

@@ -288,6 +288,18 @@ func (q *Queue) Dead(ctx context.Context, j webhook.Job, lastErr string) error {
 	return q.finish(ctx, "queue dead", j, "dead", 0, payloadOf(j, j.Attempt))
 }
 
+// PutDead implements webhook.Queue: the job is added to the dead-letter
+// stream.
+func (q *Queue) PutDead(ctx context.Context, j webhook.Job, lastErr string) (webhook.Job, error) {
+	j.ID, j.Enqueued, j.Lease, j.LastError = randHex(12), time.Now(), "", lastErr
+	octx, cancel := q.o.opCtx(ctx)
+	defer cancel()
+	if err := q.rdb.XAdd(octx, &redis.XAddArgs{Stream: q.dead, Values: jobFields(j, j.Attempt)}).Err(); err != nil {
+		return webhook.Job{}, wrap(ctx, "queue put dead", err)
+	}
+	return j, nil
+}
+
 // deadEntries returns the dead-letter stream's entries.
 func (q *Queue) deadEntries(ctx context.Context) ([]redis.XMessage, error) {
 	octx, cancel := q.o.opCtx(ctx)

@@ -227,3 +227,40 @@ func TestQueueFull(t *testing.T) {
 		t.Fatalf("second put: %v", err)
 	}
 }
+
+// TestQueuePutDead: a job stored straight in the dead letters keeps its
+// attempt and error, is never claimed, and is re-driven (attempt from 0)
+// and dropped like any dead letter.
+func TestQueuePutDead(t *testing.T) {
+	t.Parallel()
+	srv := startRedis(t)
+	ctx := t.Context()
+	q := NewQueue(srv.client(t), "t-putdead", 0, 0)
+	d, err := q.PutDead(ctx, webhook.Job{Event: "ONIMBOTV2MESSAGEADD", Body: `{"eventId":7}`, JSON: true, Attempt: 5}, "still broken")
+	if err != nil || d.ID == "" || d.Enqueued.IsZero() {
+		t.Fatalf("PutDead %+v, %v", d, err)
+	}
+	dead, err := q.DeadLetters(ctx)
+	if err != nil || len(dead) != 1 || dead[0].ID != d.ID || dead[0].Attempt != 5 || dead[0].LastError != "still broken" ||
+		dead[0].Body != `{"eventId":7}` || !dead[0].JSON || dead[0].Event != "ONIMBOTV2MESSAGEADD" {
+		t.Fatalf("dead letters %+v, %v", dead, err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	if j, err := q.Claim(cctx, time.Minute); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("claimed a dead letter: %+v %v", j, err)
+	}
+	cancel()
+	if err := q.Redrive(ctx, d.ID); err != nil {
+		t.Fatal(err)
+	}
+	if j, err := q.Claim(ctx, time.Minute); err != nil || j.ID != d.ID || j.Attempt != 1 {
+		t.Fatalf("after redrive %+v, %v", j, err)
+	}
+	d2, _ := q.PutDead(ctx, webhook.Job{Event: "X"}, "e")
+	if err := q.Drop(ctx, d2.ID); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := q.Stats(ctx); s.Dead != 0 {
+		t.Errorf("stats %+v", s)
+	}
+}
