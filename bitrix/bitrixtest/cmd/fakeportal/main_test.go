@@ -19,7 +19,7 @@ func TestRunServesSeededPortal(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		err := run(ctx, []string{"-addr", "127.0.0.1:0", "-seed-deals", "7", "-no-rate-limit"}, pw)
+		err := run(ctx, []string{"-addr", "127.0.0.1:0", "-seed-deals", "7", "-no-rate-limit"}, pw, io.Discard)
 		pw.CloseWithError(err)
 		done <- err
 	}()
@@ -66,9 +66,26 @@ func TestRunServesSeededPortal(t *testing.T) {
 	}
 }
 
-func TestRunRejectsBadFlags(t *testing.T) {
+func TestRunFlags(t *testing.T) {
 	t.Parallel()
-	if err := run(t.Context(), []string{"-seed-deals", "many"}, io.Discard); err == nil {
-		t.Error("a non-numeric -seed-deals was accepted")
+	for _, tc := range []struct {
+		args    []string
+		wantErr bool
+		usage   bool
+	}{
+		{[]string{"-h"}, false, true},
+		{[]string{"-help"}, false, true},
+		{[]string{"-seed-deals", "many"}, true, true},
+		{[]string{"-nope"}, true, true},
+		{[]string{"extra"}, true, false},
+	} {
+		var stderr strings.Builder
+		err := run(t.Context(), tc.args, io.Discard, &stderr)
+		if (err != nil) != tc.wantErr {
+			t.Errorf("run %q: error %v, want error %v", tc.args, err, tc.wantErr)
+		}
+		if got := strings.Contains(stderr.String(), "Usage: fakeportal"); got != tc.usage {
+			t.Errorf("run %q printed usage %v, want %v: %q", tc.args, got, tc.usage, stderr.String())
+		}
 	}
 }
