@@ -63,6 +63,14 @@
 // [Server.DropBeforeProcessing], [Server.DropAfterProcessing],
 // [Server.HTML502] and [Server.InjectFault].
 //
+// Control API: every server also answers a JSON control API under
+// [ControlRoot] (/_bitrixtest/v1/, [Server.ControlURL] lists its calls), so
+// a test in any language can do what the Go helpers do: install the app at
+// a handler, act as a user (bot messages v1 and v2, chats, commands, CRM
+// and list changes that fire the REST methods' events), read bots,
+// messages, items and deliveries (waiting with ?wait=5s), move the clock,
+// set limits, inject faults and reset ([Server.Reset], [WithSeed]).
+//
 // Command fakeportal (bitrix/bitrixtest/cmd/fakeportal) runs a seeded portal
-// standalone.
+// standalone and prints its URLs, credentials and control URL.
 package bitrixtest
