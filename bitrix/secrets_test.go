@@ -203,9 +203,12 @@ func TestNoCredentialInAnyOutput(t *testing.T) {
 	clientOpts := []bitrix.Option{bitrix.WithAllowHTTP(), bitrix.WithoutRateLimit(), bitrix.WithLogger(logger), bitrix.WithDumpDir(dumpDir)}
 	const staticToken = "staticAppTokenXYZ123"
 	secret(staticToken)
-	h := webhook.New(webhook.WithApp(app), webhook.WithOAuthServers(pa.ServerEndpoint), webhook.WithRegistry(reg),
+	h, err := webhook.New(webhook.WithApp(app), webhook.WithOAuthServers(pa.ServerEndpoint), webhook.WithRegistry(reg),
 		webhook.WithTokenStore(tokens), webhook.WithApplicationToken(staticToken), webhook.WithLogger(logger),
 		webhook.WithClientOptions(clientOpts...))
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	if _, err := portal.InstallApp(srv.URL); err != nil {
@@ -290,8 +293,16 @@ func TestNoCredentialInAnyOutput(t *testing.T) {
 	}
 	add("imbotv2 client", ib2)
 	add("imbotv2 poller", &imbotv2.Poller{Client: ib2, BotID: 1, Logger: logger})
-	add("crm client", crm.New(pc))
-	add("lists client", lists.New(pc))
+	cc, err := crm.New(pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	add("crm client", cc)
+	lc, err := lists.New(pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	add("lists client", lc)
 	const redisPassword = "redisPasswordQ7"
 	secret(redisPassword)
 	rdb := redis.NewClient(&redis.Options{Addr: addr, Password: redisPassword, DialTimeout: time.Second, MaxRetries: -1})

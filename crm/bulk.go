@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/b24go/sdk/bitrix"
 	"github.com/b24go/sdk/internal/phpform"
@@ -53,8 +54,10 @@ type BulkResult struct {
 	Err error
 }
 
-// BulkOption configures a bulk operation.
-type BulkOption func(*bulkConfig)
+// BulkOption configures a bulk operation ([Items.AddMany],
+// [Items.UpdateMany], [Items.DeleteMany]). Options validate their
+// arguments; the method returns the first error before any request.
+type BulkOption func(*bulkConfig) error
 
 type bulkConfig struct {
 	markerField string
@@ -62,31 +65,57 @@ type bulkConfig struct {
 	rounds      int
 }
 
-// MarkerField makes [Items.AddMany] identify items by a field of the
+// WithMarkerField makes [Items.AddMany] identify items by a field of the
 // caller's choice ("xmlId", "ufCrm5_ExternalKey", ...) instead of
 // originatorId+originId. Every item must carry a non-empty value in it,
-// unique within the call, and the field must be filterable.
-func MarkerField(name string) BulkOption { return func(c *bulkConfig) { c.markerField = name } }
+// unique within the call, and the field must be filterable. An empty name
+// is an error.
+func WithMarkerField(name string) BulkOption {
+	return func(c *bulkConfig) error {
+		if strings.TrimSpace(name) == "" {
+			return errors.New("crm: WithMarkerField: empty field name")
+		}
+		c.markerField = name
+		return nil
+	}
+}
 
-// OriginatorID sets the originatorId that [Items.AddMany] writes into items
-// that have none (default [DefaultOriginatorID]).
-func OriginatorID(id string) BulkOption { return func(c *bulkConfig) { c.originator = id } }
+// WithOriginatorID sets the originatorId that [Items.AddMany] writes into
+// items that have none (default [DefaultOriginatorID]). An empty id is an
+// error.
+func WithOriginatorID(id string) BulkOption {
+	return func(c *bulkConfig) error {
+		if strings.TrimSpace(id) == "" {
+			return errors.New("crm: WithOriginatorID: empty originator id")
+		}
+		c.originator = id
+		return nil
+	}
+}
 
-// MaxRounds sets how many times an item whose request failed is sent at
-// most (default [DefaultMaxRounds]).
-func MaxRounds(n int) BulkOption { return func(c *bulkConfig) { c.rounds = n } }
+// WithMaxRounds sets how many times an item whose request failed is sent
+// at most (default [DefaultMaxRounds]). n must be at least 1.
+func WithMaxRounds(n int) BulkOption {
+	return func(c *bulkConfig) error {
+		if n < 1 {
+			return fmt.Errorf("crm: WithMaxRounds: %d rounds, need at least 1", n)
+		}
+		c.rounds = n
+		return nil
+	}
+}
 
-func newBulkConfig(opts []BulkOption) bulkConfig {
+func newBulkConfig(opts []BulkOption) (bulkConfig, error) {
 	cfg := bulkConfig{originator: DefaultOriginatorID, rounds: DefaultMaxRounds}
 	for _, o := range opts {
-		if o != nil {
-			o(&cfg)
+		if o == nil {
+			continue
+		}
+		if err := o(&cfg); err != nil {
+			return bulkConfig{}, err
 		}
 	}
-	if cfg.rounds <= 0 {
-		cfg.rounds = DefaultMaxRounds
-	}
-	return cfg
+	return cfg, nil
 }
 
 // ambiguous reports whether a failed command may have been applied or was
@@ -149,14 +178,14 @@ func (e *addEntry) key() string { return e.originator + "\x00" + e.marker }
 // item exactly once, even when connections break:
 //
 // Every item carries a marker: by default originatorId (the item's own, or
-// [OriginatorID], default "b24go") plus originId (the item's own, or a
+// [WithOriginatorID], default "b24go") plus originId (the item's own, or a
 // generated unique value). When a request's outcome is unknown — the
 // connection dropped after sending, a proxy answered 502, the portal
 // answered a server error — AddMany looks the markers up (crm.item.list
 // filtered by marker, batched), takes the items it finds as added, and
-// sends again only the items that are missing, for up to [MaxRounds]
+// sends again only the items that are missing, for up to [WithMaxRounds]
 // rounds. Items the portal rejected (validation, access) fail with its
-// error and are not sent again. [MarkerField] uses a field of the caller's
+// error and are not sent again. [WithMarkerField] uses a field of the caller's
 // choice as the marker instead.
 //
 // The portal cannot enforce unique markers: reconciliation holds as long as
@@ -175,7 +204,10 @@ func (s *Items) AddMany(ctx context.Context, items []Fields, opts ...BulkOption)
 	if err := s.check(m, 0, false); err != nil {
 		return nil, err
 	}
-	cfg := newBulkConfig(opts)
+	cfg, err := newBulkConfig(opts)
+	if err != nil {
+		return nil, err
+	}
 	entries, err := s.prepareAdds(m, items, cfg)
 	if err != nil {
 		return nil, err
@@ -443,7 +475,7 @@ type Update struct {
 // UpdateMany updates items through batch requests (50 crm.item.update
 // commands per request, sent in parallel like AddMany's) and returns one result per update, in input order.
 // An update whose outcome is unknown (connection lost, proxy error, server
-// fault) is sent again, up to [MaxRounds] times: setting the same values
+// fault) is sent again, up to [WithMaxRounds] times: setting the same values
 // twice gives the same item. (Do not use it for changes that are not
 // idempotent, such as appending to the fm multi-field with a list.)
 // Bad input fails the call before any request with a [ValidationError].
@@ -463,7 +495,10 @@ func (s *Items) UpdateMany(ctx context.Context, updates []Update, opts ...BulkOp
 			return nil, err
 		}
 	}
-	cfg := newBulkConfig(opts)
+	cfg, err := newBulkConfig(opts)
+	if err != nil {
+		return nil, err
+	}
 	return s.runMany(ctx, m, len(updates), cfg, func(i int) bitrix.Params {
 		p := s.base()
 		p["id"] = updates[i].ID
@@ -498,7 +533,10 @@ func (s *Items) DeleteMany(ctx context.Context, ids []int, opts ...BulkOption) (
 			return nil, invalid(m, fmt.Sprintf("ids[%d]", i), "must be a positive item id, got %d", id)
 		}
 	}
-	cfg := newBulkConfig(opts)
+	cfg, err := newBulkConfig(opts)
+	if err != nil {
+		return nil, err
+	}
 	return s.runMany(ctx, m, len(ids), cfg, func(i int) bitrix.Params {
 		return bitrix.Params{"entityTypeId": s.typ, "id": ids[i]}
 	}, func(i int, cmd *bitrix.BatchCmd, res *BulkResult, retried bool) error {

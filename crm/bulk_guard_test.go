@@ -137,7 +137,11 @@ func TestAddManyEmptyCommandError(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := crm.New(bc).Items(crm.Deal).AddMany(t.Context(), dealsToAdd(1))
+			cc, err := crm.New(bc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := cc.Items(crm.Deal).AddMany(t.Context(), dealsToAdd(1))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -160,7 +164,7 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // TestUpdateManyGivesUpAfterItsRounds: an update that keeps failing with
-// an unknown outcome is sent exactly MaxRounds times and then reported as
+// an unknown outcome is sent exactly WithMaxRounds times and then reported as
 // maybe applied.
 func TestUpdateManyGivesUpAfterItsRounds(t *testing.T) {
 	t.Parallel()
@@ -172,7 +176,7 @@ func TestUpdateManyGivesUpAfterItsRounds(t *testing.T) {
 	srv.FailMethod("crm.item.update", 0, 500, "INTERNAL_SERVER_ERROR") // every command, every round
 	res, err := c.Items(crm.Deal).UpdateMany(t.Context(), []crm.Update{
 		{ID: ids[0], Fields: crm.Fields{"title": "a"}}, {ID: ids[1], Fields: crm.Fields{"title": "b"}},
-	}, crm.MaxRounds(3))
+	}, crm.WithMaxRounds(3))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -85,7 +85,7 @@ func TestAddManyExactlyOnce(t *testing.T) {
 			const n = 300
 			srv, c := newPortal(t)
 			srv.FaultRate(0.5, seed, ks...)
-			res, err := c.Items(crm.Deal).AddMany(t.Context(), dealsToAdd(n), crm.MaxRounds(30))
+			res, err := c.Items(crm.Deal).AddMany(t.Context(), dealsToAdd(n), crm.WithMaxRounds(30))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -184,7 +184,7 @@ func TestAddManyGivesUp(t *testing.T) {
 	t.Parallel()
 	srv, c := newPortal(t)
 	srv.FailMethod("crm.item.add", 0, 500, "INTERNAL_SERVER_ERROR") // every command fails
-	res, err := c.Items(crm.Deal).AddMany(t.Context(), dealsToAdd(2), crm.MaxRounds(3))
+	res, err := c.Items(crm.Deal).AddMany(t.Context(), dealsToAdd(2), crm.WithMaxRounds(3))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +212,7 @@ func TestAddManyMarkerField(t *testing.T) {
 		in[i][extKey] = fmt.Sprintf("ext-%d", i)
 	}
 	srv.DropAfterProcessing(1)
-	res, err := c.Items(crm.Deal).AddMany(t.Context(), in, crm.MarkerField(extKey))
+	res, err := c.Items(crm.Deal).AddMany(t.Context(), in, crm.WithMarkerField(extKey))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,9 +251,9 @@ func TestAddManyBadInputSendsNothing(t *testing.T) {
 		{"repeated originId", []crm.Fields{{"title": "a", "originId": "x"}, {"title": "b", "originId": "x"}}, nil, "items[1]"},
 		{"empty originId", []crm.Fields{{"title": "a", "originId": ""}}, nil, "items[0].originId"},
 		{"bad originatorId", []crm.Fields{{"title": "a", "originatorId": []int{1}}}, nil, "items[0].originatorId"},
-		{"missing marker field", []crm.Fields{{"title": "a", extKey: "1"}, {"title": "b"}}, []crm.BulkOption{crm.MarkerField(extKey)}, "items[1]." + extKey},
+		{"missing marker field", []crm.Fields{{"title": "a", extKey: "1"}, {"title": "b"}}, []crm.BulkOption{crm.WithMarkerField(extKey)}, "items[1]." + extKey},
 		{"unencodable value", []crm.Fields{{"title": "a"}, {"title": make(chan int)}}, nil, "items[1]"},
-		{"repeated marker field", []crm.Fields{{extKey: 7}, {extKey: "7"}}, []crm.BulkOption{crm.MarkerField(extKey)}, "items[1]"},
+		{"repeated marker field", []crm.Fields{{extKey: 7}, {extKey: "7"}}, []crm.BulkOption{crm.WithMarkerField(extKey)}, "items[1]"},
 	}
 	for _, tc := range cases {
 		_, err := deals.AddMany(ctx, tc.items, tc.opts...)
@@ -295,7 +295,7 @@ func TestUpdateManyAndDeleteManyUnderFaults(t *testing.T) {
 	}
 	ups[3].ID = 999999 // does not exist: a final per-item error
 	srv.FaultRate(0.3, 7, bitrixtest.FaultDropAfter, bitrixtest.FaultHTML502, bitrixtest.FaultDropBefore)
-	res, err := deals.UpdateMany(ctx, ups, crm.MaxRounds(30))
+	res, err := deals.UpdateMany(ctx, ups, crm.WithMaxRounds(30))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -319,7 +319,7 @@ func TestUpdateManyAndDeleteManyUnderFaults(t *testing.T) {
 	}
 	srv.ClearFaults()
 	srv.DropAfterProcessing(1) // one request's deletes run, their answer is lost
-	dres, err := deals.DeleteMany(ctx, ids, crm.MaxRounds(30))
+	dres, err := deals.DeleteMany(ctx, ids, crm.WithMaxRounds(30))
 	if err != nil {
 		t.Fatal(err)
 	}

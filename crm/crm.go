@@ -107,23 +107,37 @@ type Client struct {
 	origUF bool
 }
 
-// Option configures a [Client].
-type Option func(*Client)
+// Option configures a [Client]. Options validate their arguments; [New]
+// returns the first error.
+type Option func(*config) error
 
-// UseOriginalUfNames makes crm.item.* calls send useOriginalUfNames=Y, so
+type config struct {
+	origUF bool
+}
+
+// WithOriginalUfNames makes crm.item.* calls send useOriginalUfNames=Y, so
 // user fields are named UF_CRM_... in requests and answers instead of the
 // camelCase ufCrm... spelling (CRM 25.0.0 and later).
-func UseOriginalUfNames() Option { return func(c *Client) { c.origUF = true } }
+func WithOriginalUfNames() Option {
+	return func(c *config) error { c.origUF = true; return nil }
+}
 
-// New returns a CRM client that calls the portal through c.
-func New(c *bitrix.Client, opts ...Option) *Client {
-	cl := &Client{c: c}
+// New returns a CRM client that calls the portal through c. It does no
+// I/O; it fails on a nil client or an invalid option.
+func New(c *bitrix.Client, opts ...Option) (*Client, error) {
+	if c == nil {
+		return nil, errors.New("crm: New: nil *bitrix.Client")
+	}
+	var cfg config
 	for _, o := range opts {
-		if o != nil {
-			o(cl)
+		if o == nil {
+			continue
+		}
+		if err := o(&cfg); err != nil {
+			return nil, err
 		}
 	}
-	return cl
+	return &Client{c: c, origUF: cfg.origUF}, nil
 }
 
 // Bitrix returns the underlying core client.

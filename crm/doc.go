@@ -4,7 +4,8 @@
 // crm.deal.productrows.get/set.
 //
 //	c, _ := bitrix.New(bitrix.WebhookURL("https://portal.bitrix24.com/rest/1/s3cr3t/"))
-//	deals := crm.New(c).Items(crm.Deal)
+//	cc, err := crm.New(c)
+//	deals := cc.Items(crm.Deal)
 //	deal, err := deals.Add(ctx, crm.Fields{"title": "Order 1001", "opportunity": crm.MustDecimal("99.90")})
 //
 // # Items
@@ -21,14 +22,14 @@
 // ...) and keeps every other field — user fields ufCrm*/UF_CRM_* included —
 // in Extra; [Item.Field], [Item.DecodeField] and [Item.SetField] read and
 // write them, and encoding an Item loses nothing. Writes take a [Fields]
-// map. [UseOriginalUfNames] switches user fields to their UF_CRM_ names.
+// map. [WithOriginalUfNames] switches user fields to their UF_CRM_ names.
 //
 // # Bulk operations
 //
 // [Items.AddMany], [Items.UpdateMany] and [Items.DeleteMany] send 50
 // commands per batch request and return a [BulkResult] per input, in input
 // order. AddMany adds each item exactly once: items carry a marker
-// (originatorId + originId, or [MarkerField]); after a failure whose
+// (originatorId + originId, or [WithMarkerField]); after a failure whose
 // outcome is unknown — a connection lost after sending, a proxy's 502 — it
 // looks the markers up and sends again only the items that are missing.
 //

@@ -20,7 +20,11 @@ func startPortal() (*bitrixtest.Server, *crm.Client) {
 	if err != nil {
 		log.Fatal(err)
 	}
-	return srv, crm.New(c)
+	cc, err := crm.New(c)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return srv, cc
 }
 
 func Example() {
@@ -77,7 +81,7 @@ func ExampleItems_AddMany() {
 		contacts[i] = crm.Fields{"name": fmt.Sprintf("Contact %d", i), "originId": fmt.Sprintf("erp-%d", i)}
 	}
 	srv.DropAfterProcessing(1) // one of the two requests runs, but its answer is lost
-	res, err := c.Items(crm.Contact).AddMany(ctx, contacts, crm.OriginatorID("erp"))
+	res, err := c.Items(crm.Contact).AddMany(ctx, contacts, crm.WithOriginatorID("erp"))
 	if err != nil {
 		log.Fatal(err)
 	}

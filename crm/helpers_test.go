@@ -31,7 +31,11 @@ func newClient(t testing.TB, srv *bitrixtest.Server, opts ...crm.Option) *crm.Cl
 	if err != nil {
 		t.Fatal(err)
 	}
-	return crm.New(c, opts...)
+	cc, err := crm.New(c, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cc
 }
 
 // noCalls fails the test if the portal logged any call (bad input must be
@@ -97,7 +101,11 @@ func rawClient(t *testing.T, status int, body []byte, opts ...crm.Option) (*crm.
 	if err != nil {
 		t.Fatal(err)
 	}
-	return crm.New(c, opts...), &methods
+	cc, err := crm.New(c, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cc, &methods
 }
 
 func fixtureResultB(b *testing.B, name string) json.RawMessage {

@@ -14,7 +14,7 @@ import (
 
 // Fields are the fields of a CRM item to write, keyed by their crm.item.*
 // names: "title", "stageId", "opportunity", "ufCrm5_1721244707107" (or
-// "UF_CRM_5_1721244707107" with [UseOriginalUfNames]). Values are strings,
+// "UF_CRM_5_1721244707107" with [WithOriginalUfNames]). Values are strings,
 // numbers, bools, slices, nested maps, [Decimal], [bitrix.Bool] ("Y"/"N"),
 // [bitrix.Time] or anything that marshals to JSON. They travel as a PHP form:
 // a nil value is dropped (a form has no null), so send "" to clear a field;
@@ -435,7 +435,7 @@ func (it *Item) FieldNames() []string {
 func isOriginalUF(name string) bool { return strings.HasPrefix(strings.ToUpper(name), "UF_CRM_") }
 
 // UFCamelName converts an original user-field name to the spelling
-// crm.item.* uses without [UseOriginalUfNames]: UF_CRM_3_DIGIT → ufCrm3Digit,
+// crm.item.* uses without [WithOriginalUfNames]: UF_CRM_3_DIGIT → ufCrm3Digit,
 // UF_CRM_3_1747309727 → ufCrm3_1747309727; names with a part that mixes
 // letters and digits, or with only a number, keep their tail:
 // UF_CRM_3_DIGIT10 → ufCrm_3_DIGIT10, UF_CRM_1747309879 → ufCrm_1747309879.

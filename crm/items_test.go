@@ -83,7 +83,7 @@ func TestItemsCRUD(t *testing.T) {
 
 func TestItemsOriginalUfNames(t *testing.T) {
 	t.Parallel()
-	srv, c := newPortal(t, crm.UseOriginalUfNames())
+	srv, c := newPortal(t, crm.WithOriginalUfNames())
 	ctx := t.Context()
 	it, err := c.Items(crm.Deal).Add(ctx, crm.Fields{"title": "UF", "UF_CRM_5_1721244707107": "v"})
 	if err != nil {

@@ -28,8 +28,13 @@ type Client struct {
 	Chats *ChatService
 }
 
-// Option configures a [Client].
-type Option func(*Client) error
+// Option configures a [Client]. Options validate their arguments; [New]
+// returns the first error.
+type Option func(*config) error
+
+type config struct {
+	clientID string
+}
 
 // WithClientID sets the CLIENT_ID sent with every imbot.* call. Bots
 // registered through an inbound webhook (which has no application identity)
@@ -38,7 +43,7 @@ type Option func(*Client) error
 // unique to your integration and keep it stable. OAuth applications do not
 // need it.
 func WithClientID(id string) Option {
-	return func(c *Client) error {
+	return func(c *config) error {
 		id = strings.TrimSpace(id)
 		if id == "" {
 			return errors.New("imbot: WithClientID: empty client id")
@@ -57,15 +62,16 @@ func New(c *bitrix.Client, opts ...Option) (*Client, error) {
 	if c == nil {
 		return nil, errors.New("imbot: New: nil *bitrix.Client")
 	}
-	cl := &Client{c: c}
+	var cfg config
 	for _, o := range opts {
 		if o == nil {
 			continue
 		}
-		if err := o(cl); err != nil {
+		if err := o(&cfg); err != nil {
 			return nil, err
 		}
 	}
+	cl := &Client{c: c, clientID: cfg.clientID}
 	cl.Bots = &BotService{cl}
 	cl.Messages = &MessageService{cl}
 	cl.Commands = &CommandService{cl}

@@ -82,8 +82,13 @@ type Client struct {
 	Files *FileService
 }
 
-// Option configures a [Client].
-type Option func(*Client) error
+// Option configures a [Client]. Options validate their arguments; [New]
+// returns the first error.
+type Option func(*config) error
+
+type config struct {
+	token bitrix.Secret
+}
 
 // WithBotToken sets the botToken sent with every call, required when the
 // bitrix.Client authenticates with an inbound webhook (index.md#auth). It
@@ -91,7 +96,7 @@ type Option func(*Client) error
 // [MaxBotTokenLen] characters, no white space. It stays a bitrix.Secret:
 // no error or log line quotes it.
 func WithBotToken(token bitrix.Secret) Option {
-	return func(c *Client) error {
+	return func(c *config) error {
 		if err := CheckBotToken(token); err != nil {
 			return err
 		}
@@ -120,15 +125,16 @@ func New(c *bitrix.Client, opts ...Option) (*Client, error) {
 	if c == nil {
 		return nil, errors.New("imbotv2: New: nil *bitrix.Client")
 	}
-	cl := &Client{c: c}
+	var cfg config
 	for _, o := range opts {
 		if o == nil {
 			continue
 		}
-		if err := o(cl); err != nil {
+		if err := o(&cfg); err != nil {
 			return nil, err
 		}
 	}
+	cl := &Client{c: c, token: cfg.token}
 	cl.Bots = &BotService{cl}
 	cl.Chats = &ChatService{cl}
 	cl.Messages = &MessageService{cl}

@@ -74,7 +74,10 @@ func Example_webhookMode() {
 		panic(err)
 	}
 	botID := int(reg.Bot.ID)
-	handler := webhook.New(webhook.WithApplicationToken(portal.V2ApplicationToken(botID)))
+	handler, err := webhook.New(webhook.WithApplicationToken(portal.V2ApplicationToken(botID)))
+	if err != nil {
+		panic(err)
+	}
 	mux.Handle("POST /bot", handler)
 	imbotv2.OnJoinChat(handler, func(ctx context.Context, ev *events.Event, d *events.BotV2JoinChat) error {
 		_, err := client.Messages.Send(ctx, botID, imbotv2.DialogID(d.DialogID), imbotv2.MessageFields{Text: "Hi, I am here to help"})

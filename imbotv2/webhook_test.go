@@ -33,7 +33,10 @@ func TestWebhookModeEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		bot := int(reg.Bot.ID)
-		h := webhook.New(webhook.WithApplicationToken(s.V2ApplicationToken(bot)))
+		h, err := webhook.New(webhook.WithApplicationToken(s.V2ApplicationToken(bot)))
+		if err != nil {
+			t.Fatal(err)
+		}
 		hp.Store(h)
 		OnMessage(h, func(ctx context.Context, ev *events.Event, d *events.BotV2Message) error {
 			_, err := c.Messages.Send(ctx, int(d.Bot.ID), DialogID(d.ReplyDialog()), MessageFields{Text: "echo: " + d.Message.Text})

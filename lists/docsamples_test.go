@@ -32,7 +32,11 @@ func sampleClient(t *testing.T, file string) *lists.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return lists.New(c)
+	lc, err := lists.New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lc
 }
 
 // TestDocsSamples decodes the lists docs samples (api-reference/lists/**)

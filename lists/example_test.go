@@ -28,7 +28,11 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	orders := lists.New(c).Elements(lists.TypeLists, lists.ByCode("orders"))
+	lc, err := lists.New(c)
+	if err != nil {
+		log.Fatal(err)
+	}
+	orders := lc.Elements(lists.TypeLists, lists.ByCode("orders"))
 
 	_, err = orders.Add(ctx, lists.NewElement{
 		Code: "order-1001",

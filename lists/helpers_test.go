@@ -36,7 +36,11 @@ func newPortal(t *testing.T, opts ...lists.Option) (*bitrixtest.Server, *lists.C
 	if err != nil {
 		t.Fatal(err)
 	}
-	return srv, lists.New(c, opts...), id
+	lc, err := lists.New(c, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, lc, id
 }
 
 // serveFixture returns a client whose portal answers every call with the
@@ -58,5 +62,9 @@ func serveFixture(t *testing.T, name string, status int) *lists.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return lists.New(c)
+	lc, err := lists.New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lc
 }

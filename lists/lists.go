@@ -76,8 +76,13 @@ type Client struct {
 	dates *DateFormat
 }
 
-// Option configures a [Client].
-type Option func(*Client)
+// Option configures a [Client]. Options validate their arguments; [New]
+// returns the first error.
+type Option func(*config) error
+
+type config struct {
+	dates DateFormat
+}
 
 // WithDateFormat sets the layouts (Go time layouts) the portal uses for
 // dates in list elements: dateTime for date-time values, date for dates.
@@ -85,38 +90,53 @@ type Option func(*Client)
 // the other known portal layouts). The default is the US layout of
 // English-language cloud portals, "01/02/2006 03:04:05 pm" and
 // "01/02/2006"; a portal in Russian or German uses "02.01.2006 15:04:05"
-// and "02.01.2006".
+// and "02.01.2006". An empty layout keeps the default; both empty is an
+// error.
 func WithDateFormat(dateTime, date string) Option {
-	return func(c *Client) {
+	return func(c *config) error {
+		if dateTime == "" && date == "" {
+			return errors.New("lists: WithDateFormat: both layouts empty")
+		}
 		if dateTime != "" {
 			c.dates.DateTime = dateTime
 		}
 		if date != "" {
 			c.dates.Date = date
 		}
+		return nil
 	}
 }
 
 // WithLocation sets the time zone of the portal's dates (default UTC):
-// the portal writes and reads them in its own zone without an offset.
+// the portal writes and reads them in its own zone without an offset. A
+// nil location is an error.
 func WithLocation(loc *time.Location) Option {
-	return func(c *Client) {
-		if loc != nil {
-			c.dates.Location = loc
+	return func(c *config) error {
+		if loc == nil {
+			return errors.New("lists: WithLocation: nil location")
 		}
+		c.dates.Location = loc
+		return nil
 	}
 }
 
-// New returns a lists client that calls the portal through c.
-func New(c *bitrix.Client, opts ...Option) *Client {
-	d := DefaultDateFormat()
-	cl := &Client{c: c, dates: &d}
+// New returns a lists client that calls the portal through c. It does no
+// I/O; it fails on a nil client or an invalid option.
+func New(c *bitrix.Client, opts ...Option) (*Client, error) {
+	if c == nil {
+		return nil, errors.New("lists: New: nil *bitrix.Client")
+	}
+	cfg := config{dates: DefaultDateFormat()}
 	for _, o := range opts {
-		if o != nil {
-			o(cl)
+		if o == nil {
+			continue
+		}
+		if err := o(&cfg); err != nil {
+			return nil, err
 		}
 	}
-	return cl
+	d := cfg.dates
+	return &Client{c: c, dates: &d}, nil
 }
 
 // DateFormat returns the date layouts in use.

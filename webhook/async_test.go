@@ -18,7 +18,10 @@ func TestAsyncConcurrent(t *testing.T) {
 	t.Parallel()
 	var handled sync.Map
 	var count atomic.Int32
-	h := New(WithApplicationToken(testToken), WithAsync(4, 8))
+	h, err := New(WithApplicationToken(testToken), WithAsync(4, 8))
+	if err != nil {
+		t.Fatal(err)
+	}
 	h.OnDealAdd(func(_ context.Context, _ *events.Event, d *events.CRMEntity) error {
 		if _, dup := handled.LoadOrStore(d.EntityID(), true); dup {
 			return fmt.Errorf("deal %d handled twice", d.EntityID())
@@ -64,7 +67,10 @@ func TestAsyncBackpressure(t *testing.T) {
 	release := make(chan struct{})
 	var handled []int
 	var mu sync.Mutex
-	h := New(WithApplicationToken(testToken), WithAsync(1, 1))
+	h, err := New(WithApplicationToken(testToken), WithAsync(1, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
 	h.OnDealAdd(func(_ context.Context, _ *events.Event, d *events.CRMEntity) error {
 		started <- d.EntityID()
 		<-release
@@ -115,8 +121,11 @@ func TestAsyncShutdownDeadline(t *testing.T) {
 	t.Parallel()
 	var failures atomic.Int32
 	canceled := make(chan error, 1)
-	h := New(WithApplicationToken(testToken), WithAsync(1, 0),
+	h, err := New(WithApplicationToken(testToken), WithAsync(1, 0),
 		WithErrorHandler(func(context.Context, *events.Event, error) { failures.Add(1) }))
+	if err != nil {
+		t.Fatal(err)
+	}
 	started := make(chan struct{})
 	h.OnDealAdd(func(ctx context.Context, _ *events.Event, _ *events.CRMEntity) error {
 		close(started)

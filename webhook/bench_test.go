@@ -48,7 +48,10 @@ func BenchmarkParseVerifyDispatch(b *testing.B) {
 		body, token := benchBody(b, file)
 		name := strings.TrimSuffix(strings.TrimPrefix(file, "event_"), ".json")
 		b.Run(name, func(b *testing.B) {
-			h := New(WithApplicationToken(token))
+			h, err := New(WithApplicationToken(token))
+			if err != nil {
+				b.Fatal(err)
+			}
 			h.HandleDefault(func(context.Context, *events.Event) error { return nil })
 			v := events.NewVerifier(nil, token)
 			ctx := context.Background()
@@ -83,7 +86,10 @@ func BenchmarkLoopback(b *testing.B) {
 	})
 	for _, file := range []string{"event_ONCRMDEALADD_app.json", "event_ONIMBOTMESSAGEADD_private.json"} {
 		body, token := benchBody(b, file)
-		full := New(WithApplicationToken(token))
+		full, err := New(WithApplicationToken(token))
+		if err != nil {
+			b.Fatal(err)
+		}
 		full.HandleDefault(func(context.Context, *events.Event) error { return nil })
 		name := strings.TrimSuffix(strings.TrimPrefix(file, "event_"), ".json")
 		for _, tc := range []struct {
@@ -135,7 +141,10 @@ func BenchmarkLoopbackInterleaved(b *testing.B) {
 	})
 	for _, file := range benchFiles {
 		body, token := benchBody(b, file)
-		full := New(WithApplicationToken(token))
+		full, err := New(WithApplicationToken(token))
+		if err != nil {
+			b.Fatal(err)
+		}
 		full.HandleDefault(func(context.Context, *events.Event) error { return nil })
 		name := strings.TrimSuffix(strings.TrimPrefix(file, "event_"), ".json")
 		for _, clients := range []int{runtime.GOMAXPROCS(0), 4 * runtime.GOMAXPROCS(0)} {

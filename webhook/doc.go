@@ -1,7 +1,7 @@
 // Package webhook is an http.Handler that receives Bitrix24 events,
 // verifies them and routes them to typed handler functions.
 //
-//	h := webhook.New(webhook.WithApplicationToken(os.Getenv("B24_APP_TOKEN")))
+//	h, err := webhook.New(webhook.WithApplicationToken(os.Getenv("B24_APP_TOKEN")))
 //	h.OnBotMessage(func(ctx context.Context, ev *events.Event, m *events.BotMessage) error {
 //		target, _ := m.ReplyTarget()
 //		...

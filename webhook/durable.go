@@ -30,11 +30,15 @@ var DefaultRetryPolicy = events.DefaultRetryPolicy
 // what they did not finish stays in q (a [MemoryQueue] loses it with the
 // process). It replaces [WithAsync].
 func WithQueue(q Queue, workers int, policy RetryPolicy) Option {
-	return func(c *config) {
+	return func(c *config) error {
 		if q == nil {
-			panic("webhook: WithQueue with a nil queue")
+			return errors.New("webhook: WithQueue: nil queue")
 		}
-		c.durable = &durableConfig{q: q, workers: max(workers, 1), policy: policy.WithDefaults()}
+		if workers < 1 {
+			return fmt.Errorf("webhook: WithQueue: %d workers, need at least 1", workers)
+		}
+		c.durable = &durableConfig{q: q, workers: workers, policy: policy.WithDefaults()}
+		return nil
 	}
 }
 

@@ -35,7 +35,7 @@ func TestQueueRetriesWithBackoff(t *testing.T) {
 		var attempts []int
 		var retried []events.QueueEvent
 		q := NewMemoryQueue(0)
-		h := New(WithApplicationToken(testToken),
+		h, err := New(WithApplicationToken(testToken),
 			WithQueue(q, 2, RetryPolicy{MaxAttempts: 5, Backoff: time.Second, Visibility: time.Minute}),
 			WithObserver(Observer{Queue: func(_ context.Context, e events.QueueEvent) {
 				if e.Op == events.QueueRetried {
@@ -44,6 +44,9 @@ func TestQueueRetriesWithBackoff(t *testing.T) {
 					mu.Unlock()
 				}
 			}}))
+		if err != nil {
+			t.Fatal(err)
+		}
 		h.OnDealAdd(func(ctx context.Context, _ *events.Event, _ *events.CRMEntity) error {
 			j, _ := JobOf(ctx)
 			mu.Lock()
@@ -93,7 +96,10 @@ func TestQueueDeadLetters(t *testing.T) {
 		runs := map[int]int{}
 		fail := true
 		q := NewMemoryQueue(0)
-		h := New(WithApplicationToken(testToken), WithQueue(q, 1, RetryPolicy{MaxAttempts: 3, Backoff: time.Second}))
+		h, err := New(WithApplicationToken(testToken), WithQueue(q, 1, RetryPolicy{MaxAttempts: 3, Backoff: time.Second}))
+		if err != nil {
+			t.Fatal(err)
+		}
 		h.OnDealAdd(func(_ context.Context, _ *events.Event, d *events.CRMEntity) error {
 			mu.Lock()
 			defer mu.Unlock()
@@ -202,7 +208,10 @@ func TestMemoryQueueVisibilityTimeout(t *testing.T) {
 func TestQueueFullAnswers503(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		block := make(chan struct{})
-		h := New(WithApplicationToken(testToken), WithQueue(NewMemoryQueue(1), 1, RetryPolicy{}))
+		h, err := New(WithApplicationToken(testToken), WithQueue(NewMemoryQueue(1), 1, RetryPolicy{}))
+		if err != nil {
+			t.Fatal(err)
+		}
 		h.OnDealAdd(func(context.Context, *events.Event, *events.CRMEntity) error { <-block; return nil })
 		if st := serve(h, dealBody(1, testToken)); st != 200 {
 			t.Fatalf("first: %d", st)
@@ -239,7 +248,10 @@ func TestMemoryQueueTenThousand(t *testing.T) {
 			flaky[i] = rng.IntN(10) == 0
 		}
 		q := NewMemoryQueue(0)
-		h := New(WithApplicationToken(testToken), WithQueue(q, 8, RetryPolicy{MaxAttempts: 4, Backoff: time.Second}))
+		h, err := New(WithApplicationToken(testToken), WithQueue(q, 8, RetryPolicy{MaxAttempts: 4, Backoff: time.Second}))
+		if err != nil {
+			t.Fatal(err)
+		}
 		h.OnDealAdd(func(ctx context.Context, _ *events.Event, d *events.CRMEntity) error {
 			id := d.EntityID()
 			mu.Lock()
@@ -300,7 +312,10 @@ func TestQueueShutdownLetsHandlerFinish(t *testing.T) {
 		var ctxErr error
 		runs := 0
 		q := NewMemoryQueue(0)
-		h := New(WithApplicationToken(testToken), WithQueue(q, 1, RetryPolicy{}))
+		h, err := New(WithApplicationToken(testToken), WithQueue(q, 1, RetryPolicy{}))
+		if err != nil {
+			t.Fatal(err)
+		}
 		h.OnDealAdd(func(ctx context.Context, _ *events.Event, _ *events.CRMEntity) error {
 			runs++
 			<-release

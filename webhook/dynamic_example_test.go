@@ -12,7 +12,10 @@ import (
 // for type 31 gets them under the generic name (by ENTITY_TYPE_ID) and
 // under the per-type name; other types go to the all-types route.
 func ExampleHandler_OnDynamicItemUpdate() {
-	h := webhook.New(webhook.WithApplicationToken("3c6c9248ec54af6bea1159b43ee0ab32"))
+	h, err := webhook.New(webhook.WithApplicationToken("3c6c9248ec54af6bea1159b43ee0ab32"))
+	if err != nil {
+		panic(err)
+	}
 	h.OnDynamicItemUpdate(func(ctx context.Context, ev *events.Event, d *events.CRMEntity) error {
 		fmt.Println("invoice", d.EntityID(), "changed, via", ev.Name)
 		return nil

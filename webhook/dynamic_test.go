@@ -23,7 +23,10 @@ func TestDynamicItemRoutes(t *testing.T) {
 			return nil
 		}
 	}
-	h := New(InsecureSkipVerify())
+	h, err := New(WithInsecureSkipVerify())
+	if err != nil {
+		t.Fatal(err)
+	}
 	h.OnDynamicItemUpdate(route("invoice"), 31)
 	h.OnDynamicItemUpdate(route("any"))
 	h.OnDynamicItemAdd(route("spa"), 128, 1038)
@@ -88,7 +91,11 @@ func TestDynamicItemRoutes(t *testing.T) {
 					t.Errorf("%s: no panic", name)
 				}
 			}()
-			fn(New(InsecureSkipVerify()))
+			h, err := New(WithInsecureSkipVerify())
+			if err != nil {
+				t.Fatal(err)
+			}
+			fn(h)
 		}()
 	}
 }

@@ -24,7 +24,7 @@ func TestEndToEndWithFakePortal(t *testing.T) {
 	app := portal.App()
 	reg := events.NewMemoryRegistry()
 	tokens := bitrix.NewMemoryTokenStore(nil)
-	h := New(
+	h, err := New(
 		WithApp(bitrix.App{ClientID: app.ClientID, ClientSecret: bitrix.Secret(app.ClientSecret), TokenURL: app.TokenURL}),
 		WithOAuthServers(app.ServerEndpoint),
 		WithRegistry(reg),
@@ -32,6 +32,9 @@ func TestEndToEndWithFakePortal(t *testing.T) {
 		WithClientOptions(bitrix.WithAllowHTTP(), bitrix.WithoutRateLimit()),
 		WithDedupe(nil, 0),
 	)
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	handlerURL := srv.URL + "/bitrix24/events"
@@ -151,7 +154,10 @@ func TestOutboundWebhookEndToEnd(t *testing.T) {
 	var got []int
 	var mu sync.Mutex
 	newHandler := func(token string) string {
-		h := New(WithApplicationToken(token))
+		h, err := New(WithApplicationToken(token))
+		if err != nil {
+			t.Fatal(err)
+		}
 		h.OnDealAdd(func(_ context.Context, _ *events.Event, d *events.CRMEntity) error {
 			mu.Lock()
 			got = append(got, d.EntityID())

@@ -14,7 +14,10 @@ import (
 )
 
 func ExampleNew() {
-	h := webhook.New(webhook.WithApplicationToken("3c6c9248ec54af6bea1159b43ee0ab32"))
+	h, err := webhook.New(webhook.WithApplicationToken("3c6c9248ec54af6bea1159b43ee0ab32"))
+	if err != nil {
+		panic(err)
+	}
 	h.OnDealAdd(func(ctx context.Context, ev *events.Event, d *events.CRMEntity) error {
 		fmt.Println("new deal", d.EntityID(), "on", ev.Auth.Domain)
 		return nil
@@ -44,7 +47,10 @@ func ExampleNew() {
 }
 
 func ExampleHandler_Dispatch() {
-	h := webhook.New(webhook.WithApplicationToken("t"))
+	h, err := webhook.New(webhook.WithApplicationToken("t"))
+	if err != nil {
+		panic(err)
+	}
 	h.OnCommand(func(ctx context.Context, ev *events.Event, c *events.CommandAdd) error {
 		cmd, _ := c.First()
 		target, _ := c.ReplyTarget()

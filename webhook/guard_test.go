@@ -23,7 +23,10 @@ func TestAsyncDedupeRefusedEventIsProcessedOnRetry(t *testing.T) {
 	release := make(chan struct{})
 	var mu sync.Mutex
 	var handled []int
-	h := New(WithApplicationToken(testToken), WithAsync(1, 1), WithDedupe(nil, 0))
+	h, err := New(WithApplicationToken(testToken), WithAsync(1, 1), WithDedupe(nil, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
 	h.OnDealAdd(func(_ context.Context, _ *events.Event, d *events.CRMEntity) error {
 		started <- d.EntityID()
 		<-release
@@ -75,7 +78,10 @@ func TestAsyncDedupeRefusedEventIsProcessedOnRetry(t *testing.T) {
 // TestHandlerFormat: %v shows the configuration without the tokens.
 func TestHandlerFormat(t *testing.T) {
 	t.Parallel()
-	h := New(WithApplicationToken(testToken))
+	h, err := New(WithApplicationToken(testToken))
+	if err != nil {
+		t.Fatal(err)
+	}
 	h.OnDealAdd(func(context.Context, *events.Event, *events.CRMEntity) error { return nil })
 	got := fmt.Sprintf("%v", h)
 	if want := `webhook.Handler{app: "", tokens: 1, registry: false, routes: 1}`; got != want {
@@ -84,7 +90,10 @@ func TestHandlerFormat(t *testing.T) {
 	if strings.Contains(got, testToken) {
 		t.Errorf("token in %s", got)
 	}
-	app := New(WithApp(bitrix.App{ClientID: "app.1", ClientSecret: "csValue5555"}))
+	app, err := New(WithApp(bitrix.App{ClientID: "app.1", ClientSecret: "csValue5555"}))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if got, want := fmt.Sprintf("%v", app), `webhook.Handler{app: "app.1", tokens: 0, registry: true, routes: 0}`; got != want {
 		t.Errorf("%%v = %s, want %s", got, want)
 	}

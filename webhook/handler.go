@@ -44,8 +44,9 @@ type PanicError struct {
 // Error describes the panic value (not the stack).
 func (e *PanicError) Error() string { return fmt.Sprintf("webhook: handler panicked: %v", e.Value) }
 
-// Option configures a Handler.
-type Option func(*config)
+// Option configures a Handler. Options validate their arguments; [New]
+// returns the first error.
+type Option func(*config) error
 
 type config struct {
 	tokens          []string
@@ -70,14 +71,29 @@ type config struct {
 // WithApplicationToken accepts events whose auth[application_token]
 // equals one of tokens: the token of an outgoing webhook, of a
 // webhook-registered bot (its CLIENT_ID), or of a single-portal app. Pass
-// several during rotation. Can be combined with a registry.
+// several during rotation. Can be combined with a registry. No token, or
+// an empty one, is an error (an unset environment variable would otherwise
+// give a receiver that refuses every delivery).
 func WithApplicationToken(tokens ...string) Option {
-	return func(c *config) { c.tokens = append(c.tokens, tokens...) }
+	return func(c *config) error {
+		if len(tokens) == 0 {
+			return errors.New("webhook: WithApplicationToken: no token")
+		}
+		for i, t := range tokens {
+			if strings.TrimSpace(t) == "" {
+				return fmt.Errorf("webhook: WithApplicationToken: token %d is empty", i)
+			}
+		}
+		c.tokens = append(c.tokens, tokens...)
+		return nil
+	}
 }
 
 // WithRegistry sets the per-portal application-token registry (default: an
 // in-memory one when [WithApp] is used).
-func WithRegistry(r events.Registry) Option { return func(c *config) { c.registry = r } }
+func WithRegistry(r events.Registry) Option {
+	return func(c *config) error { c.registry = r; return nil }
+}
 
 // WithApp turns on the application lifecycle for app: ONAPPINSTALL and
 // ONAPPUPDATE are proven with [events.VerifyInstall] (the event's refresh
@@ -89,19 +105,34 @@ func WithRegistry(r events.Registry) Option { return func(c *config) { c.registr
 // once verified, removes the portal. Handlers of later events get a client
 // for their portal from [PortalClient]; when app.TokenURL is "", it
 // refreshes at the token endpoint of the allow-listed server
-// ([WithOAuthServers]) that issued the portal's pair.
-func WithApp(app bitrix.App) Option { return func(c *config) { c.app = &app } }
+// ([WithOAuthServers]) that issued the portal's pair. An empty
+// app.ClientID or app.ClientSecret is an error: the install proof needs
+// both.
+func WithApp(app bitrix.App) Option {
+	return func(c *config) error {
+		if strings.TrimSpace(app.ClientID) == "" {
+			return errors.New("webhook: WithApp: empty ClientID")
+		}
+		if strings.TrimSpace(app.ClientSecret.Reveal()) == "" {
+			return errors.New("webhook: WithApp: empty ClientSecret")
+		}
+		c.app = &app
+		return nil
+	}
+}
 
 // WithTokenStore sets where portal OAuth tokens are kept (default: a
 // bitrix.MemoryTokenStore). A store that is also a [bitrix.TokenDeleter]
 // forgets the portal's tokens on ONAPPUNINSTALL.
-func WithTokenStore(s bitrix.TokenStore) Option { return func(c *config) { c.tokenStore = s } }
+func WithTokenStore(s bitrix.TokenStore) Option {
+	return func(c *config) error { c.tokenStore = s; return nil }
+}
 
 // WithClientOptions sets the options of the per-portal clients (and of the
 // install check), e.g. bitrix.WithLogger or, for loopback tests,
 // bitrix.WithAllowHTTP.
 func WithClientOptions(opts ...bitrix.Option) Option {
-	return func(c *config) { c.clientOpts = append(c.clientOpts, opts...) }
+	return func(c *config) error { c.clientOpts = append(c.clientOpts, opts...); return nil }
 }
 
 // DefaultOAuthServers are the REST roots of Bitrix24's authorization
@@ -118,24 +149,26 @@ var DefaultOAuthServers = []string{"https://oauth.bitrix.info/rest/", "https://o
 // is refused, so a forged install cannot send the proof to a server of its
 // own choosing. Tests against bitrixtest pass the fake's ServerEndpoint.
 func WithOAuthServers(restURLs ...string) Option {
-	return func(c *config) { c.oauthServers = append(c.oauthServers, restURLs...) }
+	return func(c *config) error { c.oauthServers = append(c.oauthServers, restURLs...); return nil }
 }
 
 // WithInstallVerifier adds a check of ONAPPINSTALL and ONAPPUPDATE, for
 // example to require the portal to be a customer. It runs before the proof
 // of [WithApp] and cannot replace it; return nil to go on to the proof.
 func WithInstallVerifier(fn func(ctx context.Context, ev *events.Event) error) Option {
-	return func(c *config) { c.installVerifier = fn }
+	return func(c *config) error { c.installVerifier = fn; return nil }
 }
 
 // WithLimits sets the body and decoder limits (default events.DefaultLimits).
-func WithLimits(l events.Limits) Option { return func(c *config) { c.limits = l } }
+func WithLimits(l events.Limits) Option { return func(c *config) error { c.limits = l; return nil } }
 
 // WithMaxBodySize sets the body limit; larger deliveries get 413.
-func WithMaxBodySize(n int64) Option { return func(c *config) { c.limits.MaxBodySize = n } }
+func WithMaxBodySize(n int64) Option {
+	return func(c *config) error { c.limits.MaxBodySize = n; return nil }
+}
 
 // WithLogger sets the logger (default: discard). Tokens are never logged.
-func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+func WithLogger(l *slog.Logger) Option { return func(c *config) error { c.logger = l; return nil } }
 
 // WithDedupe makes handlers idempotent: an event whose
 // [events.Event.DedupeKey] was accepted within ttl is answered 200 without
@@ -152,7 +185,7 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 // handlers that bring something in step with the portal's current state
 // should be idempotent instead and run without dedupe.
 func WithDedupe(store DedupeStore, ttl time.Duration) Option {
-	return func(c *config) {
+	return func(c *config) error {
 		if store == nil {
 			store = NewMemoryDedupe(nil)
 		}
@@ -160,6 +193,7 @@ func WithDedupe(store DedupeStore, ttl time.Duration) Option {
 			ttl = 24 * time.Hour
 		}
 		c.dedupe, c.dedupeTTL = store, ttl
+		return nil
 	}
 }
 
@@ -168,9 +202,15 @@ func WithDedupe(store DedupeStore, ttl time.Duration) Option {
 // a delivery waits for one (backpressure: Bitrix24 never resends, so
 // nothing is dropped); it gets 503 only if its request ends or
 // [Handler.Shutdown] starts first. Shutdown drains what was accepted.
+// workers must be at least 1 and queue at least 0 (0: a delivery waits
+// until a worker takes it).
 func WithAsync(workers, queue int) Option {
-	return func(c *config) {
-		c.workers, c.queue = max(workers, 1), max(queue, 0)
+	return func(c *config) error {
+		if workers < 1 || queue < 0 {
+			return fmt.Errorf("webhook: WithAsync: %d workers, queue %d: need at least 1 worker and a queue of 0 or more", workers, queue)
+		}
+		c.workers, c.queue = workers, queue
+		return nil
 	}
 }
 
@@ -178,12 +218,14 @@ func WithAsync(workers, queue int) Option {
 // (after logging), e.g. to count them. In async mode it is the only place
 // handler errors surface.
 func WithErrorHandler(fn func(ctx context.Context, ev *events.Event, err error)) Option {
-	return func(c *config) { c.onError = fn }
+	return func(c *config) error { c.onError = fn; return nil }
 }
 
-// InsecureSkipVerify accepts events without checking their application
+// WithInsecureSkipVerify accepts events without checking their application
 // token. Only for local experiments: anyone can then call your handlers.
-func InsecureSkipVerify() Option { return func(c *config) { c.insecure = true } }
+func WithInsecureSkipVerify() Option {
+	return func(c *config) error { c.insecure = true; return nil }
+}
 
 // Handler is an http.Handler that receives Bitrix24 events: it checks the
 // method and body size, parses and verifies the event, and routes it to the
@@ -215,13 +257,18 @@ type job struct {
 	at  time.Time // when it asked for a queue slot
 }
 
-// New returns a Handler. It panics when no way to verify events is
-// configured (no application token, registry or app, and not
-// [InsecureSkipVerify]).
-func New(opts ...Option) *Handler {
+// New returns a Handler. It fails on an invalid option and when no way to
+// verify events is configured (no application token, registry or app, and
+// not [WithInsecureSkipVerify]).
+func New(opts ...Option) (*Handler, error) {
 	var c config
 	for _, o := range opts {
-		o(&c)
+		if o == nil {
+			continue
+		}
+		if err := o(&c); err != nil {
+			return nil, err
+		}
 	}
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)
@@ -241,7 +288,7 @@ func New(opts ...Option) *Handler {
 		}
 	}
 	if len(c.tokens) == 0 && c.registry == nil && !c.insecure {
-		panic("webhook: New needs WithApplicationToken, WithRegistry or WithApp (or InsecureSkipVerify)")
+		return nil, errors.New("webhook: New needs WithApplicationToken, WithRegistry or WithApp (or WithInsecureSkipVerify)")
 	}
 	h := &Handler{
 		cfg:      c,
@@ -260,7 +307,7 @@ func New(opts ...Option) *Handler {
 			go h.work()
 		}
 	}
-	return h
+	return h, nil
 }
 
 // Handle registers fn for the event name (case-insensitive). It panics if

@@ -96,8 +96,11 @@ func TestStatuses(t *testing.T) {
 	t.Parallel()
 	var logs syncBuffer
 	var calls atomic.Int32
-	h := New(WithApplicationToken("old-token", testToken), WithMaxBodySize(4096),
+	h, err := New(WithApplicationToken("old-token", testToken), WithMaxBodySize(4096),
 		WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
 	h.OnDealAdd(func(_ context.Context, _ *events.Event, d *events.CRMEntity) error {
 		calls.Add(1)
 		switch d.EntityID() {
@@ -190,7 +193,10 @@ func TestRegistrationPanics(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			h := New(WithApplicationToken("t"))
+			h, err := New(WithApplicationToken("t"))
+			if err != nil {
+				t.Fatal(err)
+			}
 			defer func() {
 				if recover() == nil {
 					t.Error("no panic")
@@ -199,20 +205,15 @@ func TestRegistrationPanics(t *testing.T) {
 			tt.fn(h)
 		})
 	}
-	t.Run("no verification", func(t *testing.T) {
-		defer func() {
-			if recover() == nil {
-				t.Error("New without a verification source did not panic")
-			}
-		}()
-		New()
-	})
 }
 
 func TestDispatchRouting(t *testing.T) {
 	t.Parallel()
 	var trace []string
-	h := New(WithApplicationToken("t"))
+	h, err := New(WithApplicationToken("t"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	mw := func(tag string) Middleware {
 		return func(next HandlerFunc) HandlerFunc {
 			return func(ctx context.Context, ev *events.Event) error {
@@ -300,7 +301,10 @@ func TestDedupe(t *testing.T) {
 	store := NewMemoryDedupe(clock)
 	var calls atomic.Int32
 	fail := atomic.Bool{}
-	h := New(WithApplicationToken(testToken), WithDedupe(store, time.Hour))
+	h, err := New(WithApplicationToken(testToken), WithDedupe(store, time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
 	h.OnDealAdd(func(context.Context, *events.Event, *events.CRMEntity) error {
 		calls.Add(1)
 		if fail.Load() {

@@ -37,7 +37,10 @@ func BenchmarkServeHTTPRefused(b *testing.B) {
 			want       int
 		}{{"accepted", body, http.StatusOK}, {"refused", forged, http.StatusUnauthorized}} {
 			b.Run(name+"/"+c.name, func(b *testing.B) {
-				h := New(WithApplicationToken(token))
+				h, err := New(WithApplicationToken(token))
+				if err != nil {
+					b.Fatal(err)
+				}
 				h.HandleDefault(func(context.Context, *events.Event) error { return nil })
 				rec := httptest.NewRecorder()
 				h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/", strings.NewReader(c.body)))

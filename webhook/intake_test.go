@@ -17,7 +17,10 @@ import (
 func TestTokenCheckedBeforeData(t *testing.T) {
 	t.Parallel()
 	var calls int
-	h := New(WithApplicationToken(testToken))
+	h, err := New(WithApplicationToken(testToken))
+	if err != nil {
+		t.Fatal(err)
+	}
 	h.OnDealAdd(func(context.Context, *events.Event, *events.CRMEntity) error { calls++; return nil })
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

@@ -63,12 +63,15 @@ func TestAppLifecycle(t *testing.T) {
 	app := portal.App()
 	reg := events.NewMemoryRegistry()
 	store := bitrix.NewMemoryTokenStore(nil)
-	h := New(
+	h, err := New(
 		WithApp(bitrix.App{ClientID: app.ClientID, ClientSecret: bitrix.Secret(app.ClientSecret), TokenURL: app.TokenURL}),
 		WithOAuthServers(app.ServerEndpoint),
 		WithRegistry(reg), WithTokenStore(store),
 		WithClientOptions(bitrix.WithAllowHTTP(), bitrix.WithoutRateLimit()),
 	)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var installs, deals, uninstalls atomic.Int32
 	h.OnAppInstall(func(ctx context.Context, _ *events.Event, d *events.AppInstall) error {
 		c, err := PortalClient(ctx)
@@ -235,7 +238,7 @@ func TestInstallVerifierOption(t *testing.T) {
 	var asked atomic.Int32
 	var customer atomic.Value // string: the domain the verifier accepts
 	customer.Store("")
-	h := New(
+	h, err := New(
 		WithApp(bitrix.App{ClientID: app.ClientID, ClientSecret: bitrix.Secret(app.ClientSecret), TokenURL: app.TokenURL}),
 		WithOAuthServers(app.ServerEndpoint),
 		WithClientOptions(bitrix.WithAllowHTTP(), bitrix.WithoutRateLimit()),
@@ -247,6 +250,9 @@ func TestInstallVerifierOption(t *testing.T) {
 			return nil
 		}),
 	)
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	tok := portal.IssueToken(1)
@@ -295,13 +301,16 @@ func TestForgedInstallCannotTakeOverAPortal(t *testing.T) {
 	var logs syncBuffer
 	reg := events.NewMemoryRegistry()
 	store := bitrix.NewMemoryTokenStore(nil)
-	h := New(
+	h, err := New(
 		WithApp(bitrix.App{ClientID: app.ClientID, ClientSecret: bitrix.Secret(app.ClientSecret), TokenURL: app.TokenURL}),
 		WithOAuthServers(app.ServerEndpoint, ours.App().ServerEndpoint, theirs.App().ServerEndpoint),
 		WithRegistry(reg), WithTokenStore(store),
 		WithClientOptions(bitrix.WithAllowHTTP(), bitrix.WithoutRateLimit()),
 		WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))),
 	)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var installs atomic.Int32
 	h.OnAppInstall(func(context.Context, *events.Event, *events.AppInstall) error { installs.Add(1); return nil })
 	srv := httptest.NewServer(h)
@@ -398,11 +407,14 @@ func TestPortalClientRefreshesAtTheIssuingServer(t *testing.T) {
 	t.Parallel()
 	portal := bitrixtest.NewServer(t, bitrixtest.WithoutRateLimit())
 	app := portal.App()
-	h := New(
+	h, err := New(
 		WithApp(bitrix.App{ClientID: app.ClientID, ClientSecret: bitrix.Secret(app.ClientSecret)}),
 		WithOAuthServers(app.ServerEndpoint),
 		WithClientOptions(bitrix.WithAllowHTTP(), bitrix.WithoutRateLimit()),
 	)
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	if got := post(t, srv.URL, installBody(app, portal.IssueToken(1))); got.status != 200 {

@@ -16,9 +16,10 @@ type Observer = events.Observer
 // WithObserver installs o. Given several times, the observers are all
 // called, in the order given.
 func WithObserver(o Observer) Option {
-	return func(c *config) {
+	return func(c *config) error {
 		c.observer = c.observer.Join(o)
 		c.observed = true
+		return nil
 	}
 }
 

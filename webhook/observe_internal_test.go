@@ -17,7 +17,10 @@ import (
 // TestObserverUnsetAllocatesNothing runs the receiver's call-outs with no
 // observer installed: none may allocate.
 func TestObserverUnsetAllocatesNothing(t *testing.T) {
-	h := New(WithApplicationToken("t"))
+	h, err := New(WithApplicationToken("t"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
 	ev := &events.Event{Name: "ONCRMDEALADD"}
 	j := job{ev: ev, at: time.Now()}
@@ -39,7 +42,7 @@ func TestObserverUnsetAllocatesNothing(t *testing.T) {
 func TestObserverDeliveries(t *testing.T) {
 	var mu sync.Mutex
 	var got []string
-	h := New(WithApplicationToken(testToken), WithDedupe(nil, 0), WithMaxBodySize(2048),
+	h, err := New(WithApplicationToken(testToken), WithDedupe(nil, 0), WithMaxBodySize(2048),
 		WithObserver(Observer{
 			Delivery: func(_ context.Context, d events.Delivery) {
 				mu.Lock()
@@ -52,6 +55,9 @@ func TestObserverDeliveries(t *testing.T) {
 				mu.Unlock()
 			},
 		}))
+	if err != nil {
+		t.Fatal(err)
+	}
 	h.Handle("ONCRMDEALADD", func(context.Context, *events.Event) error { return nil })
 	srv := httptest.NewServer(h)
 	defer srv.Close()

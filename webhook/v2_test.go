@@ -17,7 +17,10 @@ import (
 func TestV2DeliveryEncodings(t *testing.T) {
 	t.Parallel()
 	var got []string
-	h := New(WithApplicationToken(testToken))
+	h, err := New(WithApplicationToken(testToken))
+	if err != nil {
+		t.Fatal(err)
+	}
 	h.Handle(events.OnBotV2MessageAdd, func(_ context.Context, ev *events.Event) error {
 		d := ev.Data.(*events.BotV2Message)
 		got = append(got, d.Message.Text+"@"+d.Chat.DialogID)

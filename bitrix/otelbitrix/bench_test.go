@@ -28,7 +28,10 @@ func BenchmarkCallOTel(b *testing.B) {
 	exp := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
-	tel := otelbitrix.New(otelbitrix.WithTracerProvider(tp), otelbitrix.WithMeterProvider(mp))
+	tel, err := otelbitrix.New(otelbitrix.WithTracerProvider(tp), otelbitrix.WithMeterProvider(mp))
+	if err != nil {
+		b.Fatal(err)
+	}
 	c, err := bitrix.New(bitrix.WebhookURL(srv.URL+"/rest/1/benchsecret/"), bitrix.WithAllowHTTP(), bitrix.WithoutRateLimit(),
 		bitrix.WithObserver(tel.Observer()))
 	if err != nil {

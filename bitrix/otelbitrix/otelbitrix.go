@@ -2,9 +2,9 @@
 // calls, HTTP attempts, token refreshes and event handlers, and metrics for
 // dashboards. It adapts [bitrix.Observer] and [events.Observer]:
 //
-//	tel := otelbitrix.New() // the global TracerProvider and MeterProvider
+//	tel, err := otelbitrix.New() // the global TracerProvider and MeterProvider
 //	c, err := bitrix.New(auth, bitrix.WithObserver(tel.Observer()))
-//	h := webhook.New(opts, webhook.WithObserver(tel.EventObserver()))
+//	h, err := webhook.New(opts, webhook.WithObserver(tel.EventObserver()))
 //
 // Programs that do not import this package do not link OpenTelemetry.
 //
@@ -89,22 +89,37 @@ const (
 	QueueOpKey       = attribute.Key("bitrix24.queue.op")
 )
 
-// Option configures [New].
-type Option func(*config)
+// Option configures [New]. Options validate their arguments; [New]
+// returns the first error.
+type Option func(*config) error
 
 type config struct {
 	tp trace.TracerProvider
 	mp metric.MeterProvider
 }
 
-// WithTracerProvider uses tp (default: otel.GetTracerProvider()).
+// WithTracerProvider uses tp (default: otel.GetTracerProvider()). A nil
+// tp is an error.
 func WithTracerProvider(tp trace.TracerProvider) Option {
-	return func(c *config) { c.tp = tp }
+	return func(c *config) error {
+		if tp == nil {
+			return errors.New("otelbitrix: WithTracerProvider: nil provider")
+		}
+		c.tp = tp
+		return nil
+	}
 }
 
-// WithMeterProvider uses mp (default: otel.GetMeterProvider()).
+// WithMeterProvider uses mp (default: otel.GetMeterProvider()). A nil mp
+// is an error.
 func WithMeterProvider(mp metric.MeterProvider) Option {
-	return func(c *config) { c.mp = mp }
+	return func(c *config) error {
+		if mp == nil {
+			return errors.New("otelbitrix: WithMeterProvider: nil provider")
+		}
+		c.mp = mp
+		return nil
+	}
 }
 
 // Telemetry holds the tracer and the instruments. Build it once with
@@ -122,13 +137,18 @@ type Telemetry struct {
 // operating-time limit.
 var durationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600}
 
-// New creates the tracer and the instruments. An instrument the meter
-// cannot create is reported to otel.Handle and left out.
-func New(opts ...Option) *Telemetry {
+// New creates the tracer and the instruments. It fails only on an invalid
+// option: an instrument the meter cannot create is reported to otel.Handle
+// and left out, as OpenTelemetry treats instrumentation errors as
+// non-fatal.
+func New(opts ...Option) (*Telemetry, error) {
 	var cfg config
 	for _, o := range opts {
-		if o != nil {
-			o(&cfg)
+		if o == nil {
+			continue
+		}
+		if err := o(&cfg); err != nil {
+			return nil, err
 		}
 	}
 	if cfg.tp == nil {
@@ -167,7 +187,7 @@ func New(opts ...Option) *Telemetry {
 	if err := errors.Join(errs...); err != nil {
 		otel.Handle(err)
 	}
-	return t
+	return t, nil
 }
 
 // Observer returns the client hook: install it with bitrix.WithObserver.

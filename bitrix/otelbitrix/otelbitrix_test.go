@@ -58,8 +58,11 @@ func newTelemetry(t *testing.T) *telemetry {
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()); _ = mp.Shutdown(context.Background()) })
-	return &telemetry{spans: rec, reader: reader, tp: tp,
-		tel: otelbitrix.New(otelbitrix.WithTracerProvider(tp), otelbitrix.WithMeterProvider(mp))}
+	tel, err := otelbitrix.New(otelbitrix.WithTracerProvider(tp), otelbitrix.WithMeterProvider(mp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &telemetry{spans: rec, reader: reader, tp: tp, tel: tel}
 }
 
 func (tm *telemetry) metrics(t *testing.T) map[string]metricdata.Aggregation {
@@ -245,8 +248,11 @@ func TestDashboard(t *testing.T) {
 
 	// ---- a webhook burst: 12 deliveries, one handler failure, one forged delivery ----
 	const appToken = "hook-app-token-0123456789"
-	h := webhook.New(webhook.WithApplicationToken(appToken), webhook.WithAsync(2, 3), webhook.WithLogger(logger),
+	h, err := webhook.New(webhook.WithApplicationToken(appToken), webhook.WithAsync(2, 3), webhook.WithLogger(logger),
 		webhook.WithObserver(tm.tel.EventObserver()))
+	if err != nil {
+		t.Fatal(err)
+	}
 	h.Handle("ONTASKADD", func(ctx context.Context, ev *events.Event) error {
 		// A call from a handler nests under the handler's span.
 		if _, err := oc.Call(ctx, "profile", nil, nil); err != nil {

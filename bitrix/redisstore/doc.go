@@ -43,7 +43,7 @@
 //		bitrix.WithOperatingGate(redisstore.NewOperatingGate(rdb)),
 //	)
 //
-//	h := webhook.New(
+//	h, err := webhook.New(
 //		webhook.WithRegistry(redisstore.NewRegistry(rdb)),
 //		webhook.WithDedupe(redisstore.NewDedupe(rdb), 24*time.Hour),
 //	)

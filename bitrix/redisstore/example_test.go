@@ -97,10 +97,14 @@ func Example() {
 	}
 	fmt.Println("user", me.ID)
 
-	h := webhook.New(
+	h, err := webhook.New(
 		webhook.WithRegistry(redisstore.NewRegistry(rdb)),
 		webhook.WithDedupe(redisstore.NewDedupe(rdb), 24*time.Hour),
 	)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/bitrix24/events", h)
 	// Output: user 1

@@ -34,7 +34,10 @@ func BenchmarkIntakeModes(b *testing.B) {
 		}},
 	} {
 		b.Run(mode.name, func(b *testing.B) {
-			h := webhook.New(webhook.WithApplicationToken("tok"), mode.opt())
+			h, err := webhook.New(webhook.WithApplicationToken("tok"), mode.opt())
+			if err != nil {
+				b.Fatal(err)
+			}
 			h.OnDealAdd(func(context.Context, *events.Event, *events.CRMEntity) error { return nil })
 			b.Cleanup(func() { _ = h.Shutdown(context.Background()) })
 			b.ReportAllocs()

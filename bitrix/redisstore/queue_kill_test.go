@@ -42,8 +42,12 @@ const (
 func queueReceiverMain() int {
 	rdb := redis.NewClient(&redis.Options{Addr: os.Getenv(receiverEnv), DisableIdentity: true})
 	q := redisstore.NewQueue(rdb, "kill", 0, 0, redisstore.WithPollInterval(10*time.Millisecond))
-	h := webhook.New(webhook.WithApplicationToken(killToken),
+	h, err := webhook.New(webhook.WithApplicationToken(killToken),
 		webhook.WithQueue(q, 4, webhook.RetryPolicy{MaxAttempts: killAttempt, Backoff: 20 * time.Millisecond, Visibility: 3 * time.Second}))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	h.OnDealAdd(func(ctx context.Context, _ *events.Event, d *events.CRMEntity) error {
 		id := strconv.Itoa(d.EntityID())
 		j, _ := webhook.JobOf(ctx)

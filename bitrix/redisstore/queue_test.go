@@ -121,7 +121,10 @@ func TestQueueUnavailable(t *testing.T) {
 	if _, err := q.Put(t.Context(), webhook.Job{Event: "E", Body: "x"}); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("put: %v", err)
 	}
-	h := webhook.New(webhook.WithApplicationToken("tok"), webhook.WithQueue(q, 1, webhook.RetryPolicy{}))
+	h, err := webhook.New(webhook.WithApplicationToken("tok"), webhook.WithQueue(q, 1, webhook.RetryPolicy{}))
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { _ = h.Shutdown(context.Background()) })
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/", strings.NewReader(queueDeal(1, "tok"))))
@@ -160,8 +163,11 @@ func TestQueueReplicasShareWork(t *testing.T) {
 	var servers []*httptest.Server
 	for r := range 2 {
 		q := NewQueue(srv.client(t), "share", 0, 0, WithPollInterval(10*time.Millisecond))
-		h := webhook.New(webhook.WithApplicationToken("tok"),
+		h, err := webhook.New(webhook.WithApplicationToken("tok"),
 			webhook.WithQueue(q, 4, webhook.RetryPolicy{MaxAttempts: 5, Backoff: 50 * time.Millisecond, Visibility: 30 * time.Second}))
+		if err != nil {
+			t.Fatal(err)
+		}
 		h.OnDealAdd(func(_ context.Context, _ *events.Event, d *events.CRMEntity) error {
 			id := d.EntityID()
 			mu.Lock()

@@ -231,8 +231,11 @@ func TestReplicasDedupeDeliveries(t *testing.T) {
 	handled := map[string]int{} // deal id → handler runs, both receivers together
 	var receivers []http.Handler
 	for range 2 {
-		h := webhook.New(webhook.WithApplicationToken(token),
+		h, err := webhook.New(webhook.WithApplicationToken(token),
 			webhook.WithDedupe(NewDedupe(rs.client(t)), time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
 		h.OnDealAdd(func(_ context.Context, _ *events.Event, d *events.CRMEntity) error {
 			mu.Lock()
 			handled[fmt.Sprint(int(d.Fields.ID))]++

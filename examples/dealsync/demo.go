@@ -72,7 +72,11 @@ func runDemo(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	}
 	var mu sync.Mutex
 	var last Stats
-	h := newHandler(cfg, s, logger, func(_ *events.Event, _ int, st Stats) { mu.Lock(); last = st; mu.Unlock() })
+	h, err := newHandler(cfg, s, logger, func(_ *events.Event, _ int, st Stats) { mu.Lock(); last = st; mu.Unlock() })
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	srvCtx, stop := context.WithCancel(ctx)
 	served := make(chan error, 1)
 	go func() { served <- serveHTTP(srvCtx, ln, h, logger) }()
@@ -89,7 +93,10 @@ func runDemo(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cc := crm.New(c)
+	cc, err := crm.New(c)
+	if err != nil {
+		return err
+	}
 	deals := cc.Items(crm.Deal)
 	rows := cc.ProductRows()
 	delivered := 0

@@ -122,7 +122,11 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 	if err != nil {
 		return err
 	}
-	h := newHandler(cfg, s, logger, nil)
+	h, err := newHandler(cfg, s, logger, nil)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	logger.Info("listening", "url", "http://"+ln.Addr().String()+handlerPath)
 	return serveHTTP(ctx, ln, h, logger)
 }
@@ -142,8 +146,8 @@ func connect(ctx context.Context, cfg config, logger *slog.Logger) (*syncer, err
 
 // newHandler routes the deal events to the syncer. report, if not nil,
 // receives each sync's outcome (the demo prints it).
-func newHandler(cfg config, s *syncer, logger *slog.Logger, report func(ev *events.Event, dealID int, st Stats)) *webhook.Handler {
-	h := webhook.New(
+func newHandler(cfg config, s *syncer, logger *slog.Logger, report func(ev *events.Event, dealID int, st Stats)) (*webhook.Handler, error) {
+	h, err := webhook.New(
 		webhook.WithApplicationToken(cfg.appToken),
 		// No webhook.WithDedupe: events carry no id, so two real updates of one
 		// deal in the same second look like a redelivery and the second would
@@ -151,6 +155,9 @@ func newHandler(cfg config, s *syncer, logger *slog.Logger, report func(ev *even
 		// list in step and writes nothing.
 		webhook.WithLogger(logger),
 	)
+	if err != nil {
+		return nil, err
+	}
 	handle := func(deleted bool) func(context.Context, *events.Event, *events.CRMEntity) error {
 		return func(ctx context.Context, ev *events.Event, d *events.CRMEntity) error {
 			id := d.EntityID()
@@ -171,7 +178,7 @@ func newHandler(cfg config, s *syncer, logger *slog.Logger, report func(ev *even
 	h.OnDealAdd(handle(false))
 	h.OnDealUpdate(handle(false))
 	h.OnDealDelete(handle(true))
-	return h
+	return h, nil
 }
 
 // serveHTTP serves h at handlerPath on ln until ctx ends, then shuts down

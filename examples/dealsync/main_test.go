@@ -112,7 +112,10 @@ func TestServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cc := crm.New(c)
+	cc, err := crm.New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
 	deals, rows := cc.Items(crm.Deal), cc.ProductRows()
 	delivered := 0
 	// event makes a change that fires one event and waits for its delivery.
@@ -258,7 +261,10 @@ func TestOnceLargeDeal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cc := crm.New(c)
+	cc, err := crm.New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
 	deal, err := cc.Items(crm.Deal).Add(t.Context(), crm.Fields{"title": "Big"})
 	if err != nil {
 		t.Fatal(err)

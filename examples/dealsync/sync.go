@@ -57,7 +57,10 @@ type syncer struct {
 // newSyncer resolves the list's property ids by their codes
 // (lists.field.get).
 func newSyncer(ctx context.Context, c *bitrix.Client, iblockType lists.IBlockType, list lists.Ref) (*syncer, error) {
-	lc := lists.New(c)
+	lc, err := lists.New(c)
+	if err != nil {
+		return nil, err
+	}
 	els := lc.Elements(iblockType, list)
 	fields, err := els.Fields(ctx)
 	if err != nil {
@@ -78,7 +81,11 @@ func newSyncer(ctx context.Context, c *bitrix.Client, iblockType lists.IBlockTyp
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("the list has no properties with the codes %s (create them as numbers)", strings.Join(missing, ", "))
 	}
-	return &syncer{crm: crm.New(c), list: els, props: props}, nil
+	cc, err := crm.New(c)
+	if err != nil {
+		return nil, err
+	}
+	return &syncer{crm: cc, list: els, props: props}, nil
 }
 
 // desired is what the list should hold for one row.

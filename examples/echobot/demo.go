@@ -44,7 +44,11 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, tel *otelbitrix.Tele
 	app := bitrix.App{ClientID: pa.ClientID, ClientSecret: cfg.clientSecret, TokenURL: pa.TokenURL}
 	clientOpts := clientOptions(cfg, logger)
 	bot := newEchoBot(handlerURL, app, logger, clientOpts...)
-	h := newHandler(cfg, bot, logger, clientOpts)
+	h, err := newHandler(cfg, bot, logger, clientOpts)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 
 	srvCtx, stop := context.WithCancel(ctx)
 	served := make(chan error, 1)

@@ -123,7 +123,7 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 // newHandler builds the event receiver with the bot's routes. limiter is
 // shared by every client that calls a portal, so the app as a whole stays
 // under each portal's request rate.
-func newHandler(cfg config, bot *echoBot, logger *slog.Logger, clientOpts []bitrix.Option) *webhook.Handler {
+func newHandler(cfg config, bot *echoBot, logger *slog.Logger, clientOpts []bitrix.Option) (*webhook.Handler, error) {
 	opts := []webhook.Option{
 		webhook.WithLogger(logger),
 		webhook.WithDedupe(nil, 0), // a delivery seen twice is answered once
@@ -141,9 +141,12 @@ func newHandler(cfg config, bot *echoBot, logger *slog.Logger, clientOpts []bitr
 	if cfg.tel != nil {
 		opts = append(opts, webhook.WithObserver(cfg.tel.EventObserver()))
 	}
-	h := webhook.New(opts...)
+	h, err := webhook.New(opts...)
+	if err != nil {
+		return nil, err
+	}
 	bot.routes(h)
-	return h
+	return h, nil
 }
 
 func clientOptions(cfg config, logger *slog.Logger) []bitrix.Option {
@@ -173,7 +176,11 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	app := bitrix.App{ClientID: cfg.clientID, ClientSecret: cfg.clientSecret, TokenURL: cfg.tokenURL}
 	clientOpts := clientOptions(cfg, logger)
 	bot := newEchoBot(cfg.handlerURL, app, logger, clientOpts...)
-	h := newHandler(cfg, bot, logger, clientOpts)
+	h, err := newHandler(cfg, bot, logger, clientOpts)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	fmt.Fprintf(stdout, "echobot: listening on http://%s%s (bot handler URL %s)\n", ln.Addr(), handlerPath, cfg.handlerURL)
 	return serveHTTP(ctx, ln, h, logger)
 }

@@ -29,5 +29,9 @@ func startTelemetry(w io.Writer) (tel *otelbitrix.Telemetry, shutdown func(conte
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(spans))
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewPeriodicReader(metrics)))
 	shutdown = func(ctx context.Context) error { return errors.Join(tp.Shutdown(ctx), mp.Shutdown(ctx)) }
-	return otelbitrix.New(otelbitrix.WithTracerProvider(tp), otelbitrix.WithMeterProvider(mp)), shutdown, nil
+	tel, err = otelbitrix.New(otelbitrix.WithTracerProvider(tp), otelbitrix.WithMeterProvider(mp))
+	if err != nil {
+		return nil, nil, errors.Join(err, shutdown(context.Background()))
+	}
+	return tel, shutdown, nil
 }

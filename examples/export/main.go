@@ -204,7 +204,11 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 		defer f.Close()
 		w = f
 	}
-	n, err := export(ctx, crm.New(c).Items(cfg.entity), cfg, w, bar)
+	cc, err := crm.New(c)
+	if err != nil {
+		return err
+	}
+	n, err := export(ctx, cc.Items(cfg.entity), cfg, w, bar)
 	bar.done(n)
 	if err != nil {
 		return fmt.Errorf("export stopped after %d items: %w", n, err)

@@ -118,9 +118,11 @@ func newHandler(cfg config, sink Sink, logger *slog.Logger) (*webhook.Handler, e
 		if err != nil {
 			return nil, fmt.Errorf("B24_WEBHOOK_URL: %w", err)
 		}
-		n.crm = crm.New(c)
+		if n.crm, err = crm.New(c); err != nil {
+			return nil, err
+		}
 	}
-	h := webhook.New(
+	h, err := webhook.New(
 		webhook.WithApplicationToken(cfg.appToken),
 		webhook.WithDedupe(nil, cfg.dedupeTTL),
 		webhook.WithLogger(logger),
@@ -130,6 +132,9 @@ func newHandler(cfg config, sink Sink, logger *slog.Logger) (*webhook.Handler, e
 			logger.Error("notification failed", "event", ev.Name, "error", err)
 		}),
 	)
+	if err != nil {
+		return nil, err
+	}
 	n.routes(h)
 	return h, nil
 }

@@ -49,11 +49,15 @@ func runDemo(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	}
 	var mu sync.Mutex
 	var outcomes []string
-	h := newHandler(cfg, p, logger, func(ev *events.Event, o Outcome) {
+	h, err := newHandler(cfg, p, logger, func(ev *events.Event, o Outcome) {
 		mu.Lock()
 		outcomes = append(outcomes, ev.Name+": "+o.String())
 		mu.Unlock()
 	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	srvCtx, stop := context.WithCancel(ctx)
 	served := make(chan error, 1)
 	go func() { served <- serveHTTP(srvCtx, ln, h, logger) }()
@@ -71,7 +75,10 @@ func runDemo(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cc := crm.New(c)
+	cc, err := crm.New(c)
+	if err != nil {
+		return err
+	}
 	invoices := cc.Items(crm.SmartInvoice)
 	delivered, printed := 0, 0
 	// step makes a change, waits for the n deliveries it causes (the

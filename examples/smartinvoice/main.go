@@ -132,7 +132,11 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 	if err != nil {
 		return err
 	}
-	h := newHandler(cfg, p, logger, nil)
+	h, err := newHandler(cfg, p, logger, nil)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	logger.Info("listening", "url", "http://"+ln.Addr().String()+handlerPath)
 	return serveHTTP(ctx, ln, h, logger)
 }
@@ -146,13 +150,17 @@ func newProcessor(cfg config, logger *slog.Logger) (*processor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("B24_WEBHOOK_URL: %w", err)
 	}
-	return &processor{crm: crm.New(c), helperType: cfg.helperType, linkField: cfg.linkField, log: logger}, nil
+	cc, err := crm.New(c)
+	if err != nil {
+		return nil, err
+	}
+	return &processor{crm: cc, helperType: cfg.helperType, linkField: cfg.linkField, log: logger}, nil
 }
 
 // newHandler routes smart-invoice events to the processor. report, if not
 // nil, receives each outcome (the demo prints them).
-func newHandler(cfg config, p *processor, logger *slog.Logger, report func(ev *events.Event, o Outcome)) *webhook.Handler {
-	h := webhook.New(
+func newHandler(cfg config, p *processor, logger *slog.Logger, report func(ev *events.Event, o Outcome)) (*webhook.Handler, error) {
+	h, err := webhook.New(
 		webhook.WithApplicationToken(cfg.appToken),
 		// No webhook.WithDedupe: events carry no id, so two real updates of one
 		// invoice in the same second look like a redelivery and the second
@@ -160,6 +168,9 @@ func newHandler(cfg config, p *processor, logger *slog.Logger, report func(ev *e
 		// finds nothing to change and writes nothing.
 		webhook.WithLogger(logger),
 	)
+	if err != nil {
+		return nil, err
+	}
 	// Routes for invoices only: the generic events of other smart processes
 	// (our own helper items, for one) have no route and are acknowledged.
 	handle := func(ctx context.Context, ev *events.Event, d *events.CRMEntity) error {
@@ -179,7 +190,7 @@ func newHandler(cfg config, p *processor, logger *slog.Logger, report func(ev *e
 	}
 	h.OnDynamicItemAdd(handle, crm.SmartInvoice)
 	h.OnDynamicItemUpdate(handle, crm.SmartInvoice)
-	return h
+	return h, nil
 }
 
 // serveHTTP serves h at handlerPath on ln until ctx ends, then shuts down

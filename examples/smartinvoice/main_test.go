@@ -119,7 +119,10 @@ func TestServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cc := crm.New(c)
+	cc, err := crm.New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
 	invoices := cc.Items(crm.SmartInvoice)
 	delivered := 0
 	// change makes a change causing n deliveries and waits for them.
@@ -283,7 +286,11 @@ func TestServerPerTypeEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	invoices := crm.New(c).Items(crm.SmartInvoice)
+	cc, err := crm.New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	invoices := cc.Items(crm.SmartInvoice)
 	inv, err := invoices.Add(t.Context(), crm.Fields{"title": "INV-31", "currencyId": "EUR"})
 	if err != nil {
 		t.Fatal(err)
@@ -345,7 +352,11 @@ func TestOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := crm.New(c).ProductRows().Add(t.Context(), crm.Owner{EntityTypeID: crm.SmartInvoice, ID: ids[0]},
+	cc, err := crm.New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cc.ProductRows().Add(t.Context(), crm.Owner{EntityTypeID: crm.SmartInvoice, ID: ids[0]},
 		crm.ProductRow{ProductName: "X", Price: crm.MustDecimal("2.5"), Quantity: crm.MustDecimal("4")}); err != nil {
 		t.Fatal(err)
 	}

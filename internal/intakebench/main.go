@@ -75,7 +75,10 @@ func main() {
 		default:
 			log.Fatalf("unknown mode %q", *mode)
 		}
-		wh := webhook.New(opts...)
+		wh, err := webhook.New(opts...)
+		if err != nil {
+			log.Fatal(err)
+		}
 		var sink int
 		wh.OnDealAdd(func(_ context.Context, _ *events.Event, d *events.CRMEntity) error { sink += d.EntityID(); return nil })
 		wh.OnTaskAdd(func(_ context.Context, _ *events.Event, d *events.Task) error {

@@ -55,7 +55,11 @@ func taskRead(ctx context.Context, c *bitrix.Client) error {
 }
 
 func taskCRM(ctx context.Context, c *bitrix.Client) error {
-	deals := crm.New(c).Items(crm.Deal)
+	cc, err := crm.New(c)
+	if err != nil {
+		return err
+	}
+	deals := cc.Items(crm.Deal)
 	deal, err := deals.Add(ctx, crm.Fields{"title": "Order 1001", "opportunity": crm.MustDecimal("99.90")})
 	if err != nil {
 		return err
@@ -70,13 +74,17 @@ func taskCRM(ctx context.Context, c *bitrix.Client) error {
 	return nil
 }
 
-func taskEvents() {
-	h := webhook.New(webhook.WithApplicationToken(os.Getenv("B24_OUTGOING_WEBHOOK_TOKEN")))
+func taskEvents() error {
+	h, err := webhook.New(webhook.WithApplicationToken(os.Getenv("B24_OUTGOING_WEBHOOK_TOKEN")))
+	if err != nil {
+		return err // an empty token is an error, not a receiver that refuses everything
+	}
 	h.OnDealAdd(func(ctx context.Context, ev *events.Event, d *events.CRMEntity) error {
 		log.Printf("deal %d added on %s", d.EntityID(), ev.Auth.Domain)
 		return nil // an error answers 500; Bitrix24 does not deliver again
 	})
 	http.Handle("/bitrix24/handler", h)
+	return nil
 }
 
 func taskBot(ctx context.Context, c *bitrix.Client) error {

@@ -79,7 +79,11 @@ func TestBeforeAfter(t *testing.T) {
 				items[i] = crm.Fields{"title": fmt.Sprint("A", i)}
 			}
 			start = time.Now()
-			_, err = crm.New(c).Items(crm.Deal).AddMany(t.Context(), items)
+			cc, err := crm.New(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = cc.Items(crm.Deal).AddMany(t.Context(), items)
 			fmt.Printf("BA | %v | 1,000 adds, crm AddMany | %d requests, %.1f s virtual, %d in flight at most, err %v\n", lat, srv.Requests()-before, time.Since(start).Seconds(), fl.take(), err)
 		})
 		// 120 concurrent gets from 120 goroutines.

@@ -117,7 +117,10 @@ func measureIngest(t testing.TB, n, workers int) []loadResult {
 	var out []loadResult
 	for _, ef := range eventFiles {
 		body, token := eventBody(t, ef.File)
-		h := webhook.New(webhook.WithApplicationToken(token))
+		h, err := webhook.New(webhook.WithApplicationToken(token))
+		if err != nil {
+			t.Fatal(err)
+		}
 		h.HandleDefault(func(context.Context, *events.Event) error { return nil })
 		for _, hc := range []struct {
 			name string
@@ -153,7 +156,10 @@ func parseAllocs(t testing.TB, file string) float64 {
 	body, token := eventBody(t, file)
 	raw := []byte(body)
 	v := events.NewVerifier(nil, token)
-	h := webhook.New(webhook.WithApplicationToken(token))
+	h, err := webhook.New(webhook.WithApplicationToken(token))
+	if err != nil {
+		t.Fatal(err)
+	}
 	h.HandleDefault(func(context.Context, *events.Event) error { return nil })
 	ctx := context.Background()
 	return testing.AllocsPerRun(200, func() {
@@ -215,7 +221,10 @@ func measureMixed(t *testing.T, n, senders int) (r mixedResult) {
 	}
 	synctest.Test(t, func(t *testing.T) {
 		before := runtime.NumGoroutine()
-		h := webhook.New(webhook.WithApplicationToken(token), webhook.WithMaxBodySize(64<<10))
+		h, err := webhook.New(webhook.WithApplicationToken(token), webhook.WithMaxBodySize(64<<10))
+		if err != nil {
+			t.Fatal(err)
+		}
 		var handled sync.Map
 		h.OnDealAdd(func(_ context.Context, ev *events.Event, _ *events.CRMEntity) error {
 			handled.Store(ev, true)

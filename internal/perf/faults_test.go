@@ -42,7 +42,10 @@ type exactlyOnceResult struct {
 // requests at random, and counts every marker at the portal's store.
 func measureAddManyFaults(t *testing.T, fc faultCase, n int, seed int64) (r exactlyOnceResult) {
 	inBubble(t, cloudLimit, func(t *testing.T, srv *bitrixtest.Server, net *perf.Network) {
-		c := crm.New(webhookClient(t, srv, net))
+		c, err := crm.New(webhookClient(t, srv, net))
+		if err != nil {
+			t.Fatal(err)
+		}
 		items := make([]crm.Fields, n)
 		for i := range items {
 			items[i] = crm.Fields{"title": fmt.Sprintf("Order %04d", i), "originId": fmt.Sprintf("erp-%04d", i)}

@@ -26,7 +26,10 @@ type bulkResult struct {
 // under synctest, counting requests at the portal.
 func measureBulkAdd(t *testing.T, n int) (r bulkResult) {
 	inBubble(t, cloudLimit, func(t *testing.T, srv *bitrixtest.Server, net *perf.Network) {
-		c := crm.New(webhookClient(t, srv, net))
+		c, err := crm.New(webhookClient(t, srv, net))
+		if err != nil {
+			t.Fatal(err)
+		}
 		items := make([]crm.Fields, n)
 		for i := range items {
 			items[i] = crm.Fields{"title": fmt.Sprintf("Bulk %04d", i), "opportunity": crm.NewDecimal(int64(i), 0)}
@@ -106,7 +109,11 @@ func measureAddsAtLatency(t *testing.T, api string, n int, lat time.Duration, pa
 			for i := range items {
 				items[i] = crm.Fields{"title": fmt.Sprintf("Bulk %04d", i)}
 			}
-			res, err := crm.New(c).Items(crm.Deal).AddMany(t.Context(), items)
+			cc, err := crm.New(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := cc.Items(crm.Deal).AddMany(t.Context(), items)
 			if err != nil {
 				t.Fatal(err)
 			}
