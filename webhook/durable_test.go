@@ -353,8 +353,11 @@ func TestQueueDeadLetterReleasesDedupeKey(t *testing.T) {
 		runs, fail := 0, true
 		q := NewMemoryQueue(0)
 		dd := NewMemoryDedupe(nil)
-		h := New(WithApplicationToken(testToken), WithDedupe(dd, time.Hour),
+		h, err := New(WithApplicationToken(testToken), WithDedupe(dd, time.Hour),
 			WithQueue(q, 1, RetryPolicy{MaxAttempts: 2, Backoff: time.Second}))
+		if err != nil {
+			t.Fatal(err)
+		}
 		h.OnDealAdd(func(context.Context, *events.Event, *events.CRMEntity) error {
 			mu.Lock()
 			defer mu.Unlock()

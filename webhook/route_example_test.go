@@ -11,7 +11,10 @@ import (
 // On routes any event to a handler of its typed data; the Handler.OnX
 // methods are On with the event's name filled in.
 func ExampleOn() {
-	h := webhook.New(webhook.WithApplicationToken("t"))
+	h, err := webhook.New(webhook.WithApplicationToken("t"))
+	if err != nil {
+		panic(err)
+	}
 	webhook.On(h, events.OnCRMLeadAdd, func(ctx context.Context, ev *events.Event, d *events.CRMEntity) error {
 		fmt.Println("new lead", d.EntityID())
 		return nil
