@@ -108,7 +108,10 @@ func startEchoBot(t *testing.T, b banner) string {
 	}
 	var handlerURL string
 	app := bitrix.App{ClientID: b["client_id"], ClientSecret: bitrix.Secret(b["client_secret"]), TokenURL: b["token URL"]}
-	h := webhook.New(webhook.WithApp(app), webhook.WithOAuthServers(b["OAuth server"]), webhook.WithClientOptions(bitrix.WithAllowHTTP()))
+	h, err := webhook.New(webhook.WithApp(app), webhook.WithOAuthServers(b["OAuth server"]), webhook.WithClientOptions(bitrix.WithAllowHTTP()))
+	if err != nil {
+		t.Fatal(err)
+	}
 	bots := func(ctx context.Context) (*imbot.Client, error) {
 		c, err := webhook.PortalClient(ctx)
 		if err != nil {
