@@ -47,18 +47,6 @@ func phpBool(v any) bool {
 	return true
 }
 
-func truthy(v any) bool {
-	switch x := v.(type) {
-	case bool:
-		return x
-	case nil:
-		return false
-	}
-	s, _ := phpform.LeafString(v)
-	s = strings.ToLower(strings.TrimSpace(s))
-	return s != "" && s != "0" && s != "false" && s != "n"
-}
-
 // hBatch implements "batch": commands run in key order with the caller's
 // auth; errors go to result_error; the answer is always HTTP 200.
 func hBatch(c *call) (reply, *apiError) {

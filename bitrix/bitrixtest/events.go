@@ -2,6 +2,7 @@ package bitrixtest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -588,6 +589,27 @@ func (s *Server) offlineSelect(c *call, extra bool) ([]*offlineEvent, *apiError)
 	return out, nil
 }
 
+// zeroOne reads an integer flag documented as "Values: 0|1" with a default
+// (api-reference/events/event-offline-get.md: clear, default 1; error,
+// default 0). How the portal reads other values is not documented, so
+// anything but 0 and 1 (as a number or a string) is refused with the
+// method's argument error rather than guessed.
+func zeroOne(params *phpform.Map, name string, def bool) (bool, *apiError) {
+	if !ciHas(params, name) {
+		return def, nil
+	}
+	switch v := ciGet(params, name).(type) {
+	case string, json.Number:
+		switch fmt.Sprint(v) {
+		case "0":
+			return false, nil
+		case "1":
+			return true, nil
+		}
+	}
+	return false, &apiError{status: 400, code: "ERROR_ARGUMENT", desc: fmt.Sprintf("Argument '%s' must be 0 or 1", name), extra: [][2]string{{"argument", name}}}
+}
+
 func hOfflineGet(c *call) (reply, *apiError) {
 	s := c.s
 	if !s.isAdmin(c.auth.userID) {
@@ -600,11 +622,14 @@ func hOfflineGet(c *call) (reply, *apiError) {
 			return reply{}, &apiError{status: 400, code: "ERROR_ARGUMENT", desc: "Argument 'limit' must be greater than 0", extra: [][2]string{{"argument", "limit"}}}
 		}
 	}
-	clear := true
-	if ciHas(c.params, "clear") {
-		clear = truthy(ciGet(c.params, "clear"))
+	clear, e := zeroOne(c.params, "clear", true)
+	if e != nil {
+		return reply{}, e
 	}
-	wantErr := truthy(ciGet(c.params, "error"))
+	wantErr, e := zeroOne(c.params, "error", false)
+	if e != nil {
+		return reply{}, e
+	}
 	procID := ciString(c.params, "process_id")
 	sel, e := s.offlineSelect(c, false)
 	if e != nil {

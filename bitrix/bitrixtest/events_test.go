@@ -323,3 +323,50 @@ func TestOfflineNotification(t *testing.T) {
 func jsonNum(n int) any { return jsonNumber(itoa(n)) }
 
 var _ = url.Values{}
+
+// TestOfflineGetFlags: event.offline.get's clear and error are "Values:
+// 0|1" (api-reference/events/event-offline-get.md; defaults 1 and 0). The
+// fake takes exactly those, as numbers or strings, and refuses any other
+// spelling with ERROR_ARGUMENT instead of guessing how the portal reads it.
+func TestOfflineGetFlags(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, WithSyncDelivery())
+	tok := s.IssueToken(1)
+	call := func(p map[string]any) resp { return callToken(t, s, "event.offline.get", tok.AccessToken, p) }
+	mustOK(t, callToken(t, s, "event.bind", tok.AccessToken, map[string]any{"event": "ONCRMDEALADD", "event_type": "offline"}))
+	for i := 0; i < 4; i++ {
+		mustOK(t, callHook(t, s, "crm.item.add", map[string]any{"entityTypeId": 2, "fields": map[string]any{"title": "x"}}))
+	}
+	for _, bad := range []any{"true", "false", "Y", "N", "", true, false, 2, -1, "01", []int{1}} {
+		for _, name := range []string{"clear", "error"} {
+			r := call(map[string]any{name: bad})
+			if r.Status != 400 || r.Body["error"] != "ERROR_ARGUMENT" {
+				t.Errorf("%s=%#v: %d %s", name, bad, r.Status, r.Raw)
+			}
+		}
+	}
+	if n := s.OfflineEventCount(); n != 4 {
+		t.Fatalf("refused calls changed the queue: %d records", n)
+	}
+	// clear=0 and clear="0" keep the records (a process id reserves them);
+	// clear=1 and the default remove them.
+	for _, v := range []any{0, "0"} {
+		r := call(map[string]any{"clear": v, "limit": 1})
+		if get(mustOK(t, r), "process_id") == nil || s.OfflineEventCount() != 4 {
+			t.Errorf("clear=%#v: %s, %d records", v, r.Raw, s.OfflineEventCount())
+		}
+	}
+	for i, p := range []map[string]any{{"clear": 1, "limit": 1}, {"clear": "1", "limit": 1, "error": "0"}} {
+		r := call(p)
+		if n := len(get(mustOK(t, r), "events").([]any)); n != 1 || s.OfflineEventCount() != 3-i {
+			t.Errorf("%v: %s, %d records", p, r.Raw, s.OfflineEventCount())
+		}
+	}
+	if r := call(map[string]any{"error": 1}); len(get(mustOK(t, r), "events").([]any)) != 0 {
+		t.Errorf("error=1 without error records: %s", r.Raw)
+	}
+	mustOK(t, call(nil))
+	if n := s.OfflineEventCount(); n != 2 {
+		t.Errorf("default clear left %d records, want the 2 reserved ones", n)
+	}
+}

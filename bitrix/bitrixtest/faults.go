@@ -2,6 +2,7 @@ package bitrixtest
 
 import (
 	"math/rand"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -62,6 +63,20 @@ type Fault struct {
 	Description string // FaultError: error_description
 	Times       int
 	Latency     time.Duration // extra delay before the fault takes effect
+}
+
+// htmlPages are the front end's error pages of FaultHTML502 (a proxy's,
+// nginx) and FaultHTML500.
+var htmlPages = map[int]string{
+	http.StatusBadGateway:          "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n",
+	http.StatusInternalServerError: "<html>\r\n<head><title>500 Internal Server Error</title></head>\r\n<body>\r\n<center><h1>500 Internal Server Error</h1></center>\r\n</body>\r\n</html>\r\n",
+}
+
+// writeHTMLPage answers status with its HTML error page.
+func writeHTMLPage(w http.ResponseWriter, status int) {
+	w.Header().Set("Content-Type", "text/html")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(htmlPages[status]))
 }
 
 func (f *Fault) apiError() *apiError {

@@ -117,46 +117,66 @@ func oauthErr(w http.ResponseWriter, status int, code, desc string) {
 }
 
 // serveToken is the OAuth server's token endpoint (GET query or POST form).
+// Injected faults (method "oauth.token", or any method) apply as on the
+// REST endpoint: FaultDropAfter and FaultHTML500 run the grant first, so a
+// refresh token is spent although the client never sees the new pair.
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	params, err := readParams(r)
 	if err != nil {
 		oauthErr(w, 400, "invalid_request", "Malformed request")
 		return
 	}
-	if f := s.faults.pick("oauth.token"); f != nil {
+	f := s.faults.pick("oauth.token")
+	if f != nil && f.Latency > 0 && !s.delay(r, f.Latency) {
+		return
+	}
+	if f != nil {
 		switch f.Kind {
-		case FaultDropBefore, FaultDropAfter:
+		case FaultDropBefore:
 			hijackClose(w)
 			return
 		case FaultHTML502:
-			w.Header().Set("Content-Type", "text/html")
-			writeBody(w, 502, []byte("<html><body><h1>502 Bad Gateway</h1></body></html>"))
+			writeHTMLPage(w, http.StatusBadGateway)
 			return
-		default:
-			oauthErr(w, f.Status, f.Code, f.Description)
+		case FaultError:
+			e := f.apiError()
+			oauthErr(w, e.status, e.code, e.desc)
 			return
 		}
 	}
+	status, body := s.grantToken(params)
+	if f != nil {
+		switch f.Kind {
+		case FaultDropAfter:
+			hijackClose(w)
+			return
+		case FaultHTML500:
+			writeHTMLPage(w, http.StatusInternalServerError)
+			return
+		}
+	}
+	writeJSON(w, status, body)
+}
+
+// grantToken runs a token request and returns the answer to send.
+func (s *Server) grantToken(params *phpform.Map) (int, any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls = append(s.calls, Call{Method: "oauth.token", Params: map[string]any{"grant_type": params.String("grant_type")}, AuthKind: AuthNone, Time: s.now()})
 	logIdx := len(s.calls) - 1
-	fail := func(status int, code, desc string) {
+	fail := func(status int, code, desc string) (int, any) {
 		s.calls[logIdx].Status, s.calls[logIdx].Code = status, code
-		oauthErr(w, status, code, desc)
+		return status, map[string]string{"error": code, "error_description": desc}
 	}
 	grant := params.String("grant_type")
 	if grant == "" {
-		fail(400, "invalid_request", "grant_type is required")
-		return
+		return fail(400, "invalid_request", "grant_type is required")
 	}
 	if params.String("client_id") != s.app.ClientID || params.String("client_secret") != s.app.ClientSecret {
-		fail(401, "invalid_client", "Invalid client credentials")
-		return
+		return fail(401, "invalid_client", "Invalid client credentials")
 	}
 	if !s.installed {
-		fail(401, "invalid_client", "Application is not installed")
-		return
+		return fail(401, "invalid_client", "Application is not installed")
 	}
 	now := s.now()
 	var userID int
@@ -165,8 +185,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		rt := params.String("refresh_token")
 		info := s.refreshes[rt]
 		if info == nil || !now.Before(info.expires) {
-			fail(400, "invalid_grant", "Invalid refresh token")
-			return
+			return fail(400, "invalid_grant", "Invalid refresh token")
 		}
 		if !s.cfg.reusableRefresh {
 			delete(s.refreshes, rt)
@@ -177,18 +196,16 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		code := params.String("code")
 		info := s.codes[code]
 		if info == nil || !now.Before(info.expires) {
-			fail(400, "invalid_grant", "Invalid authorization code")
-			return
+			return fail(400, "invalid_grant", "Invalid authorization code")
 		}
 		delete(s.codes, code)
 		userID = info.userID
 	default:
-		fail(400, "invalid_request", "Unsupported grant_type")
-		return
+		return fail(400, "invalid_request", "Unsupported grant_type")
 	}
 	s.calls[logIdx].Status = 200
 	t := s.issueLocked(userID)
-	writeJSON(w, 200, tokenResponse(t, s.app, now))
+	return 200, tokenResponse(t, s.app, now)
 }
 
 func tokenResponse(t Tokens, app App, now time.Time) *phpform.Map {

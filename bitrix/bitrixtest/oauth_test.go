@@ -1,6 +1,8 @@
 package bitrixtest
 
 import (
+	"io"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -48,5 +50,70 @@ func TestTokenURLDerivedFromServerEndpoint(t *testing.T) {
 	mustOK(t, do(t, "POST", tok.ServerEndpoint+"app.info", "application/x-www-form-urlencoded", "auth="+url.QueryEscape(s.IssueToken(1).AccessToken)))
 	if s.RefreshCount() != 2 {
 		t.Errorf("RefreshCount = %d", s.RefreshCount())
+	}
+}
+
+// TestTokenEndpointFaults: injected faults apply to the OAuth token
+// endpoint as to REST calls. FaultHTML500 and FaultDropAfter run the grant
+// first: the refresh token is spent though the client never got the new
+// pair, which a client must survive.
+func TestTokenEndpointFaults(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	app := s.App()
+	refresh := func(rt string) (resp, error) {
+		form := url.Values{"grant_type": {"refresh_token"}, "client_id": {app.ClientID}, "client_secret": {app.ClientSecret}, "refresh_token": {rt}}
+		res, err := http.Post(app.TokenURL, "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
+		if err != nil {
+			return resp{}, err
+		}
+		defer res.Body.Close()
+		raw, _ := io.ReadAll(res.Body)
+		return resp{Status: res.StatusCode, Raw: string(raw), Header: res.Header}, nil
+	}
+	spent := func(name, rt string) {
+		t.Helper()
+		if r, err := refresh(rt); err != nil || r.Status != 400 || !strings.Contains(r.Raw, "invalid_grant") {
+			t.Errorf("%s: refresh token not spent: %v %d %s", name, err, r.Status, r.Raw)
+		}
+	}
+
+	tok := s.IssueToken(1)
+	s.HTML500(1)
+	r, err := refresh(tok.RefreshToken)
+	if err != nil || r.Status != 500 || r.Header.Get("Content-Type") != "text/html" || !strings.Contains(r.Raw, "500 Internal Server Error") {
+		t.Errorf("HTML500: %v %d %q %s", err, r.Status, r.Header.Get("Content-Type"), r.Raw)
+	}
+	spent("HTML500", tok.RefreshToken)
+
+	tok = s.IssueToken(1)
+	s.InjectFault(Fault{Kind: FaultDropAfter, Method: "oauth.token", Times: 1})
+	if _, err := refresh(tok.RefreshToken); err == nil {
+		t.Error("DropAfter: the token request got an answer")
+	}
+	spent("DropAfter", tok.RefreshToken)
+
+	for _, f := range []Fault{{Kind: FaultDropBefore, Method: "oauth.token", Times: 1}, {Kind: FaultHTML502, Times: 1}, {Kind: FaultError, Method: "OAUTH.TOKEN", Times: 1}} {
+		tok = s.IssueToken(1)
+		s.InjectFault(f)
+		r, err := refresh(tok.RefreshToken)
+		switch f.Kind {
+		case FaultDropBefore:
+			if err == nil {
+				t.Error("DropBefore: the token request got an answer")
+			}
+		case FaultHTML502:
+			if err != nil || r.Status != 502 || r.Header.Get("Content-Type") != "text/html" {
+				t.Errorf("HTML502: %v %d %s", err, r.Status, r.Raw)
+			}
+		case FaultError: // the defaults of a REST FaultError
+			if err != nil || r.Status != 500 || !strings.Contains(r.Raw, `"error":"INTERNAL_SERVER_ERROR"`) {
+				t.Errorf("FaultError: %v %d %s", err, r.Status, r.Raw)
+			}
+		}
+		// Nothing ran: the refresh token still works.
+		if r, err := refresh(tok.RefreshToken); err != nil || r.Status != 200 {
+			t.Errorf("%v: refresh token lost by a fault that runs nothing: %v %d %s", f.Kind, err, r.Status, r.Raw)
+		}
 	}
 }

@@ -146,9 +146,7 @@ func (s *Server) serveREST(w http.ResponseWriter, r *http.Request, rest string) 
 			return
 		case FaultHTML502:
 			s.logCall(Call{Method: method, AuthKind: AuthNone, Status: 502, Code: "HTML_502", Time: start})
-			w.Header().Set("Content-Type", "text/html")
-			w.WriteHeader(http.StatusBadGateway)
-			_, _ = w.Write([]byte("<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"))
+			writeHTMLPage(w, http.StatusBadGateway)
 			return
 		}
 	}
@@ -203,9 +201,7 @@ func (s *Server) serveREST(w http.ResponseWriter, r *http.Request, rest string) 
 	}
 	if f != nil && f.Kind == FaultHTML500 {
 		// The call ran; the front end answers an error page.
-		w.Header().Set("Content-Type", "text/html")
-		w.WriteHeader(http.StatusInternalServerError)
-		_, _ = w.Write([]byte("<html>\r\n<head><title>500 Internal Server Error</title></head>\r\n<body>\r\n<center><h1>500 Internal Server Error</h1></center>\r\n</body>\r\n</html>\r\n"))
+		writeHTMLPage(w, http.StatusInternalServerError)
 		return
 	}
 	if aerr != nil {
