@@ -195,6 +195,7 @@ func (p *Poller) Dispatch(ctx context.Context, ev *events.Event) (err error) {
 	if fn == nil {
 		return nil
 	}
+	ctx = withReplyClient(ctx, p.Client) // Reply answers with the Poller's Client
 	ctx, hi := p.Observer.StartHandler(ctx, ev.Name, ev.Auth.Domain, events.SourceFetch, false)
 	defer func() {
 		if r := recover(); r != nil {

@@ -414,15 +414,9 @@ func (h *Handler) Client(ctx context.Context, memberID string) (*bitrix.Client, 
 	if err != nil {
 		return nil, fmt.Errorf("webhook: loading the portal's token: %w", err)
 	}
-	app := *h.cfg.app
-	if app.TokenURL == "" && tok.ServerEndpoint != "" {
-		// Refresh at the allow-listed server that issued the pair (the
-		// proof stored its answer's server_endpoint), as the install did.
-		if server, err := h.oauthServer(tok.ServerEndpoint); err == nil {
-			app.TokenURL = tokenURLOf(server)
-		}
-	}
-	c, err := bitrix.New(bitrix.OAuth(tok, app, h.cfg.tokenStore), h.cfg.clientOpts...)
+	// Refresh at the allow-listed server that issued the pair (the proof
+	// stored its answer's server_endpoint).
+	c, err := bitrix.New(bitrix.OAuth(tok, h.appFor(tok.ServerEndpoint), h.cfg.tokenStore), h.cfg.clientOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("webhook: building the portal client: %w", err)
 	}

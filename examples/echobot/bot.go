@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/b24go/sdk/bitrix"
 	"github.com/b24go/sdk/events"
@@ -41,17 +40,16 @@ func replyTo(text string) string {
 // installed, greets, echoes, and forgets its registration when the bot is
 // deleted.
 type echoBot struct {
-	handlerURL string          // public URL of /bitrix24/handler, given to imbot.register
-	app        bitrix.App      // the app, for clients built from a bot's own token
-	clientOpts []bitrix.Option // options of those clients (shared limiter, logger, ...)
+	handlerURL string     // public URL of /bitrix24/handler, given to imbot.register
+	app        bitrix.App // the app (webhook.WithApp)
 	log        *slog.Logger
 
 	mu   sync.Mutex
 	bots map[string]int // member id → id of our bot on that portal
 }
 
-func newEchoBot(handlerURL string, app bitrix.App, log *slog.Logger, clientOpts ...bitrix.Option) *echoBot {
-	return &echoBot{handlerURL: handlerURL, app: app, clientOpts: clientOpts, log: log, bots: map[string]int{}}
+func newEchoBot(handlerURL string, app bitrix.App, log *slog.Logger) *echoBot {
+	return &echoBot{handlerURL: handlerURL, app: app, log: log, bots: map[string]int{}}
 }
 
 // botID returns the id of the bot registered on a portal (0: none).
@@ -133,12 +131,18 @@ func (b *echoBot) onUninstall(_ context.Context, ev *events.Event, _ *events.App
 	return nil
 }
 
-func (b *echoBot) onJoin(ctx context.Context, ev *events.Event, m *events.BotMessage) error {
-	return b.send(ctx, ev, m, welcomeText)
+func (b *echoBot) onJoin(ctx context.Context, _ *events.Event, m *events.BotMessage) error {
+	return webhook.Reply(ctx, m, welcomeText)
 }
 
-func (b *echoBot) onMessage(ctx context.Context, ev *events.Event, m *events.BotMessage) error {
-	return b.send(ctx, ev, m, replyTo(m.Params.Message))
+// onMessage answers as the bot the message was addressed to: webhook.Reply
+// sends with the bot's own token from the event when there is one, else
+// with the installed app's client.
+func (b *echoBot) onMessage(ctx context.Context, _ *events.Event, m *events.BotMessage) error {
+	if strings.TrimSpace(m.Params.Message) == "" {
+		return nil // nothing to echo (a file or a sticker)
+	}
+	return webhook.Reply(ctx, m, replyTo(m.Params.Message))
 }
 
 // onDelete cleans up after an administrator deleted the bot: the app
@@ -150,43 +154,5 @@ func (b *echoBot) onDelete(_ context.Context, ev *events.Event, d *events.BotDel
 	}
 	b.mu.Unlock()
 	b.log.Info("bot deleted", "portal", ev.Auth.Domain, "bot_id", int(d.BotID))
-	return nil
-}
-
-// send answers in the dialog of m as the bot the event was addressed to,
-// with imbot.message.add. It authenticates with the bot's own token from the
-// event when there is one, else with the installed app's client.
-func (b *echoBot) send(ctx context.Context, ev *events.Event, m *events.BotMessage, text string) error {
-	target, ok := m.ReplyTarget()
-	if !ok {
-		return errors.New("the event names no dialog or bot to answer")
-	}
-	if strings.TrimSpace(text) == "" {
-		return nil // nothing to echo (a file or a sticker)
-	}
-	var c *bitrix.Client
-	var err error
-	if target.Auth.HasTokens() {
-		// expires_in counts from receipt on our clock, not the portal's ev.TS.
-		tok := target.Auth.Token(time.Now())
-		if b.app.ClientSecret == "" {
-			// Without the app's credentials the token cannot be refreshed;
-			// the event's token is fresh, so use it as it is.
-			tok.RefreshToken = ""
-		}
-		c, err = bitrix.New(bitrix.OAuth(tok, b.app, nil), b.clientOpts...)
-	} else {
-		c, err = webhook.PortalClient(ctx)
-	}
-	if err != nil {
-		return err
-	}
-	ib, err := imbot.New(c)
-	if err != nil {
-		return err
-	}
-	if _, err := ib.Messages.Send(ctx, imbot.Message{BotID: target.BotID, DialogID: imbot.DialogID(target.DialogID), Text: text}); err != nil {
-		return fmt.Errorf("imbot.message.add: %w", err)
-	}
 	return nil
 }

@@ -43,7 +43,7 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, tel *otelbitrix.Tele
 		oauthServer: pa.ServerEndpoint, tel: tel}
 	app := bitrix.App{ClientID: pa.ClientID, ClientSecret: cfg.clientSecret, TokenURL: pa.TokenURL}
 	clientOpts := clientOptions(cfg, logger)
-	bot := newEchoBot(handlerURL, app, logger, clientOpts...)
+	bot := newEchoBot(handlerURL, app, logger)
 	h, err := newHandler(cfg, bot, logger, clientOpts)
 	if err != nil {
 		ln.Close()

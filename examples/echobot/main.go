@@ -175,7 +175,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	}
 	app := bitrix.App{ClientID: cfg.clientID, ClientSecret: cfg.clientSecret, TokenURL: cfg.tokenURL}
 	clientOpts := clientOptions(cfg, logger)
-	bot := newEchoBot(cfg.handlerURL, app, logger, clientOpts...)
+	bot := newEchoBot(cfg.handlerURL, app, logger)
 	h, err := newHandler(cfg, bot, logger, clientOpts)
 	if err != nil {
 		ln.Close()

@@ -80,15 +80,15 @@ func (b *echoBot) routes(r imbotv2.Router) {
 	})
 }
 
+// onJoin and onMessage answer with imbotv2.Reply: as the bot the event was
+// sent to, in its dialog, with the Poller's client (its botToken).
 func (b *echoBot) onJoin(ctx context.Context, _ *events.Event, d *events.BotV2JoinChat) error {
-	_, err := b.client.Messages.Send(ctx, b.id, imbotv2.DialogID(d.DialogID), imbotv2.MessageFields{Text: welcomeText})
-	return err
+	return imbotv2.Reply(ctx, d, welcomeText)
 }
 
 func (b *echoBot) onMessage(ctx context.Context, _ *events.Event, d *events.BotV2Message) error {
 	if d.User.Bot || strings.TrimSpace(d.Message.Text) == "" {
 		return nil
 	}
-	_, err := b.client.Messages.Send(ctx, b.id, imbotv2.DialogID(d.ReplyDialog()), imbotv2.MessageFields{Text: replyTo(d.Message.Text)})
-	return err
+	return imbotv2.Reply(ctx, d, replyTo(d.Message.Text))
 }
