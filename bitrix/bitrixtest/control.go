@@ -107,6 +107,15 @@ func (c *ctlState) next() <-chan struct{} {
 // Readers take wait=<Go duration> (at most one minute): GET messages and
 // GET deliveries then answer as soon as something matches, or with an
 // empty list when the wait ends.
+//
+// The clock calls move the portal's clock ([Server.Advance],
+// [Server.SetTime]): an offset on top of its source, [WithClock]'s
+// function or time.Now, so they work with either. Token expiry, the rate
+// limit, operating-time windows and dates in answers follow it; the Go
+// runtime's clock does not move, so latency, delivery timeouts and the
+// readers' wait run in real time (or a testing/synctest bubble's).
+// clock/advance refuses a negative duration; clock/set takes any time and
+// freezes the clock there until the next advance.
 func (s *Server) ControlURL() string { return s.base + ControlRoot }
 
 // ctlError is an error answer of the control API.
@@ -1255,10 +1264,9 @@ func ctlReset(s *Server, r *http.Request) (any, *ctlError) {
 // [WithSeed] runs again. What stays: the app's credentials and its
 // installed state, the tokens issued so far, the inbound webhooks, the
 // settings of the options and of the Set* methods, and the latency. It
-// waits for background deliveries to finish first, and returns the
-// seed's error.
+// returns the seed's error. A background delivery still in flight (see
+// [WithSyncDelivery]) lands in the emptied delivery log.
 func (s *Server) Reset() error {
-	s.delivWG.Wait()
 	s.mu.Lock()
 	s.clockOffset, s.fixedNow = 0, nil
 	s.bucketLevel, s.bucketAt = 0, time.Time{}
