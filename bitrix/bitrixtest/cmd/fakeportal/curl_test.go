@@ -143,9 +143,10 @@ func startEchoBot(t *testing.T, b banner) string {
 		_, err = ib.Messages.Send(ctx, imbot.Message{BotID: target.BotID, DialogID: imbot.DialogID(target.DialogID), Text: m.Params.Message})
 		return err
 	})
-	srv := httptest.NewServer(h)
+	srv := httptest.NewUnstartedServer(h)
+	handlerURL = "http://" + srv.Listener.Addr().String() + "/bitrix24/handler" // before the handlers can run
+	srv.Start()
 	t.Cleanup(srv.Close)
-	handlerURL = srv.URL + "/bitrix24/handler"
 	return handlerURL
 }
 
