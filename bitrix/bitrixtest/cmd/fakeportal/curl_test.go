@@ -132,16 +132,7 @@ func startEchoBot(t *testing.T, b banner) string {
 		if strings.HasPrefix(m.Params.Message, "mute:") {
 			return nil
 		}
-		target, ok := m.ReplyTarget()
-		if !ok {
-			return errors.New("the message names no dialog")
-		}
-		ib, err := bots(ctx)
-		if err != nil {
-			return err
-		}
-		_, err = ib.Messages.Send(ctx, imbot.Message{BotID: target.BotID, DialogID: imbot.DialogID(target.DialogID), Text: m.Params.Message})
-		return err
+		return webhook.Reply(ctx, m, m.Params.Message)
 	})
 	srv := httptest.NewUnstartedServer(h)
 	handlerURL = "http://" + srv.Listener.Addr().String() + "/bitrix24/handler" // before the handlers can run
