@@ -56,8 +56,8 @@ type Delivery struct {
 	Portal string
 	// Outcome is one of the Delivery constants.
 	Outcome string
-	// Reason says why, for DeliveryRefused: "missing token", "token
-	// mismatch" or "install unverified".
+	// Reason says why, for DeliveryRefused: one of the Refused codes
+	// ("missing_token", "token_mismatch", ...), as in the 401 body.
 	Reason string
 	// Received is when the delivery arrived.
 	Received time.Time

@@ -29,6 +29,45 @@ var (
 	ErrInstallUnverified = errors.New("events: app install event could not be verified with the portal")
 )
 
+// Refusal reasons ([RefusalReason]): short codes that say why a delivery
+// was refused without quoting anything secret. webhook.Handler puts them
+// in the "reason" field of its 401 answer, in its log, and in
+// [Delivery.Reason].
+const (
+	RefusedMissingToken   = "missing_token"        // no auth[application_token]
+	RefusedTokenMismatch  = "token_mismatch"       // the token matches none configured or registered
+	RefusedUnknownPortal  = "unknown_portal"       // the registry holds no token for auth[member_id] (no install seen)
+	RefusedNoMemberID     = "missing_member_id"    // no auth[member_id] to look the portal's token up
+	RefusedInstallProof   = "install_unverified"   // an install could not be proven (see [VerifyInstall])
+	RefusedUnknownServer  = "unknown_oauth_server" // an install names an OAuth server not allowed (webhook.WithOAuthServers)
+	RefusedInstallRefused = "install_rejected"     // the receiver's own install check refused it (webhook.WithInstallVerifier)
+)
+
+// errNoMemberID is wrapped with ErrTokenMismatch when the registry cannot
+// be asked.
+var errNoMemberID = errors.New("the event has no auth[member_id] to look up")
+
+// RefusalReason returns the refusal code (a Refused constant) of an error
+// of [Verifier.Verify] or [VerifyInstall], or "" for an error that is no
+// refusal (a registry that failed, say).
+func RefusalReason(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, ErrUnknownPortal):
+		return RefusedUnknownPortal
+	case errors.Is(err, errNoMemberID):
+		return RefusedNoMemberID
+	case errors.Is(err, ErrMissingToken):
+		return RefusedMissingToken
+	case errors.Is(err, ErrTokenMismatch):
+		return RefusedTokenMismatch
+	case errors.Is(err, ErrInstallUnverified):
+		return RefusedInstallProof
+	}
+	return ""
+}
+
 // Registry stores the application token of each portal, keyed by member
 // id. The token arrives with ONAPPINSTALL (and changes with ONAPPUPDATE);
 // every later event of that portal must carry it. Implementations must be
@@ -137,7 +176,7 @@ func (v *Verifier) Verify(ctx context.Context, ev *Event) error {
 		return ErrTokenMismatch
 	}
 	if ev.Auth.MemberID == "" {
-		return fmt.Errorf("%w: the event has no auth[member_id] to look up", ErrTokenMismatch)
+		return fmt.Errorf("%w: %w", ErrTokenMismatch, errNoMemberID)
 	}
 	want, err := v.registry.Lookup(ctx, ev.Auth.MemberID)
 	if err != nil {

@@ -12,9 +12,11 @@
 // # Statuses
 //
 // [Handler.ServeHTTP] answers 405 to anything but POST, 413 above the body
-// limit, 400 to bodies that are not events, and 401 (JSON error body,
-// handler not called, token not logged) when auth[application_token] is
-// missing or wrong. A handler error or panic gives 500 (panics are
+// limit, 400 to bodies that are not events, and 401 (JSON error body with
+// a reason code such as "token_mismatch" or "unknown_portal", see the
+// events.Refused* constants; handler not called; logged at Warn, token not
+// logged) when auth[application_token] is missing or wrong or an install
+// cannot be proven. A handler error or panic gives 500 (panics are
 // recovered and logged with their stack); success gives 200 with a small
 // JSON body; 503 when a [WithQueue] queue cannot keep the delivery.
 // Bitrix24 does not retry failed deliveries (see "Durable intake").

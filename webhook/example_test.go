@@ -43,7 +43,7 @@ func ExampleNew() {
 	// Output:
 	// new deal 7405 on portal.bitrix24.com
 	// 200 {"result":"ok"}
-	// 401 {"error":"invalid_token","error_description":"the event's application token could not be verified"}
+	// 401 {"error":"invalid_token","reason":"token_mismatch","error_description":"auth[application_token] matches no token of this receiver"}
 }
 
 func ExampleHandler_Dispatch() {

@@ -58,6 +58,7 @@ type config struct {
 	oauthServers    []string
 	limits          events.Limits
 	logger          *slog.Logger
+	defaultLog      bool // no WithLogger: refusals go to slog.Default()
 	dedupe          DedupeStore
 	dedupeTTL       time.Duration
 	workers, queue  int
@@ -167,7 +168,10 @@ func WithMaxBodySize(n int64) Option {
 	return func(c *config) error { c.limits.MaxBodySize = n; return nil }
 }
 
-// WithLogger sets the logger (default: discard). Tokens are never logged.
+// WithLogger sets the logger (default: refused deliveries go to
+// slog.Default() at Warn, everything else is discarded). Refusals are
+// logged at most once a second, with the number left out since (every one
+// reaches [WithObserver]'s Delivery hook). Tokens are never logged.
 func WithLogger(l *slog.Logger) Option { return func(c *config) error { c.logger = l; return nil } }
 
 // WithDedupe makes handlers idempotent: an event whose
@@ -249,6 +253,7 @@ type Handler struct {
 	baseCtx    context.Context
 	cancelBase context.CancelFunc
 	durable    *durable // WithQueue (durable.go)
+	refusals   refusalLog
 }
 
 type job struct {
@@ -272,6 +277,7 @@ func New(opts ...Option) (*Handler, error) {
 	}
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)
+		c.defaultLog = true
 	}
 	if len(c.oauthServers) == 0 {
 		c.oauthServers = slices.Clone(DefaultOAuthServers)
@@ -462,7 +468,11 @@ func (h *Handler) Dispatch(ctx context.Context, ev *events.Event) (err error) {
 //   - 401 when the application token is missing or wrong (or an install
 //     cannot be verified): the handler is not called, and the token is
 //     checked before the event's data is decoded, so a refused delivery
-//     costs little;
+//     costs little. The body names the reason without quoting anything
+//     secret, {"error":"invalid_token","reason":"token_mismatch",
+//     "error_description":"…"}, the reason being one of the
+//     events.Refused* codes; the refusal is logged at Warn (see
+//     [WithLogger]);
 //   - 200 {"result":"ok"} after the handler succeeded, {"result":
 //     "duplicate"} for a repeat (WithDedupe), {"result":"accepted"} once
 //     queued (WithAsync, WithQueue); 500 when the handler failed or
@@ -502,11 +512,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		h.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "webhook: event rejected", slog.Any("event", ev), slog.String("error", err.Error()))
 		if isAuthError(err) {
+			reason := refusalReason(err)
+			h.refused(ctx, ev, reason, err) // refusal.go
 			h.delivered(ctx, ev, events.DeliveryRefused, err, received)
-			writeError(w, http.StatusUnauthorized, "invalid_token", "the event's application token could not be verified")
+			writeRefusal(w, reason)
 		} else {
+			h.cfg.logger.LogAttrs(ctx, slog.LevelError, "webhook: could not verify an event", slog.Any("event", ev), slog.String("error", err.Error()))
 			h.delivered(ctx, ev, events.DeliveryFailed, err, received)
 			writeError(w, http.StatusInternalServerError, "internal_error", "could not verify the event")
 		}
@@ -617,15 +629,18 @@ func (h *Handler) authenticate(ctx context.Context, ev *events.Event, verified b
 
 func (h *Handler) install(ctx context.Context, ev *events.Event) error {
 	member := ev.MemberID()
-	if member == "" || ev.Auth.ApplicationToken == "" {
-		return fmt.Errorf("%w: no member id or application token", events.ErrInstallUnverified)
+	if ev.Auth.ApplicationToken == "" {
+		return fmt.Errorf("%w: %w", events.ErrInstallUnverified, events.ErrMissingToken)
+	}
+	if member == "" {
+		return fmt.Errorf("%w: no auth[member_id]", events.ErrInstallUnverified)
 	}
 	// The caller's own check first: it is local, and the proof spends the
 	// event's refresh token.
 	if verify := h.cfg.installVerifier; verify != nil {
 		if err := verify(ctx, ev); err != nil {
 			if !isAuthError(err) {
-				err = fmt.Errorf("%w: %w", events.ErrInstallUnverified, err)
+				err = fmt.Errorf("%w: %w: %w", events.ErrInstallUnverified, errInstallRejected, err)
 			}
 			return err
 		}
@@ -680,7 +695,7 @@ func (h *Handler) oauthServer(named string) (string, error) {
 			return s, nil
 		}
 	}
-	return "", fmt.Errorf("the event names an unknown OAuth server %.80q (see WithOAuthServers)", named)
+	return "", fmt.Errorf("%w %.80q (see WithOAuthServers)", errUnknownOAuthServer, named)
 }
 
 // proveInstall runs [events.VerifyInstall] at the allow-listed OAuth

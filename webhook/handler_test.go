@@ -128,8 +128,8 @@ func TestStatuses(t *testing.T) {
 		{"PUT", http.MethodPut, dealBody(1, testToken), 405, map[string]string{"error": "method_not_allowed", "error_description": "events are delivered with POST"}, 0},
 		{"too large", http.MethodPost, dealBody(1, testToken) + "&pad=" + strings.Repeat("x", 5000), 413, map[string]string{"error": "body_too_large", "error_description": "event body too large"}, 0},
 		{"malformed", http.MethodPost, "hello=world", 400, map[string]string{"error": "malformed_event", "error_description": "body is not a Bitrix24 event"}, 0},
-		{"missing token", http.MethodPost, dealBody(1, ""), 401, map[string]string{"error": "invalid_token", "error_description": "the event's application token could not be verified"}, 0},
-		{"wrong token", http.MethodPost, dealBody(1, "forged-token-value"), 401, map[string]string{"error": "invalid_token", "error_description": "the event's application token could not be verified"}, 0},
+		{"missing token", http.MethodPost, dealBody(1, ""), 401, map[string]string{"error": "invalid_token", "reason": "missing_token", "error_description": "the event has no auth[application_token]"}, 0},
+		{"wrong token", http.MethodPost, dealBody(1, "forged-token-value"), 401, map[string]string{"error": "invalid_token", "reason": "token_mismatch", "error_description": "auth[application_token] matches no token of this receiver"}, 0},
 		{"handler error", http.MethodPost, dealBody(500, testToken), 500, map[string]string{"error": "handler_failed", "error_description": "the event handler failed"}, 1},
 		{"handler panic", http.MethodPost, dealBody(666, testToken), 500, map[string]string{"error": "handler_failed", "error_description": "the event handler failed"}, 1},
 	}
@@ -159,7 +159,7 @@ func TestStatuses(t *testing.T) {
 		t.Errorf("after panic: %d", got.status)
 	}
 	out := logs.String()
-	for _, want := range []string{"handler panicked", "handler bug", "goroutine", "event rejected", "database down"} {
+	for _, want := range []string{"handler panicked", "handler bug", "goroutine", "delivery refused", "database down"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log lacks %q", want)
 		}

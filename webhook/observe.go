@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/b24go/sdk/events"
@@ -41,13 +40,8 @@ func (h *Handler) delivered(ctx context.Context, ev *events.Event, outcome strin
 	if ev != nil {
 		d.Event, d.Portal = ev.Name, ev.Auth.Domain
 	}
-	switch {
-	case errors.Is(err, events.ErrMissingToken):
-		d.Reason = "missing token"
-	case errors.Is(err, events.ErrTokenMismatch):
-		d.Reason = "token mismatch"
-	case errors.Is(err, events.ErrInstallUnverified):
-		d.Reason = "install unverified"
+	if outcome == events.DeliveryRefused {
+		d.Reason = refusalReason(err)
 	}
 	o.Delivery(ctx, d)
 }

@@ -70,8 +70,8 @@ func TestObserverDeliveries(t *testing.T) {
 	post(t, srv.URL, dealBody(1, testToken))
 	want := []string{
 		"malformed   ", "malformed   ", "too_large   ",
-		"refused missing token ONCRMDEALADD portal.bitrix24.com",
-		"refused token mismatch ONCRMDEALADD portal.bitrix24.com",
+		"refused missing_token ONCRMDEALADD portal.bitrix24.com",
+		"refused token_mismatch ONCRMDEALADD portal.bitrix24.com",
 		"handled ONCRMDEALADD ok portal.bitrix24.com",
 		"duplicate  ONCRMDEALADD portal.bitrix24.com",
 	}

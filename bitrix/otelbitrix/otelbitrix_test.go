@@ -416,7 +416,7 @@ func TestDashboard(t *testing.T) {
 	}
 	refused := named("bitrix24.webhook.delivery")
 	if len(refused) != 1 || !has(refused[0].Attributes(), map[attribute.Key]string{
-		otelbitrix.EventOutcomeKey: events.DeliveryRefused, otelbitrix.EventReasonKey: "token mismatch"}) {
+		otelbitrix.EventOutcomeKey: events.DeliveryRefused, otelbitrix.EventReasonKey: "token_mismatch"}) {
 		t.Errorf("refused delivery spans: %v", refused)
 	}
 
@@ -465,7 +465,7 @@ func TestDashboard(t *testing.T) {
 			t.Errorf("ONTASKADD %s: %d, want %d", c.outcome, n, c.want)
 		}
 	}
-	if n := sumValue(t, ev, map[attribute.Key]string{otelbitrix.EventOutcomeKey: events.DeliveryRefused, otelbitrix.EventReasonKey: "token mismatch"}); n != 1 {
+	if n := sumValue(t, ev, map[attribute.Key]string{otelbitrix.EventOutcomeKey: events.DeliveryRefused, otelbitrix.EventReasonKey: "token_mismatch"}); n != 1 {
 		t.Errorf("refused deliveries: %d", n)
 	}
 	if n := histCount(t, rm["bitrix24.event.handler.duration"], map[attribute.Key]string{otelbitrix.EventNameKey: "ONTASKADD"}); n != 12 {
