@@ -2,8 +2,6 @@ package bitrixtest
 
 import (
 	"fmt"
-	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/b24go/sdk/internal/phpform"
@@ -73,88 +71,6 @@ func (s *Server) isAdmin(id int) bool {
 	return u != nil && u.Admin
 }
 
-func registerBasic() {
-	register("batch", "basic", hBatch)
-	register("server.time", "basic", func(c *call) (reply, *apiError) {
-		return ok(c.now.In(c.s.cfg.loc).Format("2006-01-02T15:04:05-07:00"))
-	})
-	register("user.current", "basic", func(c *call) (reply, *apiError) {
-		return ok(userRecord(c.s.ensureUser(c.auth.userID), c))
-	})
-	register("profile", "basic", func(c *call) (reply, *apiError) {
-		u := c.s.ensureUser(c.auth.userID)
-		m := phpform.NewMap()
-		// api-reference/common/users/profile.md: ID is a string; the
-		// returned-data table lists these keys and no others.
-		m.Set("ID", strconv.Itoa(u.ID))
-		m.Set("ADMIN", u.Admin)
-		m.Set("NAME", u.Name)
-		m.Set("LAST_NAME", u.LastName)
-		m.Set("PERSONAL_GENDER", u.Gender)
-		m.Set("PERSONAL_PHOTO", "")
-		m.Set("TIME_ZONE", "")
-		return ok(m)
-	})
-	register("user.get", "user", func(c *call) (reply, *apiError) {
-		ids := make([]int, 0, len(c.s.users))
-		for id, u := range c.s.users {
-			if !u.IsBot {
-				ids = append(ids, id)
-			}
-		}
-		sort.Ints(ids)
-		want := 0
-		if f := ciMap(c.params, "filter"); f != nil {
-			want = toInt(ciGet(f, "ID"))
-		} else if v := ciGet(c.params, "ID"); v != nil {
-			want = toInt(v)
-		}
-		var out []any
-		for _, id := range ids {
-			if want == 0 || id == want {
-				out = append(out, userRecord(c.s.users[id], c))
-			}
-		}
-		if out == nil {
-			out = []any{}
-		}
-		return reply{result: out, total: intp(len(out))}, nil
-	})
-	register("app.info", "basic", func(c *call) (reply, *apiError) {
-		m := phpform.NewMap()
-		if c.auth.kind == AuthOAuth {
-			m.Set("ID", 1)
-			m.Set("CODE", c.s.app.ClientID)
-			m.Set("VERSION", 1)
-			m.Set("STATUS", "L")
-			m.Set("INSTALLED", c.s.installed)
-			m.Set("PAYMENT_EXPIRED", "N")
-			m.Set("DAYS", nil)
-			m.Set("LANGUAGE_ID", "en")
-			m.Set("LICENSE", "en_project")
-			m.Set("LICENSE_TYPE", "project")
-			m.Set("LICENSE_FAMILY", "project")
-		} else {
-			m.Set("SCOPE", stringsToAny(c.s.cfg.scope))
-			m.Set("LICENSE", "en_project")
-			m.Set("LICENSE_TYPE", "project")
-			m.Set("LICENSE_FAMILY", "project")
-		}
-		return ok(m)
-	})
-	register("scope", "basic", func(c *call) (reply, *apiError) {
-		return ok(stringsToAny(c.s.cfg.scope))
-	})
-	register("methods", "basic", func(c *call) (reply, *apiError) {
-		names := make([]string, 0, len(methods))
-		for n := range methods {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		return ok(stringsToAny(names))
-	})
-}
-
 func stringsToAny(ss []string) []any {
 	out := make([]any, len(ss))
 	for i, s := range ss {
@@ -163,7 +79,7 @@ func stringsToAny(ss []string) []any {
 	return out
 }
 
-func userRecord(u *user, c *call) *phpform.Map {
+func userRecord(u *user, c *Request) *phpform.Map {
 	m := phpform.NewMap()
 	m.Set("ID", fmt.Sprint(u.ID))
 	m.Set("XML_ID", "")

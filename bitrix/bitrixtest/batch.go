@@ -47,9 +47,9 @@ func phpBool(v any) bool {
 	return true
 }
 
-// hBatch implements "batch": commands run in key order with the caller's
+// methodBatch implements "batch": commands run in key order with the caller's
 // auth; errors go to result_error; the answer is always HTTP 200.
-func hBatch(c *call) (reply, *apiError) {
+func methodBatch(c *Request) (Result, error) {
 	cmds, _ := ciGet(c.params, "cmd").(*phpform.Map)
 	halt := phpBool(ciGet(c.params, "halt"))
 	res, resErr, resTotal, resNext, resTime := phpform.NewMap(), phpform.NewMap(), phpform.NewMap(), phpform.NewMap(), phpform.NewMap()
@@ -86,21 +86,21 @@ func hBatch(c *call) (reply, *apiError) {
 			}
 			continue
 		}
-		sub := &call{s: c.s, method: method, params: params, auth: c.auth, now: c.now, inBatch: true, connector: c.connector, out: c.out}
+		sub := &Request{s: c.s, method: method, params: params, auth: c.auth, now: c.now, inBatch: true, connector: c.connector, out: c.out, fault: c.fault}
 		rep, tb, aerr := c.s.invoke(sub)
 		if aerr != nil {
-			resErr.Set(key, map[string]any{"error": aerr.code, "error_description": aerr.desc})
+			resErr.Set(key, map[string]any{"error": aerr.Code, "error_description": aerr.Description})
 			if halt {
 				break
 			}
 			continue
 		}
-		res.Set(key, rep.result)
-		if rep.total != nil {
-			resTotal.Set(key, *rep.total)
+		res.Set(key, rep.Value)
+		if rep.Total != nil {
+			resTotal.Set(key, *rep.Total)
 		}
-		if rep.next != nil {
-			resNext.Set(key, *rep.next)
+		if rep.Next != nil {
+			resNext.Set(key, *rep.Next)
 		}
 		resTime.Set(key, tb)
 	}

@@ -821,12 +821,12 @@ func (s *Server) invokeAs(method string, userID int, params map[string]any) (jso
 	s.mu.Lock()
 	s.ensureUser(userID)
 	n := len(s.calls)
-	c := &call{s: s, method: method, params: m, auth: authInfo{kind: AuthNone, userID: userID}, now: s.now(), out: &out}
+	c := &Request{s: s, method: method, params: m, auth: authInfo{kind: AuthNone, userID: userID}, now: s.now(), out: &out}
 	rep, _, aerr := s.invoke(c)
 	s.calls = s.calls[:n] // a portal user's change, not a REST call
 	var result json.RawMessage
 	if aerr == nil {
-		result = appendJSON(nil, rep.result)
+		result = appendJSON(nil, rep.Value)
 	}
 	s.mu.Unlock()
 	if err := s.deliverAll(out); err != nil {
@@ -834,7 +834,7 @@ func (s *Server) invokeAs(method string, userID int, params map[string]any) (jso
 	}
 	s.ctl.notify()
 	if aerr != nil {
-		return nil, res, &ctlError{status: aerr.status, code: aerr.code, desc: aerr.desc}
+		return nil, res, &ctlError{status: aerr.StatusCode, code: aerr.Code, desc: aerr.Description}
 	}
 	return result, res, nil
 }

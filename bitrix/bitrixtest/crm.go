@@ -3,12 +3,13 @@ package bitrixtest
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/b24go/sdk/internal/wire"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/b24go/sdk/internal/wire"
 
 	"github.com/b24go/sdk/internal/phpform"
 )
@@ -715,7 +716,7 @@ func classicValue(v any) any {
 
 // ---- crm.item.* ----
 
-func (s *Server) crmType(params *phpform.Map) (*crmType, *apiError) {
+func (s *Server) crmType(params *phpform.Map) (*crmType, *APIError) {
 	v := ciGet(params, "entityTypeId")
 	if v == nil {
 		return nil, errf(400, "INVALID_ARG_VALUE", "entityTypeId is required")
@@ -735,7 +736,7 @@ func origUF(params *phpform.Map) bool {
 	return strings.EqualFold(ciString(params, "useOriginalUfNames"), "Y")
 }
 
-func (c *call) itemFields(t *crmType) *phpform.Map {
+func (c *Request) itemFields(t *crmType) *phpform.Map {
 	f := ciMap(c.params, "fields")
 	if f == nil {
 		f = phpform.NewMap()
@@ -749,7 +750,7 @@ func (c *call) itemFields(t *crmType) *phpform.Map {
 // both with data[FIELDS][ENTITY_TYPE_ID]
 // (api-reference/crm/universal/events/index.md); the docs show no sample of
 // a per-type delivery, so it carries the generic one's data.
-func (s *Server) fireCRM(c *call, t *crmType, suffix string, id int) {
+func (s *Server) fireCRM(c *Request, t *crmType, suffix string, id int) {
 	data := phpform.NewMap()
 	fields := phpform.NewMap()
 	fields.Set("ID", strconv.Itoa(id))
@@ -765,10 +766,10 @@ func (s *Server) fireCRM(c *call, t *crmType, suffix string, id int) {
 }
 
 func registerCRM() {
-	register("crm.item.fields", "crm", func(c *call) (reply, *apiError) {
+	register("crm.item.fields", "crm", func(c *Request) (Result, error) {
 		t, e := c.s.crmType(c.params)
 		if e != nil {
-			return reply{}, e
+			return Result{}, e
 		}
 		fields := phpform.NewMap()
 		for _, d := range t.fields {
@@ -803,68 +804,68 @@ func registerCRM() {
 		res.Set("fields", fields)
 		return ok(res)
 	})
-	register("crm.item.add", "crm", func(c *call) (reply, *apiError) {
+	register("crm.item.add", "crm", func(c *Request) (Result, error) {
 		t, e := c.s.crmType(c.params)
 		if e != nil {
-			return reply{}, e
+			return Result{}, e
 		}
 		if ciMap(c.params, "fields") == nil {
-			return reply{}, errf(400, "INVALID_ARG_VALUE", "Required fields: fields")
+			return Result{}, errf(400, "INVALID_ARG_VALUE", "Required fields: fields")
 		}
 		item := c.s.addItem(t, c.itemFields(t), c.auth.userID, false)
 		c.s.fireCRM(c, t, "ADD", int(item["id"].(int64)))
 		return ok(map[string]any{"item": t.itemView(item, nil, origUF(c.params))})
 	})
-	register("crm.item.get", "crm", func(c *call) (reply, *apiError) {
+	register("crm.item.get", "crm", func(c *Request) (Result, error) {
 		t, e := c.s.crmType(c.params)
 		if e != nil {
-			return reply{}, e
+			return Result{}, e
 		}
 		item := t.items[ciInt(c.params, "id")]
 		if item == nil {
-			return reply{}, errf(400, "NOT_FOUND", "Item not found")
+			return Result{}, errf(400, "NOT_FOUND", "Item not found")
 		}
 		return ok(map[string]any{"item": t.itemView(item, nil, origUF(c.params))})
 	})
-	register("crm.item.update", "crm", func(c *call) (reply, *apiError) {
+	register("crm.item.update", "crm", func(c *Request) (Result, error) {
 		t, e := c.s.crmType(c.params)
 		if e != nil {
-			return reply{}, e
+			return Result{}, e
 		}
 		id := ciInt(c.params, "id")
 		item := t.items[id]
 		if item == nil {
-			return reply{}, errf(400, "NOT_FOUND", "Item not found")
+			return Result{}, errf(400, "NOT_FOUND", "Item not found")
 		}
 		c.s.updateItem(t, item, c.itemFields(t), c.auth.userID, false)
 		c.s.fireCRM(c, t, "UPDATE", id)
 		return ok(map[string]any{"item": t.itemView(item, nil, origUF(c.params))})
 	})
-	register("crm.item.delete", "crm", func(c *call) (reply, *apiError) {
+	register("crm.item.delete", "crm", func(c *Request) (Result, error) {
 		t, e := c.s.crmType(c.params)
 		if e != nil {
-			return reply{}, e
+			return Result{}, e
 		}
 		id := ciInt(c.params, "id")
 		if t.items[id] == nil {
-			return reply{}, errf(400, "NOT_FOUND", "Item not found")
+			return Result{}, errf(400, "NOT_FOUND", "Item not found")
 		}
 		c.s.deleteItem(t, id)
 		c.s.fireCRM(c, t, "DELETE", id)
 		return ok(phpform.NewMap()) // PHP's empty array: "result": []
 	})
-	register("crm.item.list", "crm", func(c *call) (reply, *apiError) {
+	register("crm.item.list", "crm", func(c *Request) (Result, error) {
 		t, e := c.s.crmType(c.params)
 		if e != nil {
-			return reply{}, e
+			return Result{}, e
 		}
 		items, total, next, e := c.s.listItems(c, t, false)
 		if e != nil {
-			return reply{}, e
+			return Result{}, e
 		}
 		res := phpform.NewMap()
 		res.Set("items", items)
-		return reply{result: res, total: total, next: next}, nil
+		return Result{Value: res, Total: total, Next: next}, nil
 	})
 
 	for _, typ := range []struct {
@@ -873,8 +874,8 @@ func registerCRM() {
 	}{{"lead", EntityLead}, {"deal", EntityDeal}, {"contact", EntityContact}, {"company", EntityCompany}, {"quote", EntityQuote}} {
 		typeID := typ.id
 		pfx := "crm." + typ.name + "."
-		get := func(c *call) *crmType { return c.s.crm.types[typeID] }
-		register(pfx+"fields", "crm", func(c *call) (reply, *apiError) {
+		get := func(c *Request) *crmType { return c.s.crm.types[typeID] }
+		register(pfx+"fields", "crm", func(c *Request) (Result, error) {
 			t := get(c)
 			res := phpform.NewMap()
 			for _, d := range t.fields {
@@ -893,26 +894,26 @@ func registerCRM() {
 			}
 			return ok(res)
 		})
-		register(pfx+"add", "crm", func(c *call) (reply, *apiError) {
+		register(pfx+"add", "crm", func(c *Request) (Result, error) {
 			t := get(c)
 			f := ciMap(c.params, "fields")
 			if f == nil {
-				return reply{}, &apiError{status: 400, code: "", desc: "Invalid data."}
+				return Result{}, &APIError{StatusCode: 400, Code: "", Description: "Invalid data."}
 			}
 			item := c.s.addItem(t, f, c.auth.userID, true)
 			id := int(item["id"].(int64))
 			c.s.fireCRM(c, t, "ADD", id)
 			return ok(id)
 		})
-		register(pfx+"get", "crm", func(c *call) (reply, *apiError) {
+		register(pfx+"get", "crm", func(c *Request) (Result, error) {
 			t := get(c)
 			id := ciInt(c.params, "id")
 			if id <= 0 {
-				return reply{}, &apiError{status: 400, code: "", desc: "ID is not defined or invalid."}
+				return Result{}, &APIError{StatusCode: 400, Code: "", Description: "ID is not defined or invalid."}
 			}
 			item := t.items[id]
 			if item == nil {
-				return reply{}, &apiError{status: 400, code: "", desc: "Not found"}
+				return Result{}, &APIError{StatusCode: 400, Code: "", Description: "Not found"}
 			}
 			all := map[string]bool{"PHONE": true, "EMAIL": true, "uf_*": true}
 			for _, d := range t.fields {
@@ -920,15 +921,15 @@ func registerCRM() {
 			}
 			return ok(t.classicView(item, all))
 		})
-		register(pfx+"update", "crm", func(c *call) (reply, *apiError) {
+		register(pfx+"update", "crm", func(c *Request) (Result, error) {
 			t := get(c)
 			id := ciInt(c.params, "id")
 			if id <= 0 {
-				return reply{}, &apiError{status: 400, code: "", desc: "ID is not defined or invalid."}
+				return Result{}, &APIError{StatusCode: 400, Code: "", Description: "ID is not defined or invalid."}
 			}
 			item := t.items[id]
 			if item == nil {
-				return reply{}, &apiError{status: 400, code: "", desc: "Not found"}
+				return Result{}, &APIError{StatusCode: 400, Code: "", Description: "Not found"}
 			}
 			f := ciMap(c.params, "fields")
 			if f == nil {
@@ -938,29 +939,28 @@ func registerCRM() {
 			c.s.fireCRM(c, t, "UPDATE", id)
 			return ok(true)
 		})
-		register(pfx+"delete", "crm", func(c *call) (reply, *apiError) {
+		register(pfx+"delete", "crm", func(c *Request) (Result, error) {
 			t := get(c)
 			id := ciInt(c.params, "id")
 			if id <= 0 {
-				return reply{}, &apiError{status: 400, code: "", desc: "ID is not defined or invalid."}
+				return Result{}, &APIError{StatusCode: 400, Code: "", Description: "ID is not defined or invalid."}
 			}
 			if t.items[id] == nil {
-				return reply{}, &apiError{status: 400, code: "", desc: "Not found"}
+				return Result{}, &APIError{StatusCode: 400, Code: "", Description: "Not found"}
 			}
 			c.s.deleteItem(t, id)
 			c.s.fireCRM(c, t, "DELETE", id)
 			return ok(true)
 		})
-		register(pfx+"list", "crm", func(c *call) (reply, *apiError) {
+		register(pfx+"list", "crm", func(c *Request) (Result, error) {
 			t := get(c)
 			items, total, next, e := c.s.listItems(c, t, true)
 			if e != nil {
-				return reply{}, e
+				return Result{}, e
 			}
-			return reply{result: items, total: total, next: next}, nil
+			return Result{Value: items, Total: total, Next: next}, nil
 		})
 	}
-	registerProductRows()
 }
 
 func (s *Server) deleteItem(t *crmType, id int) {
@@ -970,7 +970,7 @@ func (s *Server) deleteItem(t *crmType, id int) {
 }
 
 // listItems implements crm.item.list and the classic crm.*.list.
-func (s *Server) listItems(c *call, t *crmType, classic bool) ([]any, *int, *int, *apiError) {
+func (s *Server) listItems(c *Request, t *crmType, classic bool) ([]any, *int, *int, *APIError) {
 	offset, noCount := readStart(c.params)
 	filter, e := parseFilter(ciMap(c.params, "filter"), t.resolve)
 	if e != nil {

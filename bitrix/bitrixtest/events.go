@@ -314,7 +314,7 @@ func (s *Server) payload(event string, handlerID int, data any, auth *phpform.Ma
 }
 
 // fireEvent queues deliveries of event to its handlers (runs under s.mu).
-func (s *Server) fireEvent(c *call, event string, data *phpform.Map, objKey string) {
+func (s *Server) fireEvent(c *Request, event string, data *phpform.Map, objKey string) {
 	for _, h := range s.ev.handlers {
 		if h.event != event {
 			continue
@@ -347,7 +347,7 @@ func (s *Server) fireEvent(c *call, event string, data *phpform.Map, objKey stri
 	}
 }
 
-func (s *Server) queue(c *call, d delivery) {
+func (s *Server) queue(c *Request, d delivery) {
 	if c != nil && c.out != nil {
 		*c.out = append(*c.out, d)
 		return
@@ -355,7 +355,7 @@ func (s *Server) queue(c *call, d delivery) {
 	s.deliverAsync([]delivery{d})
 }
 
-func (s *Server) queueOffline(event string, data *phpform.Map, userID int, objKey string, c *call) {
+func (s *Server) queueOffline(event string, data *phpform.Map, userID int, objKey string, c *Request) {
 	now := s.now()
 	for _, e := range s.ev.offline {
 		if e.name == event && e.objKey == objKey && e.processID == "" && !e.err {
@@ -369,7 +369,7 @@ func (s *Server) queueOffline(event string, data *phpform.Map, userID int, objKe
 	s.notifyOffline(c)
 }
 
-func (s *Server) notifyOffline(c *call) {
+func (s *Server) notifyOffline(c *Request) {
 	now := s.now()
 	for _, h := range s.ev.handlers {
 		if h.event != "ONOFFLINEEVENT" || h.offline || !s.installed {
@@ -385,7 +385,7 @@ func (s *Server) notifyOffline(c *call) {
 
 // ---- REST methods ----
 
-func checkHandlerURL(u string) *apiError {
+func checkHandlerURL(u string) *APIError {
 	p, err := url.Parse(u)
 	if err != nil || !strings.Contains(p.Hostname(), ".") {
 		return errf(400, "ERROR_WRONG_HANDLER_URL", "Wrong handler URL")
@@ -394,114 +394,6 @@ func checkHandlerURL(u string) *apiError {
 		return errf(400, "ERROR_UNSUPPORTED_PROTOCOL", "Unsupported handler protocol")
 	}
 	return nil
-}
-
-func registerEvents() {
-	registerApp("event.bind", "basic", func(c *call) (reply, *apiError) {
-		ev := strings.ToUpper(ciString(c.params, "event"))
-		if ev == "" {
-			return reply{}, errArgument("event")
-		}
-		if !c.s.offersEvent(ev) {
-			// api-reference/events/event-bind.md, error table.
-			return reply{}, errf(400, "ERROR_EVENT_NOT_FOUND", "Event not found")
-		}
-		offline := strings.EqualFold(ciString(c.params, "event_type"), "offline")
-		authType := ciInt(c.params, "auth_type")
-		admin := c.s.isAdmin(c.auth.userID)
-		if offline && !admin {
-			return reply{}, errf(403, "ACCESS_DENIED", "Access denied! Offline events binding requires administrator access rights")
-		}
-		if authType != 0 && authType != c.auth.userID && !admin {
-			return reply{}, errf(403, "ACCESS_DENIED", "Access denied! Event binding with AUTH_TYPE requires administrator access rights")
-		}
-		handler := ciString(c.params, "handler")
-		if !offline {
-			if handler == "" {
-				return reply{}, errArgument("handler")
-			}
-			if e := checkHandlerURL(handler); e != nil {
-				return reply{}, e
-			}
-		}
-		for _, h := range c.s.ev.handlers {
-			if h.kind == kindApp && h.event == ev && h.offline == offline && h.handler == handler && h.authType == authType && h.connector == c.connector {
-				return reply{}, errf(400, "ERROR_HANDLER_ALREADY_EXIST", "Handler already exists!")
-			}
-		}
-		c.s.ev.nextID++
-		h := &eventHandler{id: c.s.ev.nextID, event: ev, handler: handler, authType: authType, offline: offline, connector: c.connector, kind: kindApp, minTimeout: time.Second}
-		if opts := ciMap(c.params, "options"); opts != nil && ciHas(opts, "minTimeout") {
-			h.minTimeout = time.Duration(ciInt(opts, "minTimeout")) * time.Second
-		}
-		if offline {
-			h.handler = ""
-		}
-		c.s.ev.handlers = append(c.s.ev.handlers, h)
-		return ok(true)
-	})
-	registerApp("event.unbind", "basic", func(c *call) (reply, *apiError) {
-		ev := strings.ToUpper(ciString(c.params, "event"))
-		if ev == "" {
-			return reply{}, errArgument("event")
-		}
-		offline := strings.EqualFold(ciString(c.params, "event_type"), "offline")
-		if offline && !c.s.isAdmin(c.auth.userID) {
-			return reply{}, errf(403, "ACCESS_DENIED", "Access denied! Offline events unbinding requires administrator access rights")
-		}
-		handler := ciString(c.params, "handler")
-		authType := ciInt(c.params, "auth_type")
-		n := 0
-		kept := c.s.ev.handlers[:0]
-		for _, h := range c.s.ev.handlers {
-			if h.kind == kindApp && h.event == ev && h.offline == offline && (offline || h.handler == handler) && h.authType == authType {
-				n++
-				continue
-			}
-			kept = append(kept, h)
-		}
-		c.s.ev.handlers = kept
-		return ok(map[string]any{"count": n})
-	})
-	registerApp("event.get", "basic", func(c *call) (reply, *apiError) {
-		out := []any{}
-		admin := c.s.isAdmin(c.auth.userID)
-		for _, h := range c.s.ev.handlers {
-			if h.kind != kindApp || (!admin && h.authType != c.auth.userID) {
-				continue
-			}
-			m := phpform.NewMap()
-			m.Set("event", h.event)
-			if h.offline {
-				m.Set("connector_id", h.connector)
-				m.Set("offline", 1)
-			} else {
-				m.Set("handler", h.handler)
-				m.Set("auth_type", strconv.Itoa(h.authType))
-				m.Set("offline", 0)
-			}
-			out = append(out, m)
-		}
-		return ok(out)
-	})
-	registerApp("events", "basic", func(c *call) (reply, *apiError) {
-		return ok(stringsToAny(c.s.offeredEvents()))
-	})
-	registerApp("event.test", "basic", func(c *call) (reply, *apiError) {
-		data := phpform.NewMap()
-		data.Set("QUERY", c.params.Clone())
-		data.Set("LANGUAGE_ID", "en")
-		for _, h := range c.s.ev.handlers {
-			if h.event == "ONAPPTEST" && !h.offline {
-				c.s.queue(c, delivery{event: "ONAPPTEST", url: h.handler, body: c.s.payload("ONAPPTEST", h.id, data, c.s.appAuth(c.auth.userID, true))})
-			}
-		}
-		return ok(1)
-	})
-	registerApp("event.offline.get", "basic", hOfflineGet)
-	registerApp("event.offline.clear", "basic", hOfflineClear)
-	registerApp("event.offline.error", "basic", hOfflineError)
-	registerApp("event.offline.list", "basic", hOfflineList)
 }
 
 func (e *offlineEvent) view(s *Server, withProcess bool) *phpform.Map {
@@ -565,7 +457,7 @@ func offlineResolve(extra bool) func(string) (string, bool) {
 	}
 }
 
-func (s *Server) offlineSelect(c *call, extra bool) ([]*offlineEvent, *apiError) {
+func (s *Server) offlineSelect(c *Request, extra bool) ([]*offlineEvent, *APIError) {
 	filter, e := parseFilter(ciMap(c.params, "filter"), offlineResolve(extra))
 	if e != nil {
 		return nil, e
@@ -594,7 +486,7 @@ func (s *Server) offlineSelect(c *call, extra bool) ([]*offlineEvent, *apiError)
 // default 0). How the portal reads other values is not documented, so
 // anything but 0 and 1 (as a number or a string) is refused with the
 // method's argument error rather than guessed.
-func zeroOne(params *phpform.Map, name string, def bool) (bool, *apiError) {
+func zeroOne(params *phpform.Map, name string, def bool) (bool, *APIError) {
 	if !ciHas(params, name) {
 		return def, nil
 	}
@@ -607,78 +499,7 @@ func zeroOne(params *phpform.Map, name string, def bool) (bool, *apiError) {
 			return true, nil
 		}
 	}
-	return false, &apiError{status: 400, code: "ERROR_ARGUMENT", desc: fmt.Sprintf("Argument '%s' must be 0 or 1", name), extra: [][2]string{{"argument", name}}}
-}
-
-func hOfflineGet(c *call) (reply, *apiError) {
-	s := c.s
-	if !s.isAdmin(c.auth.userID) {
-		return reply{}, errf(403, "ACCESS_DENIED", "Access denied!")
-	}
-	limit := 50
-	if ciHas(c.params, "limit") {
-		limit = ciInt(c.params, "limit")
-		if limit <= 0 {
-			return reply{}, &apiError{status: 400, code: "ERROR_ARGUMENT", desc: "Argument 'limit' must be greater than 0", extra: [][2]string{{"argument", "limit"}}}
-		}
-	}
-	clear, e := zeroOne(c.params, "clear", true)
-	if e != nil {
-		return reply{}, e
-	}
-	wantErr, e := zeroOne(c.params, "error", false)
-	if e != nil {
-		return reply{}, e
-	}
-	procID := ciString(c.params, "process_id")
-	sel, e := s.offlineSelect(c, false)
-	if e != nil {
-		return reply{}, e
-	}
-	var picked []*offlineEvent
-	for _, ev := range sel {
-		if len(picked) >= limit {
-			break
-		}
-		if procID != "" {
-			if ev.processID == procID {
-				picked = append(picked, ev)
-			}
-			continue
-		}
-		if ev.processID == "" && ev.err == wantErr {
-			picked = append(picked, ev)
-		}
-	}
-	var pid any
-	if !clear && procID == "" && len(picked) > 0 {
-		s.ev.nextProc++
-		procID = fmt.Sprintf("%d", s.ev.nextProc)
-		for _, ev := range picked {
-			ev.processID = procID
-		}
-	}
-	if procID != "" {
-		pid = procID
-	}
-	events := []any{}
-	for _, ev := range picked {
-		events = append(events, ev.view(s, false))
-	}
-	if clear {
-		s.removeOffline(func(ev *offlineEvent) bool {
-			for _, p := range picked {
-				if p == ev {
-					return true
-				}
-			}
-			return false
-		})
-	}
-	res := phpform.NewMap()
-	res.Set("process_id", pid)
-	res.Set("events", events)
-	return ok(res)
+	return false, &APIError{StatusCode: 400, Code: "ERROR_ARGUMENT", Description: fmt.Sprintf("Argument '%s' must be 0 or 1", name), Argument: name}
 }
 
 func (s *Server) removeOffline(drop func(*offlineEvent) bool) {
@@ -700,68 +521,6 @@ func idSet(v any) map[string]bool {
 		out[leafStr(x)] = true
 	}
 	return out
-}
-
-func hOfflineClear(c *call) (reply, *apiError) {
-	s := c.s
-	if !s.isAdmin(c.auth.userID) {
-		return reply{}, errf(403, "ACCESS_DENIED", "Access denied!")
-	}
-	procID := ciString(c.params, "process_id")
-	if procID == "" {
-		return reply{}, errArgument("process_id")
-	}
-	ids, msgs := idSet(ciGet(c.params, "id")), idSet(ciGet(c.params, "message_id"))
-	s.removeOffline(func(ev *offlineEvent) bool {
-		if ev.processID != procID {
-			return false
-		}
-		if ids == nil && msgs == nil {
-			return true
-		}
-		return ids[strconv.Itoa(ev.id)] || msgs[ev.messageID]
-	})
-	return ok(true)
-}
-
-func hOfflineError(c *call) (reply, *apiError) {
-	s := c.s
-	if !s.isAdmin(c.auth.userID) {
-		return reply{}, errf(403, "ACCESS_DENIED", "Access denied!")
-	}
-	procID := ciString(c.params, "process_id")
-	if procID == "" {
-		return reply{}, errArgument("process_id")
-	}
-	msgs := idSet(ciGet(c.params, "message_id"))
-	if msgs == nil {
-		return reply{}, errArgument("message_id")
-	}
-	for _, ev := range s.ev.offline {
-		if ev.processID == procID && msgs[ev.messageID] {
-			ev.err = true
-			ev.processID = ""
-		}
-	}
-	return ok(true)
-}
-
-func hOfflineList(c *call) (reply, *apiError) {
-	s := c.s
-	if !s.isAdmin(c.auth.userID) {
-		return reply{}, errf(403, "ACCESS_DENIED", "Access denied!")
-	}
-	offset, noCount := readStart(c.params)
-	sel, e := s.offlineSelect(c, true)
-	if e != nil {
-		return reply{}, e
-	}
-	from, to, total, next := page(len(sel), offset, noCount)
-	out := []any{}
-	for _, ev := range sel[from:to] {
-		out = append(out, ev.view(s, true))
-	}
-	return reply{result: out, total: total, next: next}, nil
 }
 
 // ---- portal-side helpers ----

@@ -79,7 +79,11 @@ func writeHTMLPage(w http.ResponseWriter, status int) {
 	_, _ = w.Write([]byte(htmlPages[status]))
 }
 
-func (f *Fault) apiError() *apiError {
+// Error names the fault's kind. A [MethodFunc] may return a Fault as its
+// error to break the answer the way the fault does.
+func (f Fault) Error() string { return "bitrixtest: fault " + f.Kind.String() }
+
+func (f *Fault) apiError() *APIError {
 	st, code, desc := f.Status, f.Code, f.Description
 	if st == 0 {
 		st = 500
@@ -90,7 +94,7 @@ func (f *Fault) apiError() *apiError {
 	if desc == "" {
 		desc = "Injected fault"
 	}
-	return &apiError{status: st, code: code, desc: desc}
+	return &APIError{StatusCode: st, Code: code, Description: desc}
 }
 
 type faultState struct {

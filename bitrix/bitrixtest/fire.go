@@ -27,7 +27,7 @@ func (s *Server) FireEvent(event string, data map[string]any) error {
 	}
 	var out []delivery
 	s.mu.Lock()
-	c := &call{s: s, method: "fireevent", params: phpform.NewMap(), auth: authInfo{kind: AuthNone, userID: 1}, now: s.now(), out: &out}
+	c := &Request{s: s, method: "fireevent", params: phpform.NewMap(), auth: authInfo{kind: AuthNone, userID: 1}, now: s.now(), out: &out}
 	s.fireEvent(c, strings.ToUpper(event), tree, "")
 	s.mu.Unlock()
 	return s.deliverAll(out)

@@ -81,7 +81,7 @@ func newIMV2Store() *imv2Store {
 // V2RESTRevision is the imbot.v2 REST revision the fake follows.
 const V2RESTRevision = 36
 
-func v2err(status int, code, desc string) *apiError { return errf(status, code, "%s", desc) }
+func v2err(status int, code, desc string) *APIError { return errf(status, code, "%s", desc) }
 
 // v2bool reads a v2 boolean: JSON true/false or "Y"/"N" (index.md,
 // "Boolean Parameters"; change-log.md BOT-FIX-0402-2).
@@ -103,7 +103,7 @@ func v2bool(v any, def bool) bool {
 }
 
 // v2owner is who is calling: an OAuth app or an inbound webhook.
-func (c *call) v2owner() string {
+func (c *Request) v2owner() string {
 	if c.auth.kind == AuthOAuth {
 		return "app:" + c.auth.clientID
 	}
@@ -113,7 +113,7 @@ func (c *call) v2owner() string {
 // v2bot resolves botId (and botToken for webhook auth) the way the
 // BotController does (change-log.md BOT-NEW-0408-1: BOT_TOKEN_NOT_SPECIFIED,
 // BOT_ID_REQUIRED, BOT_NOT_FOUND, BOT_OWNERSHIP_ERROR).
-func (c *call) v2bot() (*v2bot, *apiError) {
+func (c *Request) v2bot() (*v2bot, *APIError) {
 	token := c.params.String("botToken")
 	if c.auth.kind == AuthWebhook && token == "" {
 		return nil, v2err(400, "BOT_TOKEN_NOT_SPECIFIED", "Bot token is not specified")
@@ -308,408 +308,6 @@ func (s *Server) v2deliver(out []delivery) error {
 	return first
 }
 
-// registerV2 registers an imbot.v2 method whose botToken (top level or in
-// fields) stays out of the call log, as auth does.
-func registerV2(name string, h handler) {
-	register(name, "imbot", func(c *call) (reply, *apiError) {
-		defer func() {
-			c.params.Delete("botToken")
-			if f := ciMap(c.params, "fields"); f != nil {
-				f.Delete("botToken")
-			}
-		}()
-		return h(c)
-	})
-}
-
-func registerIMV2() {
-	p := "imbot.v2."
-	registerV2(p+"Revision.get", func(c *call) (reply, *apiError) {
-		// revision-get.md: rest 33 in the sample; the fake follows 36.
-		return ok(map[string]any{"rest": V2RESTRevision, "web": 130, "mobile": 23, "desktop": 6})
-	})
-	registerV2(p+"Bot.register", hV2Register)
-	registerV2(p+"Bot.update", hV2Update)
-	registerV2(p+"Bot.get", func(c *call) (reply, *apiError) {
-		var b *v2bot
-		if code := c.params.String("code"); code != "" && ciGet(c.params, "botId") == nil {
-			if c.auth.kind == AuthWebhook && c.params.String("botToken") == "" {
-				return reply{}, v2err(400, "BOT_TOKEN_NOT_SPECIFIED", "Bot token is not specified")
-			}
-			for _, x := range c.s.v2.bots {
-				if x.code == code && x.owner == c.v2owner() && (c.auth.kind != AuthWebhook || x.token == c.params.String("botToken")) {
-					b = x
-				}
-			}
-			if b == nil {
-				return reply{}, v2err(404, "BOT_NOT_FOUND", "Bot not found")
-			}
-		} else {
-			var e *apiError
-			if b, e = c.v2bot(); e != nil {
-				return reply{}, e
-			}
-		}
-		return ok(map[string]any{"bot": c.s.v2botObject(b), "users": []any{c.s.v2user(b.id)}})
-	})
-	registerV2(p+"Bot.list", func(c *call) (reply, *apiError) {
-		if c.auth.kind == AuthWebhook && c.params.String("botToken") == "" {
-			return reply{}, v2err(400, "BOT_TOKEN_NOT_SPECIFIED", "Bot token is not specified")
-		}
-		typ := ""
-		if f := ciMap(c.params, "filter"); f != nil {
-			typ = f.String("type")
-		}
-		var ids []int
-		for id, b := range c.s.v2.bots {
-			if b.owner == c.v2owner() && (typ == "" || b.typ == typ) {
-				ids = append(ids, id)
-			}
-		}
-		sort.Ints(ids)
-		limit, offset := toInt(ciGet(c.params, "limit")), toInt(ciGet(c.params, "offset"))
-		if limit <= 0 {
-			limit = 50
-		}
-		from, to := min(offset, len(ids)), min(offset+limit, len(ids))
-		bots, users := []any{}, []any{}
-		for _, id := range ids[from:to] {
-			bots = append(bots, c.s.v2botObject(c.s.v2.bots[id]))
-			users = append(users, c.s.v2user(id))
-		}
-		return ok(map[string]any{"bots": bots, "users": users, "hasNextPage": to < len(ids)})
-	})
-	registerV2(p+"Bot.unregister", func(c *call) (reply, *apiError) {
-		b, e := c.v2bot()
-		if e != nil {
-			return reply{}, e
-		}
-		// ONIMBOTV2DELETE is the last event the bot gets (events.md).
-		*c.out = append(*c.out, c.s.v2emit(b, "ONIMBOTV2DELETE", map[string]any{})...)
-		delete(c.s.v2.bots, b.id)
-		for id, x := range c.s.v2.commands {
-			if x.botID == b.id {
-				delete(c.s.v2.commands, id)
-			}
-		}
-		return ok(map[string]any{"result": true})
-	})
-	registerV2(p+"Event.get", hV2EventGet)
-	registerV2(p+"Chat.Message.send", hV2Send)
-	registerV2(p+"Chat.Message.update", func(c *call) (reply, *apiError) {
-		b, m, e := c.v2ownMessage()
-		if e != nil {
-			return reply{}, e
-		}
-		f := ciMap(c.params, "fields")
-		if f == nil {
-			return reply{}, v2err(400, "FIELDS_REQUIRED", "fields are required")
-		}
-		if v, ok := f.Get("message"); ok {
-			m.text, _ = phpform.LeafString(v)
-		}
-		if v, ok := f.Get("keyboard"); ok {
-			m.keyboard = plainJSON(v)
-		}
-		if v, ok := f.Get("attach"); ok {
-			m.attach = plainJSON(v)
-		}
-		m.edited = true
-		_ = b
-		return ok(map[string]any{"result": true})
-	})
-	registerV2(p+"Chat.Message.delete", func(c *call) (reply, *apiError) {
-		_, m, e := c.v2ownMessage()
-		if e != nil {
-			return reply{}, e
-		}
-		m.deleted = true
-		if v2bool(ciGet(c.params, "complete"), false) {
-			delete(c.s.im.messages, m.id)
-		}
-		return ok(map[string]any{"result": true})
-	})
-	registerV2(p+"Chat.Message.get", func(c *call) (reply, *apiError) {
-		b, e := c.v2bot()
-		if e != nil {
-			return reply{}, e
-		}
-		if b.typ != "supervisor" && b.typ != "personal" {
-			return reply{}, v2err(403, "ACCESS_DENIED", "Only supervisor and personal bots may read messages")
-		}
-		m := c.s.im.messages[toInt(ciGet(c.params, "messageId"))]
-		if m == nil || m.deleted || !containsInt(c.s.im.chats[m.chatID].users, b.id) {
-			return reply{}, v2err(404, "MESSAGE_NOT_FOUND", "Message not found")
-		}
-		return ok(map[string]any{"message": c.s.v2message(m), "user": c.s.v2user(m.authorID)})
-	})
-	registerV2(p+"Chat.Message.read", func(c *call) (reply, *apiError) {
-		b, ch, e := c.v2chatOf(true)
-		if e != nil {
-			return reply{}, e
-		}
-		var ids []int
-		for id, m := range c.s.im.messages {
-			if m.chatID == ch.id && m.authorID != b.id && !m.deleted {
-				ids = append(ids, id)
-			}
-		}
-		sort.Ints(ids)
-		last := 0
-		if len(ids) > 0 {
-			last = ids[len(ids)-1]
-		}
-		return ok(map[string]any{"chatId": ch.id, "lastId": last, "counter": 0, "viewedMessages": ids})
-	})
-	for _, name := range []string{"add", "delete"} {
-		registerV2(p+"Chat.Message.Reaction."+name, func(c *call) (reply, *apiError) {
-			b, e := c.v2bot()
-			if e != nil {
-				return reply{}, e
-			}
-			m := c.s.im.messages[toInt(ciGet(c.params, "messageId"))]
-			if m == nil || m.deleted || !containsInt(c.s.im.chats[m.chatID].users, b.id) {
-				return reply{}, v2err(404, "MESSAGE_NOT_FOUND", "Message not found")
-			}
-			if c.params.String("reaction") == "" {
-				return reply{}, v2err(400, "REACTION_REQUIRED", "Reaction is required")
-			}
-			return ok(map[string]any{"result": true})
-		})
-	}
-	registerV2(p+"Chat.get", func(c *call) (reply, *apiError) {
-		b, ch, e := c.v2chatOf(true)
-		if e != nil {
-			return reply{}, e
-		}
-		return ok(map[string]any{"chat": c.s.v2chat(ch, b.id, true)})
-	})
-	registerV2(p+"Chat.add", func(c *call) (reply, *apiError) {
-		b, e := c.v2bot()
-		if e != nil {
-			return reply{}, e
-		}
-		f := ciMap(c.params, "fields")
-		ch := &chat{typ: "C", owner: b.id, users: []int{b.id}, created: c.s.now()}
-		if f != nil {
-			ch.title, ch.description, ch.color = f.String("title"), f.String("description"), f.String("color")
-			if o := toInt(ciGet(f, "ownerId")); o > 0 {
-				ch.owner = o
-			}
-			for _, v := range listValues(ciGet(f, "userIds")) {
-				if id := toInt(v); id > 0 && !containsInt(ch.users, id) {
-					ch.users = append(ch.users, id)
-				}
-			}
-		}
-		c.s.im.nextChat++
-		ch.id = c.s.im.nextChat
-		c.s.im.chats[ch.id] = ch
-		users := []any{}
-		for _, u := range ch.users {
-			users = append(users, c.s.v2user(u))
-		}
-		return ok(map[string]any{"chat": c.s.v2chat(ch, b.id, true), "users": users})
-	})
-	registerV2(p+"Chat.leave", func(c *call) (reply, *apiError) {
-		b, ch, e := c.v2chatOf(true)
-		if e != nil {
-			return reply{}, e
-		}
-		ch.users = removeInt(ch.users, b.id)
-		return ok(map[string]any{"result": true})
-	})
-	userOp := func(op func(c *call, ch *chat, ids []int) *apiError, many bool) handler {
-		return func(c *call) (reply, *apiError) {
-			_, ch, e := c.v2chatOf(true)
-			if e != nil {
-				return reply{}, e
-			}
-			var ids []int
-			if many {
-				for _, v := range listValues(ciGet(c.params, "userIds")) {
-					ids = append(ids, toInt(v))
-				}
-			} else {
-				ids = []int{toInt(ciGet(c.params, "userId"))}
-			}
-			if len(ids) == 0 || slices.Contains(ids, 0) {
-				return reply{}, v2err(400, "USER_ID_REQUIRED", "User IDs are required")
-			}
-			if e := op(c, ch, ids); e != nil {
-				return reply{}, e
-			}
-			return ok(map[string]any{"result": true})
-		}
-	}
-	registerV2(p+"Chat.User.add", userOp(func(c *call, ch *chat, ids []int) *apiError {
-		for _, id := range ids {
-			c.s.ensureUser(id)
-			if !containsInt(ch.users, id) {
-				ch.users = append(ch.users, id)
-			}
-		}
-		return nil
-	}, true))
-	registerV2(p+"Chat.User.delete", userOp(func(c *call, ch *chat, ids []int) *apiError {
-		ch.users = removeInt(ch.users, ids[0])
-		return nil
-	}, false))
-	registerV2(p+"Chat.setOwner", userOp(func(c *call, ch *chat, ids []int) *apiError {
-		if !containsInt(ch.users, ids[0]) {
-			return v2err(400, "USER_NOT_IN_CHAT", "User is not a member of the chat")
-		}
-		ch.owner = ids[0]
-		return nil
-	}, false))
-	for _, name := range []string{"Chat.Manager.add", "Chat.Manager.delete"} {
-		registerV2(p+name, userOp(func(c *call, ch *chat, ids []int) *apiError { return nil }, true))
-	}
-	registerV2(p+"Chat.User.list", func(c *call) (reply, *apiError) {
-		_, ch, e := c.v2chatOf(true)
-		if e != nil {
-			return reply{}, e
-		}
-		ids := slices.Clone(ch.users)
-		sort.Ints(ids)
-		if o := ciMap(c.params, "order"); o != nil && strings.EqualFold(o.String("id"), "DESC") {
-			slices.Reverse(ids)
-		}
-		limit := toInt(ciGet(c.params, "limit"))
-		if limit <= 0 {
-			limit = 50
-		}
-		out := []any{}
-		for _, id := range ids[:min(limit, len(ids))] {
-			out = append(out, c.s.v2user(id))
-		}
-		return ok(out)
-	})
-	registerV2(p+"Chat.InputAction.notify", func(c *call) (reply, *apiError) {
-		if _, _, e := c.v2chatOf(true); e != nil {
-			return reply{}, e
-		}
-		if d := toInt(ciGet(c.params, "duration")); ciGet(c.params, "duration") != nil && (d < 1 || d > 600) {
-			return reply{}, v2err(400, "INVALID_DURATION", "Duration must be 1-600")
-		}
-		return ok(map[string]any{"result": true})
-	})
-	registerV2(p+"Chat.TextField.enabled", func(c *call) (reply, *apiError) {
-		if _, _, e := c.v2chatOf(true); e != nil {
-			return reply{}, e
-		}
-		return ok(map[string]any{"result": true})
-	})
-	registerV2(p+"Command.register", hV2CommandRegister)
-	registerV2(p+"Command.update", func(c *call) (reply, *apiError) {
-		_, x, e := c.v2command()
-		if e != nil {
-			return reply{}, e
-		}
-		f := ciMap(c.params, "fields")
-		if f == nil {
-			return reply{}, v2err(400, "FIELDS_REQUIRED", "fields are required")
-		}
-		if v := f.String("command"); v != "" {
-			x.command = strings.TrimPrefix(v, "/")
-		}
-		for key, dst := range map[string]map[string]string{"title": x.title, "params": x.params} {
-			if m := f.Map(key); m != nil {
-				for _, l := range m.Keys() {
-					if v, _ := m.Get(l); v == nil {
-						delete(dst, l)
-					} else {
-						dst[l] = m.String(l)
-					}
-				}
-			}
-		}
-		x.common = v2bool(ciGet(f, "common"), x.common)
-		x.hidden = v2bool(ciGet(f, "hidden"), x.hidden)
-		x.extranet = v2bool(ciGet(f, "extranetSupport"), x.extranet)
-		return ok(map[string]any{"command": x.view(false)})
-	})
-	registerV2(p+"Command.list", func(c *call) (reply, *apiError) {
-		b, e := c.v2bot()
-		if e != nil {
-			return reply{}, e
-		}
-		var ids []int
-		for id, x := range c.s.v2.commands {
-			if x.botID == b.id {
-				ids = append(ids, id)
-			}
-		}
-		sort.Ints(ids)
-		out := []any{}
-		for _, id := range ids {
-			out = append(out, c.s.v2.commands[id].view(true))
-		}
-		return ok(map[string]any{"commands": out})
-	})
-	registerV2(p+"Command.unregister", func(c *call) (reply, *apiError) {
-		_, x, e := c.v2command()
-		if e != nil {
-			return reply{}, e
-		}
-		delete(c.s.v2.commands, x.id)
-		return ok(map[string]any{"result": true})
-	})
-	registerV2(p+"Command.answer", func(c *call) (reply, *apiError) {
-		b, x, e := c.v2command()
-		if e != nil {
-			return reply{}, e
-		}
-		_, ch, e := c.v2chatOf(true)
-		if e != nil {
-			return reply{}, e
-		}
-		if c.s.im.messages[toInt(ciGet(c.params, "messageId"))] == nil {
-			return reply{}, v2err(404, "MESSAGE_NOT_FOUND", "Message not found")
-		}
-		m, e := c.v2post(b, ch)
-		if e != nil {
-			return reply{}, e
-		}
-		c.s.v2.answers = append(c.s.v2.answers, V2Message{ID: m.id, BotID: b.id, ChatID: ch.id, DialogID: c.params.String("dialogId"), Text: m.text, CommandID: x.id})
-		return ok(map[string]any{"result": true})
-	})
-	registerV2(p+"File.upload", func(c *call) (reply, *apiError) {
-		b, ch, e := c.v2chatOf(true)
-		if e != nil {
-			return reply{}, e
-		}
-		f := ciMap(c.params, "fields")
-		if f == nil || f.String("name") == "" || f.String("content") == "" {
-			return reply{}, v2err(400, "FILE_REQUIRED", "fields.name and fields.content are required")
-		}
-		c.s.im.nextMsg++
-		m := &message{id: c.s.im.nextMsg, chatID: ch.id, authorID: b.id, text: f.String("message")}
-		c.s.im.messages[m.id] = m
-		fid := c.s.seq("file")
-		c.s.v2.files[fid] = f.String("name")
-		name := f.String("name")
-		ext := ""
-		if i := strings.LastIndexByte(name, '.'); i >= 0 {
-			ext = strings.ToLower(name[i+1:])
-		}
-		return ok(map[string]any{
-			"file":      map[string]any{"id": fid, "chatId": ch.id, "name": name, "extension": ext, "size": len(f.String("content")) * 3 / 4},
-			"messageId": m.id, "chatId": ch.id, "dialogId": v2dialog(ch, b.id),
-		})
-	})
-	registerV2(p+"File.download", func(c *call) (reply, *apiError) {
-		if _, e := c.v2bot(); e != nil {
-			return reply{}, e
-		}
-		id := toInt(ciGet(c.params, "fileId"))
-		if c.s.v2.files[id] == "" {
-			return reply{}, v2err(404, "FILE_NOT_FOUND", "File not found")
-		}
-		return ok(map[string]any{"downloadUrl": c.s.base + "/rest/download.json?token=imbot%7C" + randHex(8)})
-	})
-}
-
 func plainJSON(v any) any {
 	if m, ok := v.(*phpform.Map); ok {
 		return phpform.Plain(m)
@@ -731,7 +329,7 @@ func (x *v2command) view(list bool) map[string]any {
 	return m
 }
 
-func (c *call) v2command() (*v2bot, *v2command, *apiError) {
+func (c *Request) v2command() (*v2bot, *v2command, *APIError) {
 	b, e := c.v2bot()
 	if e != nil {
 		return nil, nil, e
@@ -744,7 +342,7 @@ func (c *call) v2command() (*v2bot, *v2command, *apiError) {
 }
 
 // v2chatOf resolves dialogId for the bot; member requires the bot in it.
-func (c *call) v2chatOf(member bool) (*v2bot, *chat, *apiError) {
+func (c *Request) v2chatOf(member bool) (*v2bot, *chat, *APIError) {
 	b, e := c.v2bot()
 	if e != nil {
 		return nil, nil, e
@@ -770,7 +368,7 @@ func (c *call) v2chatOf(member bool) (*v2bot, *chat, *apiError) {
 	return b, ch, nil
 }
 
-func (c *call) v2ownMessage() (*v2bot, *message, *apiError) {
+func (c *Request) v2ownMessage() (*v2bot, *message, *APIError) {
 	b, e := c.v2bot()
 	if e != nil {
 		return nil, nil, e
@@ -786,7 +384,7 @@ func (c *call) v2ownMessage() (*v2bot, *message, *apiError) {
 }
 
 // v2post stores the message of fields in ch as the bot.
-func (c *call) v2post(b *v2bot, ch *chat) (*message, *apiError) {
+func (c *Request) v2post(b *v2bot, ch *chat) (*message, *APIError) {
 	f := ciMap(c.params, "fields")
 	m := &message{chatID: ch.id, authorID: b.id}
 	if f != nil {
@@ -812,112 +410,6 @@ func (c *call) v2post(b *v2bot, ch *chat) (*message, *apiError) {
 	return m, nil
 }
 
-func hV2Send(c *call) (reply, *apiError) {
-	b, ch, e := c.v2chatOf(true)
-	if e != nil {
-		return reply{}, e
-	}
-	m, e := c.v2post(b, ch)
-	if e != nil {
-		return reply{}, e
-	}
-	uuids := map[string]any{}
-	if f := ciMap(c.params, "fields"); f != nil {
-		if fw := f.Map("forwardIds"); fw != nil {
-			for _, k := range fw.Keys() {
-				c.s.im.nextMsg++
-				uuids[k] = c.s.im.nextMsg
-			}
-		}
-	}
-	return ok(map[string]any{"id": m.id, "uuidMap": uuids})
-}
-
-func hV2Register(c *call) (reply, *apiError) {
-	f := ciMap(c.params, "fields")
-	if f == nil {
-		return reply{}, v2err(400, "BOT_CODE_REQUIRED", "Bot code is required")
-	}
-	token := f.String("botToken")
-	if c.auth.kind == AuthWebhook {
-		if token == "" {
-			// bot-register.md passes botToken in fields; quick-start.md at
-			// the top level. The fake takes fields.botToken only.
-			return reply{}, v2err(400, "BOT_TOKEN_NOT_SPECIFIED", "Bot token is not specified")
-		}
-		if len([]rune(token)) > 40 { // change-log.md BOT-BC-0506-1 (from 06.08.2026)
-			return reply{}, v2err(400, "BOT_TOKEN_INVALID_LENGTH", "Bot token must not be longer than 40 characters")
-		}
-	}
-	code := f.String("code")
-	if code == "" {
-		return reply{}, v2err(400, "BOT_CODE_REQUIRED", "Bot code is required")
-	}
-	props := map[string]string{}
-	if pm := f.Map("properties"); pm != nil {
-		for _, k := range pm.Keys() {
-			props[k] = pm.String(k)
-		}
-	}
-	if props["name"] == "" {
-		return reply{}, v2err(400, "BOT_PROPERTIES_REQUIRED", "Bot properties are required")
-	}
-	owner := c.v2owner()
-	for _, b := range c.s.v2.bots {
-		if b.code == code {
-			if b.owner == owner && (c.auth.kind != AuthWebhook || b.token == token) {
-				return ok(map[string]any{"bot": c.s.v2botObject(b), "users": []any{c.s.v2user(b.id)}})
-			}
-			return reply{}, v2err(400, "BOT_CODE_ALREADY_TAKEN", "Bot code is already taken")
-		}
-	}
-	typ := f.String("type")
-	if typ == "" {
-		typ = "bot"
-	}
-	if !slices.Contains([]string{"bot", "network", "openline", "supervisor", "personal"}, typ) {
-		return reply{}, v2err(400, "BOT_INVALID_TYPE", "Invalid bot type")
-	}
-	mode := f.String("eventMode")
-	if mode == "" {
-		mode = "fetch"
-	}
-	if mode != "fetch" && mode != "webhook" {
-		return reply{}, v2err(400, "BOT_INVALID_EVENT_MODE", "Invalid event mode")
-	}
-	hook := f.String("webhookUrl")
-	if mode == "webhook" {
-		if hook == "" {
-			return reply{}, v2err(400, "BOT_WEBHOOK_URL_REQUIRED", "Webhook URL is required")
-		}
-		if !validURL(hook) {
-			return reply{}, v2err(400, "BOT_INVALID_CALLBACK", "Invalid callback URL")
-		}
-	}
-	n := 0
-	for _, b := range c.s.v2.bots {
-		if b.owner == owner {
-			n++
-		}
-	}
-	if n >= 100 { // bot-register.md: BOT_LIMIT_EXCEEDED (100 bots)
-		return reply{}, v2err(400, "BOT_LIMIT_EXCEEDED", "Bot limit exceeded")
-	}
-	id := c.s.seq("user")
-	c.s.users[id] = &user{ID: id, Name: props["name"], LastName: props["lastName"], IsBot: true, Active: true, Position: props["workPosition"], Gender: props["gender"]}
-	b := &v2bot{id: id, code: code, typ: typ, mode: mode, webhookURL: hook, owner: owner, props: props,
-		hidden: v2bool(ciGet(f, "isHidden"), false), reactions: v2bool(ciGet(f, "isReactionsEnabled"), true),
-		openline: v2bool(ciGet(f, "isSupportOpenline"), false), background: v2background(f.String("backgroundId"))}
-	if c.auth.kind == AuthWebhook {
-		b.token = token
-		b.appToken = randHex(16)
-	} else {
-		b.appToken = c.s.app.ApplicationToken
-	}
-	c.s.v2.bots[id] = b
-	return ok(map[string]any{"bot": c.s.v2botObject(b), "users": []any{c.s.v2user(id)}})
-}
-
 // v2background normalizes like Background::normalizeBackgroundId
 // (change-log.md BOT-FIX-0408-4): unknown values become null.
 func v2background(s string) string {
@@ -925,142 +417,6 @@ func v2background(s string) string {
 		return s
 	}
 	return ""
-}
-
-func hV2Update(c *call) (reply, *apiError) {
-	b, e := c.v2bot()
-	if e != nil {
-		return reply{}, e
-	}
-	f := ciMap(c.params, "fields")
-	if f == nil {
-		return reply{}, v2err(400, "FIELDS_REQUIRED", "fields are required")
-	}
-	if pm := f.Map("properties"); pm != nil {
-		for _, k := range pm.Keys() {
-			b.props[k] = pm.String(k)
-		}
-		if u := c.s.users[b.id]; u != nil {
-			u.Name, u.LastName = b.props["name"], b.props["lastName"]
-		}
-	}
-	b.hidden = v2bool(ciGet(f, "isHidden"), b.hidden)
-	b.reactions = v2bool(ciGet(f, "isReactionsEnabled"), b.reactions)
-	b.openline = v2bool(ciGet(f, "isSupportOpenline"), b.openline)
-	if v, ok := f.Get("backgroundId"); ok {
-		s, _ := phpform.LeafString(v)
-		b.background = v2background(s)
-	}
-	if mode := f.String("eventMode"); mode != "" {
-		if mode != "fetch" && mode != "webhook" {
-			return reply{}, v2err(400, "BOT_INVALID_EVENT_MODE", "Invalid event mode")
-		}
-		hook := f.String("webhookUrl")
-		if mode == "webhook" && hook == "" && b.webhookURL == "" {
-			return reply{}, v2err(400, "BOT_WEBHOOK_URL_REQUIRED", "Webhook URL is required")
-		}
-		b.mode = mode
-		if mode == "fetch" {
-			b.webhookURL = "" // BOT-FIX-0501-1: subscriptions are dropped
-		}
-	}
-	if hook := f.String("webhookUrl"); hook != "" {
-		if !validURL(hook) {
-			return reply{}, v2err(400, "BOT_INVALID_CALLBACK", "Invalid callback URL")
-		}
-		b.webhookURL = hook
-	}
-	if tok := f.String("botToken"); tok != "" {
-		if len([]rune(tok)) > 40 { // change-log.md BOT-NEW-0501-2
-			return reply{}, v2err(400, "BOT_TOKEN_INVALID_LENGTH", "Bot token must not be longer than 40 characters")
-		}
-		for _, x := range c.s.v2.bots {
-			if x != b && x.owner == b.owner && x.token == tok {
-				return reply{}, v2err(400, "BOT_TOKEN_ROTATION_FAILED", "Bot token collision")
-			}
-		}
-		b.token = tok
-	}
-	return ok(map[string]any{"bot": c.s.v2botObject(b), "users": []any{c.s.v2user(b.id)}})
-}
-
-func hV2CommandRegister(c *call) (reply, *apiError) {
-	b, e := c.v2bot()
-	if e != nil {
-		return reply{}, e
-	}
-	f := ciMap(c.params, "fields")
-	if f == nil {
-		f = c.params // legacy flat format until 30.09.2026 (change-log.md BOT-BC-0330-1)
-	}
-	name := strings.TrimPrefix(f.String("command"), "/")
-	if name == "" || !commandRE.MatchString(name) {
-		return reply{}, v2err(400, "COMMAND_REQUIRED", "Command is required")
-	}
-	hidden := v2bool(ciGet(f, "hidden"), false)
-	title, params := map[string]string{}, map[string]string{}
-	for key, dst := range map[string]map[string]string{"title": title, "params": params} {
-		if m := f.Map(key); m != nil {
-			for _, l := range m.Keys() {
-				dst[l] = m.String(l)
-			}
-		}
-	}
-	if !hidden && len(title) == 0 {
-		return reply{}, v2err(400, "COMMAND_TITLE_REQUIRED", "Title is required for a visible command")
-	}
-	for _, x := range c.s.v2.commands {
-		if x.botID == b.id && strings.EqualFold(x.command, name) {
-			return reply{}, v2err(400, "COMMAND_ALREADY_EXISTS", "Command already exists")
-		}
-	}
-	c.s.v2.nextCmd++
-	x := &v2command{id: c.s.v2.nextCmd, botID: b.id, command: name, title: title, params: params, hidden: hidden,
-		common: v2bool(ciGet(f, "common"), false), extranet: v2bool(ciGet(f, "extranetSupport"), false)}
-	c.s.v2.commands[x.id] = x
-	return ok(map[string]any{"command": x.view(false)})
-}
-
-// hV2EventGet serves a fetch-mode bot's queue: offset confirms (drops)
-// every event below it; the answer holds up to limit events from the
-// cursor on, nextOffset and hasMore (imbot.v2/events/event-get.md).
-func hV2EventGet(c *call) (reply, *apiError) {
-	b, e := c.v2bot()
-	if e != nil {
-		return reply{}, e
-	}
-	if b.mode != "fetch" {
-		return reply{}, v2err(400, "BOT_EVENT_MODE_NOT_FETCH", "The bot delivers its events by webhook")
-	}
-	if v2bool(ciGet(c.params, "withUserEvents"), false) {
-		// im.v2.Event.subscribe is not modelled: refuse rather than invent.
-		return reply{}, v2err(400, "USER_NOT_SUBSCRIBED", "User not subscribed")
-	}
-	limit := 100
-	if v := ciGet(c.params, "limit"); v != nil {
-		limit = toInt(v)
-		if limit < 1 || limit > 1000 {
-			return reply{}, v2err(400, "INVALID_LIMIT", "limit must be 1-1000")
-		}
-	}
-	offset := int64(toInt(ciGet(c.params, "offset")))
-	i := 0
-	for i < len(b.queue) && b.queue[i].id < offset {
-		i++
-	}
-	b.queue = b.queue[i:]
-	n := min(limit, len(b.queue))
-	evs := make([]any, 0, n)
-	for _, ev := range b.queue[:n] {
-		evs = append(evs, map[string]any{"eventId": ev.id, "type": ev.typ, "date": ev.date.Format(time.RFC3339), "data": ev.data})
-	}
-	next := offset
-	if n > 0 {
-		next = b.queue[n-1].id + 1
-	} else if next == 0 {
-		next = c.s.v2.nextEvent + 1
-	}
-	return ok(map[string]any{"events": evs, "nextOffset": next, "hasMore": n < len(b.queue)})
 }
 
 // ---- test helpers: a user acting in the portal ----

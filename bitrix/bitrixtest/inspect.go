@@ -17,12 +17,25 @@ type Call struct {
 	Time     time.Time
 }
 
-// Calls returns a copy of the call log, oldest first. A batch is logged
-// before its commands.
-func (s *Server) Calls() []Call {
+// Calls returns a copy of the call log, oldest first; given method names
+// (case insensitive), only the calls of those methods, top level or inside
+// a batch. A batch is logged before its commands.
+func (s *Server) Calls(methods ...string) []Call {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Call(nil), s.calls...)
+	if len(methods) == 0 {
+		return append([]Call(nil), s.calls...)
+	}
+	var out []Call
+	for _, c := range s.calls {
+		for _, m := range methods {
+			if strings.EqualFold(c.Method, m) {
+				out = append(out, c)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // CallCount reports how many calls of method (case insensitive), top level

@@ -48,13 +48,13 @@ const (
 	opMinimalTime = 100 * time.Millisecond
 )
 
-func (s *Server) opLimited(c *call) bool {
+func (s *Server) opLimited(c *Request) bool {
 	return s.cfg.operatingOn && c.method != "batch" && (c.auth.kind == AuthWebhook || c.auth.kind == AuthOAuth)
 }
 
 // operatingState returns the accumulated operating time and, when known,
 // the unix time the oldest bucket expires.
-func (s *Server) operatingState(c *call) (float64, *int64) {
+func (s *Server) operatingState(c *Request) (float64, *int64) {
 	if !s.opLimited(c) {
 		return 0, nil
 	}
@@ -83,7 +83,7 @@ func (s *Server) operatingState(c *call) (float64, *int64) {
 	return sum, &reset
 }
 
-func (s *Server) operatingCheck(c *call) *apiError {
+func (s *Server) operatingCheck(c *Request) *APIError {
 	if !s.opLimited(c) {
 		return nil
 	}
@@ -94,7 +94,7 @@ func (s *Server) operatingCheck(c *call) *apiError {
 	return nil
 }
 
-func (s *Server) operatingCharge(c *call, cost time.Duration) {
+func (s *Server) operatingCharge(c *Request, cost time.Duration) {
 	if !s.opLimited(c) || cost <= opMinimalTime {
 		return
 	}

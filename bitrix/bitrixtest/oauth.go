@@ -140,7 +140,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 			return
 		case FaultError:
 			e := f.apiError()
-			oauthErr(w, e.status, e.code, e.desc)
+			oauthErr(w, e.StatusCode, e.Code, e.Description)
 			return
 		}
 	}

@@ -164,7 +164,7 @@ func splitOp(key string) (op, field string) {
 
 // parseFilter reads a Bitrix filter map. resolve maps a field name as the
 // caller spelled it to the stored name; unknown fields are an error.
-func parseFilter(m *phpform.Map, resolve func(string) (string, bool)) (*filterExpr, *apiError) {
+func parseFilter(m *phpform.Map, resolve func(string) (string, bool)) (*filterExpr, *APIError) {
 	f := &filterExpr{}
 	if m == nil {
 		return f, nil
@@ -352,7 +352,7 @@ type orderBy struct {
 	desc  bool
 }
 
-func parseOrder(m *phpform.Map, resolve func(string) (string, bool)) ([]orderBy, *apiError) {
+func parseOrder(m *phpform.Map, resolve func(string) (string, bool)) ([]orderBy, *APIError) {
 	var out []orderBy
 	for _, k := range m.Keys() {
 		v, _ := m.Get(k)

@@ -40,53 +40,6 @@ func (a authInfo) identity() string {
 	return ""
 }
 
-type call struct {
-	s         *Server
-	method    string
-	params    *phpform.Map
-	auth      authInfo
-	now       time.Time
-	inBatch   bool
-	connector string
-	out       *[]delivery
-}
-
-type reply struct {
-	result any
-	total  *int
-	next   *int
-}
-
-type handler func(c *call) (reply, *apiError)
-
-type methodSpec struct {
-	h       handler
-	scope   string
-	appOnly bool // OAuth application auth only (event.*)
-}
-
-var methods map[string]methodSpec
-
-func register(name, scope string, h handler) {
-	methods[strings.ToLower(name)] = methodSpec{h: h, scope: scope}
-}
-
-func registerApp(name, scope string, h handler) {
-	methods[strings.ToLower(name)] = methodSpec{h: h, scope: scope, appOnly: true}
-}
-
-func init() {
-	methods = map[string]methodSpec{}
-	registerBasic()
-	registerCRM()
-	registerLists()
-	registerIM()
-	registerIMV2()
-	registerEvents()
-}
-
-func ok(v any) (reply, *apiError) { return reply{result: v}, nil }
-
 func intp(n int) *int { return &n }
 
 // parseRESTPath splits "/rest/" paths: {method} or {user}/{secret}/{method},
@@ -138,22 +91,19 @@ func (s *Server) serveREST(w http.ResponseWriter, r *http.Request, rest string) 
 	if f != nil && f.Latency > 0 && !s.delay(r, f.Latency) {
 		return
 	}
-	if f != nil {
-		switch f.Kind {
-		case FaultDropBefore:
-			s.logCall(Call{Method: method, AuthKind: AuthNone, Status: 0, Code: "DROPPED_BEFORE", Time: start})
-			hijackClose(w)
-			return
-		case FaultHTML502:
-			s.logCall(Call{Method: method, AuthKind: AuthNone, Status: 502, Code: "HTML_502", Time: start})
-			writeHTMLPage(w, http.StatusBadGateway)
-			return
+	if f != nil && (f.Kind == FaultDropBefore || f.Kind == FaultHTML502) {
+		entry := Call{Method: method, AuthKind: AuthNone, Code: "DROPPED_BEFORE", Time: start}
+		if f.Kind == FaultHTML502 {
+			entry.Status, entry.Code = 502, "HTML_502"
 		}
+		s.logCall(entry)
+		breakAnswer(w, f.Kind)
+		return
 	}
 
 	params, perr := readParams(r)
 	if perr != nil {
-		s.writeError(w, r, transport, method, nil, start, &apiError{status: 400, code: "INVALID_REQUEST", desc: "Request could not be parsed"})
+		s.writeError(w, r, transport, method, nil, start, &APIError{StatusCode: 400, Code: "INVALID_REQUEST", Description: "Request could not be parsed"})
 		return
 	}
 
@@ -181,7 +131,8 @@ func (s *Server) serveREST(w http.ResponseWriter, r *http.Request, rest string) 
 		return
 	}
 	var out []delivery
-	c := &call{s: s, method: method, params: params, auth: auth, now: start, out: &out}
+	var hf *Fault // a connection fault a MethodFunc returned
+	c := &Request{s: s, method: method, params: params, auth: auth, now: start, out: &out, fault: &hf}
 	if v, ok := params.Get("auth_connector"); ok {
 		c.connector, _ = phpform.LeafString(v)
 		params.Delete("auth_connector")
@@ -194,14 +145,13 @@ func (s *Server) serveREST(w http.ResponseWriter, r *http.Request, rest string) 
 	} else if len(out) > 0 {
 		s.deliverAsync(out)
 	}
-	if f != nil && f.Kind == FaultDropAfter {
-		// The call ran; the answer is lost.
-		hijackClose(w)
+	if f != nil && (f.Kind == FaultDropAfter || f.Kind == FaultHTML500) {
+		// The call ran; the answer is lost or replaced by an error page.
+		breakAnswer(w, f.Kind)
 		return
 	}
-	if f != nil && f.Kind == FaultHTML500 {
-		// The call ran; the front end answers an error page.
-		writeHTMLPage(w, http.StatusInternalServerError)
+	if hf != nil {
+		breakAnswer(w, hf.Kind)
 		return
 	}
 	if aerr != nil {
@@ -262,6 +212,20 @@ func (lw *latencyWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return h.Hijack()
 }
 
+// breakAnswer answers as a connection fault of kind k does: the
+// connection closes without an answer (drop kinds) or the front end answers
+// an HTML error page.
+func breakAnswer(w http.ResponseWriter, k FaultKind) {
+	switch k {
+	case FaultHTML502:
+		writeHTMLPage(w, http.StatusBadGateway)
+	case FaultHTML500:
+		writeHTMLPage(w, http.StatusInternalServerError)
+	default:
+		hijackClose(w)
+	}
+}
+
 func hijackClose(w http.ResponseWriter) {
 	if h, ok := w.(http.Hijacker); ok {
 		if conn, _, err := h.Hijack(); err == nil {
@@ -274,7 +238,7 @@ func hijackClose(w http.ResponseWriter) {
 
 // authenticate resolves the caller. It runs under s.mu and strips the auth
 // parameters from params.
-func (s *Server) authenticate(r *http.Request, user, secret string, params *phpform.Map) (authInfo, *apiError) {
+func (s *Server) authenticate(r *http.Request, user, secret string, params *phpform.Map) (authInfo, *APIError) {
 	if user == "" && secret == "" {
 		if ap := params.String("ap"); ap != "" {
 			user, secret = params.String("aplogin"), ap
@@ -333,11 +297,11 @@ func (s *Server) hasScope(scope string) bool {
 }
 
 // invoke runs one method call (top level or inside a batch) under s.mu.
-func (s *Server) invoke(c *call) (reply, timeBlock, *apiError) {
-	spec, found := methods[c.method]
+func (s *Server) invoke(c *Request) (Result, timeBlock, *APIError) {
+	spec, found := s.methods[c.method]
 	logAt := len(s.calls)
-	var rep reply
-	var aerr *apiError
+	var rep Result
+	var aerr *APIError
 	var cost time.Duration
 	switch {
 	case !found:
@@ -354,15 +318,23 @@ func (s *Server) invoke(c *call) (reply, timeBlock, *apiError) {
 		if aerr = s.operatingCheck(c); aerr != nil {
 			break
 		}
-		rep, aerr = spec.h(c)
+		var err error
+		rep, err = spec.h(c)
+		aerr = c.toAPIError(err)
 		cost = s.cfg.methodCost[c.method]
 		s.operatingCharge(c, cost)
 	}
 	op, resetAt := s.operatingState(c)
 	tb := s.makeTime(c.now, cost, op, resetAt)
+	// imbot.v2's botToken (top level or in fields) stays out of the call
+	// log, as auth does.
+	c.params.Delete("botToken")
+	if f := ciMap(c.params, "fields"); f != nil {
+		f.Delete("botToken")
+	}
 	call := Call{Method: c.method, Params: phpform.Plain(c.params).(map[string]any), AuthKind: c.auth.kind, UserID: c.auth.userID, InBatch: c.inBatch, Status: 200, Time: c.now}
 	if aerr != nil {
-		call.Status, call.Code = aerr.status, aerr.code
+		call.Status, call.Code = aerr.StatusCode, aerr.Code
 		if c.inBatch {
 			call.Status = 200
 		}
@@ -392,7 +364,7 @@ func commonHeaders(w http.ResponseWriter, transport string) {
 	h.Set("X-Content-Type-Options", "nosniff")
 }
 
-func (s *Server) writeOK(w http.ResponseWriter, r *http.Request, transport string, rep reply, tb timeBlock, auth authInfo) {
+func (s *Server) writeOK(w http.ResponseWriter, r *http.Request, transport string, rep Result, tb timeBlock, auth authInfo) {
 	commonHeaders(w, transport)
 	if auth.kind == AuthOAuth {
 		w.Header().Set("X-Bitrix-Rest-Application", s.app.ClientID)
@@ -400,14 +372,14 @@ func (s *Server) writeOK(w http.ResponseWriter, r *http.Request, transport strin
 	w.Header().Set("X-Bitrix-Rest-Time", strconv.FormatFloat(tb.Duration, 'f', 10, 64))
 	body := make([]byte, 0, 512)
 	body = append(body, `{"result":`...)
-	body = appendJSON(body, rep.result)
-	if rep.next != nil {
+	body = appendJSON(body, rep.Value)
+	if rep.Next != nil {
 		body = append(body, `,"next":`...)
-		body = strconv.AppendInt(body, int64(*rep.next), 10)
+		body = strconv.AppendInt(body, int64(*rep.Next), 10)
 	}
-	if rep.total != nil {
+	if rep.Total != nil {
 		body = append(body, `,"total":`...)
-		body = strconv.AppendInt(body, int64(*rep.total), 10)
+		body = strconv.AppendInt(body, int64(*rep.Total), 10)
 	}
 	body = append(body, `,"time":`...)
 	body = appendJSON(body, tb)
@@ -424,17 +396,17 @@ func writeBody(w http.ResponseWriter, status int, body []byte) {
 	_, _ = w.Write(body)
 }
 
-func (s *Server) writeErrorLogged(w http.ResponseWriter, r *http.Request, transport string, e *apiError, auth authInfo) {
+func (s *Server) writeErrorLogged(w http.ResponseWriter, r *http.Request, transport string, e *APIError, auth authInfo) {
 	commonHeaders(w, transport)
 	body, _ := json.Marshal(e.body())
 	if transport == "xml" {
 		body = toXML(body)
 	}
-	writeBody(w, e.status, body)
+	writeBody(w, e.StatusCode, body)
 }
 
 // writeError answers an error that happened before invoke (and logs it).
-func (s *Server) writeError(w http.ResponseWriter, r *http.Request, transport, method string, params *phpform.Map, start time.Time, e *apiError) {
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, transport, method string, params *phpform.Map, start time.Time, e *APIError) {
 	var p map[string]any
 	if params != nil {
 		cp := params.Clone()
@@ -443,7 +415,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, transport, m
 		}
 		p = phpform.Plain(cp).(map[string]any)
 	}
-	s.logCall(Call{Method: method, Params: p, AuthKind: AuthNone, Status: e.status, Code: e.code, Time: start})
+	s.logCall(Call{Method: method, Params: p, AuthKind: AuthNone, Status: e.StatusCode, Code: e.Code, Time: start})
 	s.writeErrorLogged(w, r, transport, e, authInfo{})
 }
 

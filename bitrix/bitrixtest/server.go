@@ -59,6 +59,10 @@ type Server struct {
 	v2     *imv2Store // imbot.v2 (imbotv2.go)
 	ev     *eventStore
 
+	// methods is this server's method table: the built-ins, then stubs
+	// ([Server.Handle]). Keys are lower case.
+	methods map[string]methodSpec
+
 	// inspection and faults
 	calls  []Call
 	faults *faultState
@@ -163,6 +167,7 @@ func Start(opts ...Option) (*Server, error) {
 		users:     map[int]*user{},
 		nextID:    map[string]int{},
 		faults:    newFaultState(),
+		methods:   newMethodTable(),
 	}
 	s.faults.latency = cfg.latency
 	s.webhooks[cfg.webhookSecret] = &webhook{userID: 1, secret: cfg.webhookSecret}
@@ -409,27 +414,34 @@ func readParams(r *http.Request) (*phpform.Map, error) {
 
 // ---- envelopes ----
 
-type apiError struct {
-	status int
-	code   string
-	desc   string
-	extra  [][2]string
+// APIError is an error answer of the portal: the envelope
+// {"error": Code, "error_description": Description} with HTTP status
+// StatusCode, plus "argument" when Argument is set (ERROR_ARGUMENT). The
+// field names are those of the client's bitrix.APIError, which parses this
+// envelope. A [MethodFunc] returns one to answer an error; inside a batch
+// it lands in result_error.
+type APIError struct {
+	StatusCode  int    // HTTP status; 0 means 400
+	Code        string // error code; legacy CRM methods send ""
+	Description string // error_description
+	Argument    string // "argument" key of ERROR_ARGUMENT errors, when set
 }
 
-func (e *apiError) Error() string { return e.code + ": " + e.desc }
+// Error returns "CODE: description".
+func (e *APIError) Error() string { return e.Code + ": " + e.Description }
 
-func errf(status int, code, format string, args ...any) *apiError {
-	return &apiError{status: status, code: code, desc: fmt.Sprintf(format, args...)}
+func errf(status int, code, format string, args ...any) *APIError {
+	return &APIError{StatusCode: status, Code: code, Description: fmt.Sprintf(format, args...)}
 }
 
-func errArgument(name string) *apiError {
-	return &apiError{status: 400, code: "ERROR_ARGUMENT", desc: fmt.Sprintf("Argument '%s' is null or empty", name), extra: [][2]string{{"argument", name}}}
+func errArgument(name string) *APIError {
+	return &APIError{StatusCode: 400, Code: "ERROR_ARGUMENT", Description: fmt.Sprintf("Argument '%s' is null or empty", name), Argument: name}
 }
 
-func (e *apiError) body() map[string]any {
-	m := map[string]any{"error": e.code, "error_description": e.desc}
-	for _, kv := range e.extra {
-		m[kv[0]] = kv[1]
+func (e *APIError) body() map[string]any {
+	m := map[string]any{"error": e.Code, "error_description": e.Description}
+	if e.Argument != "" {
+		m["argument"] = e.Argument
 	}
 	return m
 }
