@@ -33,8 +33,7 @@ const controlPrefix = "/_bitrixtest/"
 const maxControlWait = time.Minute
 
 // ctlState is the control API's side of the server: a broadcast of "the
-// portal may have changed" for waiting readers, and the seed to re-run on
-// reset.
+// portal may have changed" for waiting readers.
 type ctlState struct {
 	mu      sync.Mutex
 	changed chan struct{}
@@ -96,8 +95,9 @@ func (c *ctlState) next() <-chan struct{} {
 // answers "deliveries_from": the length of the delivery log before it ran
 // (GET deliveries?after=<it> lists what it sent), and "delivery_error"
 // when a delivery failed (the action itself still happened). Errors
-// answer a 4xx status and {"error": CODE, "error_description": text}; a
-// REST method's own error keeps its code and status.
+// answer an HTTP error status (4xx for bad input; 500 SEED_FAILED when
+// the seed of a reset fails) and {"error": CODE, "error_description":
+// text}; a REST method's own error keeps its code and status.
 //
 // Control requests are not REST calls: no rate limit, fault, latency or
 // call log applies to them, and [Server.Requests] counts them. The API
@@ -115,7 +115,7 @@ func (c *ctlState) next() <-chan struct{} {
 // runtime's clock does not move, so latency, delivery timeouts and the
 // readers' wait run in real time (or a testing/synctest bubble's).
 // clock/advance refuses a negative duration; clock/set takes any time and
-// freezes the clock there until the next advance.
+// freezes the clock there (clock/advance then moves the frozen time).
 func (s *Server) ControlURL() string { return s.base + ControlRoot }
 
 // ctlError is an error answer of the control API.
