@@ -23,7 +23,6 @@ import (
 	"time"
 
 	"github.com/b24go/sdk/bitrix"
-	"github.com/b24go/sdk/bitrix/bitrixtest"
 	"github.com/b24go/sdk/crm"
 )
 
@@ -158,18 +157,14 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 		}
 		return err
 	}
-	var portal *bitrixtest.Server
+	show := func(int) {}
 	if cfg.url == "" {
-		portal, err = bitrixtest.Start()
+		var stop func()
+		show, stop, err = startDemo(&cfg, stderr)
 		if err != nil {
-			return fmt.Errorf("start the fake portal: %w", err)
+			return err
 		}
-		defer portal.Close()
-		cfg.url, cfg.allowHTTP = portal.WebhookURL(), true
-		if cfg.lead.Title == "" && cfg.lead.Name == "" {
-			cfg.lead = lead{Name: "Jane", LastName: "Roe", Phones: []string{"+1 555 0100", "+1 555 0199"}, Emails: []string{"jane.roe@example.com"}}
-		}
-		fmt.Fprintf(stderr, "createlead: no webhook URL (-url or B24_WEBHOOK_URL): demo against a fake portal at %s\n", portal.URL())
+		defer stop()
 	}
 	c, err := newClient(cfg)
 	if err != nil {
@@ -185,9 +180,7 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 		return err
 	}
 	fmt.Fprintln(stdout, id)
-	if portal != nil {
-		describe(stderr, portal.CRMItem(bitrixtest.EntityLead, id))
-	}
+	show(id)
 	return nil
 }
 
@@ -251,19 +244,4 @@ func explain(err error) error {
 		return fmt.Errorf("%s: %w", hint, err)
 	}
 	return fmt.Errorf("crm.lead.add: %w", err)
-}
-
-// describe prints the lead as the fake portal stored it (demo mode).
-func describe(w io.Writer, item map[string]any) {
-	if item == nil {
-		return
-	}
-	fmt.Fprintf(w, "createlead: stored lead %v %q: name %v %v\n", item["id"], item["title"], item["name"], item["lastName"])
-	if fm, ok := item["fm"].([]any); ok {
-		for _, e := range fm {
-			if m, ok := e.(map[string]any); ok {
-				fmt.Fprintf(w, "createlead:   %v %v (%v)\n", m["typeId"], m["value"], m["valueType"])
-			}
-		}
-	}
 }

@@ -29,7 +29,6 @@ import (
 	"time"
 
 	"github.com/b24go/sdk/bitrix"
-	"github.com/b24go/sdk/bitrix/bitrixtest"
 	"github.com/b24go/sdk/crm"
 )
 
@@ -166,12 +165,12 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 		return err
 	}
 	if cfg.url == "" {
-		portal, err := startDemoPortal(cfg, stderr)
+		demoURL, stop, err := startDemoPortal(cfg, stderr)
 		if err != nil {
 			return err
 		}
-		defer portal.Close()
-		cfg.url, cfg.allowHTTP = portal.WebhookURL(), true
+		defer stop()
+		cfg.url, cfg.allowHTTP = demoURL, true
 	}
 
 	bar := newProgressBar(stderr, cfg.entityName, cfg.progress)
@@ -290,30 +289,6 @@ func cell(raw json.RawMessage) string {
 		}
 	}
 	return string(raw)
-}
-
-// startDemoPortal starts a fake portal seeded with cfg.demoItems items of
-// the entity type (without HTTP, so seeding is instant). The portal keeps
-// the cloud's rate limit of 2 requests per second with a burst of 50.
-func startDemoPortal(cfg config, stderr io.Writer) (*bitrixtest.Server, error) {
-	portal, err := bitrixtest.Start()
-	if err != nil {
-		return nil, fmt.Errorf("start the fake portal: %w", err)
-	}
-	if !crm.IsSmartProcess(cfg.entity) || cfg.entity == 128 {
-		_, err = portal.SeedCRMItems(cfg.entity, cfg.demoItems, map[string]any{
-			"title": "Demo", "stageId": "NEW", "opportunity": 1250.5, "currencyId": "USD", "assignedById": 1,
-		})
-	} else {
-		err = fmt.Errorf("demo mode supports the built-in types and smart process 128, not %d", cfg.entity)
-	}
-	if err != nil {
-		portal.Close()
-		return nil, err
-	}
-	fmt.Fprintf(stderr, "export: no webhook URL (-url or B24_WEBHOOK_URL): demo against a fake portal at %s with %d %s items\n",
-		portal.URL(), cfg.demoItems, cfg.entityName)
-	return portal, nil
 }
 
 // progressBar draws "[####----] rows/total" on one terminal line.

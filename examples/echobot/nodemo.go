@@ -1,0 +1,17 @@
+//go:build nodemo
+
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"github.com/b24go/sdk/bitrix/otelbitrix"
+)
+
+// runDemo is left out of this build (-tags nodemo, the build to deploy):
+// the demo links the fake portal, package bitrixtest, and package testing.
+func runDemo(_ context.Context, _, _ io.Writer, _ *otelbitrix.Telemetry) error {
+	return errors.New("this build has no demo (built with -tags nodemo): configure it for a portal (see -h)")
+}
