@@ -99,3 +99,57 @@ func ExampleServer_SendBotMessage() {
 	// Output:
 	// ONIMBOTMESSAGEADD Hello
 }
+
+// ExampleServer_Handle stubs tasks.task.add, a method the fake does not
+// model, and runs it in a batch whose next command, the built-in
+// crm.lead.add, takes the new task's id through a $result reference.
+func ExampleServer_Handle() {
+	s, err := bitrixtest.Start(bitrixtest.WithoutRateLimit())
+	if err != nil {
+		panic(err)
+	}
+	defer s.Close()
+
+	// The answer's shape is that of api-reference/tasks/tasks-task-add.md:
+	// {"task": {"id": "3711", "title": ...}}.
+	s.Handle("tasks.task.add", func(r *bitrixtest.Request) (bitrixtest.Result, error) {
+		fields, _ := r.Params()["fields"].(map[string]any)
+		if fields["TITLE"] == "" {
+			return bitrixtest.Result{}, &bitrixtest.APIError{Code: "ERROR_ARGUMENT", Description: "TITLE is empty", Argument: "TITLE"}
+		}
+		task := map[string]any{"id": "3711", "title": fields["TITLE"], "createdBy": fmt.Sprint(r.Caller().UserID)}
+		return bitrixtest.Result{Value: map[string]any{"task": task}}, nil
+	})
+
+	// Commands run in the order they are sent (url.Values would sort them).
+	form := "cmd[task]=" + url.QueryEscape("tasks.task.add?fields[TITLE]=Call%20the%20client") +
+		"&cmd[lead]=" + url.QueryEscape("crm.lead.add?fields[TITLE]=Lead%20for%20task%20$result[task][task][id]")
+	res, err := http.Post(s.WebhookURL()+"batch", "application/x-www-form-urlencoded", strings.NewReader(form))
+	if err != nil {
+		panic(err)
+	}
+	defer res.Body.Close()
+	var answer struct {
+		Result struct {
+			Result struct {
+				Task struct {
+					Task struct{ ID, Title, CreatedBy string }
+				}
+				Lead int
+			} `json:"result"`
+		} `json:"result"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&answer); err != nil {
+		panic(err)
+	}
+	task := answer.Result.Result.Task.Task
+	fmt.Println("task:", task.ID, task.Title, "by user", task.CreatedBy)
+	fmt.Println("lead:", s.CRMItem(1, answer.Result.Result.Lead)["title"])
+	for _, c := range s.Calls("tasks.task.add") {
+		fmt.Println("logged:", c.Method, c.InBatch, c.Params["fields"])
+	}
+	// Output:
+	// task: 3711 Call the client by user 1
+	// lead: Lead for task 3711
+	// logged: tasks.task.add true map[TITLE:Call the client]
+}
