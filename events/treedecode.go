@@ -97,6 +97,9 @@ type fieldPlan struct {
 	name  string
 	index []int
 	plan  *plan
+	// errPath is the field in type errors, as encoding/json names it: the
+	// Go names of the embedded structs it is promoted from, then name.
+	errPath string
 }
 
 var (
@@ -224,11 +227,13 @@ func buildFields(p *plan, building map[reflect.Type]*plan) bool {
 		depth  int
 		index  []int
 		typ    reflect.Type
+		path   []string // Go names of the embedded structs on the way
 	}
 	var cands []cand
 	type level struct {
 		typ   reflect.Type
 		index []int
+		path  []string
 	}
 	next := []level{{typ: p.typ}}
 	visited := map[reflect.Type]bool{}
@@ -274,13 +279,13 @@ func buildFields(p *plan, building map[reflect.Type]*plan) bool {
 				if name == "" && sf.Anonymous {
 					switch {
 					case sf.Type.Kind() == reflect.Struct:
-						next = append(next, level{typ: sf.Type, index: index})
+						next = append(next, level{typ: sf.Type, index: index, path: append(append([]string(nil), l.path...), sf.Name)})
 						continue
 					case sf.Type.Kind() == reflect.Pointer && sf.Type.Elem().Kind() == reflect.Struct:
 						return false // encoding/json allocates embedded pointers
 					}
 				}
-				c := cand{name: name, tagged: name != "", depth: depth, index: index, typ: sf.Type}
+				c := cand{name: name, tagged: name != "", depth: depth, index: index, typ: sf.Type, path: l.path}
 				if c.name == "" {
 					c.name = sf.Name
 				}
@@ -325,7 +330,8 @@ func buildFields(p *plan, building map[reflect.Type]*plan) bool {
 			}
 			top = tagged
 		}
-		fields = append(fields, &fieldPlan{name: name, index: top[0].index, plan: buildPlan(top[0].typ, building)})
+		errPath := strings.Join(append(append([]string(nil), top[0].path...), name), ".")
+		fields = append(fields, &fieldPlan{name: name, index: top[0].index, plan: buildPlan(top[0].typ, building), errPath: errPath})
 	}
 	sortByIndex(fields)
 	p.exact = make(map[string]*fieldPlan, len(fields))
@@ -567,7 +573,7 @@ func (d *treeDecoder) value(n node, v reflect.Value, p *plan) error {
 				fv = v.FieldByIndex(f.index)
 			}
 			if err := d.value(child, fv, f.plan); err != nil {
-				return fieldError(err, f.name)
+				return fieldError(err, f.errPath)
 			}
 		}
 		if learn != nil {

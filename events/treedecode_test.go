@@ -135,6 +135,11 @@ func checkTreeDecoder(t *testing.T, body string) {
 			t.Fatalf("%T: encoding/json err %v, tree decoder err %v", want, errW, errG)
 		}
 		if errW != nil {
+			// Where both fail on a type, they name the same field path.
+			var tw, tg *json.UnmarshalTypeError
+			if errors.As(errW, &tw) && errors.As(errG, &tg) && tw.Field != tg.Field {
+				t.Fatalf("%T: encoding/json fails at %q, tree decoder at %q", want, tw.Field, tg.Field)
+			}
 			continue
 		}
 		if d := cmp.Diff(want, got, cmp.Exporter(func(reflect.Type) bool { return true }), cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); d != "" {
@@ -175,6 +180,11 @@ var treeDecoderSeeds = []string{
 	"data[addr]=not-an-ip",
 	"data[bots][567][BOT_ID]=567&data[bots][567][user_id]=567&data[task][ID]=2&data[dup]=a&data[DUP]=b&data[Dup]=c",
 	"data[int]=%EF%BC%91&data[flag]=on&data[tri]=undefined&data[by_id][]=1",
+	"data[PARAMS][MESSAGE]=%ff%C3%A9x%E2%82%AC%fe&data[by_name][%ffk%C3%A9]=v",
+	"data[nested][ID][]=1",
+	"data[Deep][Deepest][]=1",
+	"data[by_id][7][TEXT][]=1",
+	"data[deeper][OnlyA][x]=1",
 }
 
 func TestTreeDecoderMatchesJSON(t *testing.T) {
