@@ -73,7 +73,7 @@ type bulkConfig struct {
 func WithMarkerField(name string) BulkOption {
 	return func(c *bulkConfig) error {
 		if strings.TrimSpace(name) == "" {
-			return errors.New("crm: WithMarkerField: empty field name")
+			return &bitrix.ValidationError{Field: "WithMarkerField", Reason: "empty field name"}
 		}
 		c.markerField = name
 		return nil
@@ -86,7 +86,7 @@ func WithMarkerField(name string) BulkOption {
 func WithOriginatorID(id string) BulkOption {
 	return func(c *bulkConfig) error {
 		if strings.TrimSpace(id) == "" {
-			return errors.New("crm: WithOriginatorID: empty originator id")
+			return &bitrix.ValidationError{Field: "WithOriginatorID", Reason: "empty originator id"}
 		}
 		c.originator = id
 		return nil
@@ -98,20 +98,26 @@ func WithOriginatorID(id string) BulkOption {
 func WithMaxRounds(n int) BulkOption {
 	return func(c *bulkConfig) error {
 		if n < 1 {
-			return fmt.Errorf("crm: WithMaxRounds: %d rounds, need at least 1", n)
+			return &bitrix.ValidationError{Field: "WithMaxRounds", Reason: fmt.Sprintf("%d rounds, need at least 1", n)}
 		}
 		c.rounds = n
 		return nil
 	}
 }
 
-func newBulkConfig(opts []BulkOption) (bulkConfig, error) {
+func newBulkConfig(method string, opts []BulkOption) (bulkConfig, error) {
 	cfg := bulkConfig{originator: DefaultOriginatorID, rounds: DefaultMaxRounds}
 	for _, o := range opts {
 		if o == nil {
 			continue
 		}
 		if err := o(&cfg); err != nil {
+			var ve *bitrix.ValidationError
+			if errors.As(err, &ve) {
+				cp := *ve
+				cp.Method = method
+				err = &cp
+			}
 			return bulkConfig{}, err
 		}
 	}
@@ -197,14 +203,14 @@ func (e *addEntry) key() string { return e.originator + "\x00" + e.marker }
 // bitrix.ErrMaybeApplied rather than risking a duplicate.
 //
 // Bad input (an empty item, a missing or repeated marker) fails the call
-// before any request with a [ValidationError]. The returned error is
+// before any request with a [bitrix.ValidationError]. The returned error is
 // otherwise only the context's; per-item failures are in the results.
 func (s *Items) AddMany(ctx context.Context, items []Fields, opts ...BulkOption) ([]BulkResult, error) {
 	const m = "crm.item.add"
 	if err := s.check(m, 0, false); err != nil {
 		return nil, err
 	}
-	cfg, err := newBulkConfig(opts)
+	cfg, err := newBulkConfig(m, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -478,7 +484,7 @@ type Update struct {
 // fault) is sent again, up to [WithMaxRounds] times: setting the same values
 // twice gives the same item. (Do not use it for changes that are not
 // idempotent, such as appending to the fm multi-field with a list.)
-// Bad input fails the call before any request with a [ValidationError].
+// Bad input fails the call before any request with a [bitrix.ValidationError].
 func (s *Items) UpdateMany(ctx context.Context, updates []Update, opts ...BulkOption) ([]BulkResult, error) {
 	const m = "crm.item.update"
 	if err := s.check(m, 0, false); err != nil {
@@ -495,7 +501,7 @@ func (s *Items) UpdateMany(ctx context.Context, updates []Update, opts ...BulkOp
 			return nil, err
 		}
 	}
-	cfg, err := newBulkConfig(opts)
+	cfg, err := newBulkConfig(m, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -522,7 +528,7 @@ func (s *Items) UpdateMany(ctx context.Context, updates []Update, opts ...BulkOp
 // delete whose outcome is unknown is sent again; if the item is then gone
 // (NOT_FOUND), the earlier request deleted it and the result is a success
 // with Recovered set. Ids that are not positive fail the call before any
-// request with a [ValidationError].
+// request with a [bitrix.ValidationError].
 func (s *Items) DeleteMany(ctx context.Context, ids []int, opts ...BulkOption) ([]BulkResult, error) {
 	const m = "crm.item.delete"
 	if err := s.check(m, 0, false); err != nil {
@@ -533,7 +539,7 @@ func (s *Items) DeleteMany(ctx context.Context, ids []int, opts ...BulkOption) (
 			return nil, invalid(m, fmt.Sprintf("ids[%d]", i), "must be a positive item id, got %d", id)
 		}
 	}
-	cfg, err := newBulkConfig(opts)
+	cfg, err := newBulkConfig(m, opts)
 	if err != nil {
 		return nil, err
 	}

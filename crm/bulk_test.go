@@ -257,7 +257,7 @@ func TestAddManyBadInputSendsNothing(t *testing.T) {
 	}
 	for _, tc := range cases {
 		_, err := deals.AddMany(ctx, tc.items, tc.opts...)
-		var ve *crm.ValidationError
+		var ve *bitrix.ValidationError
 		if !errors.As(err, &ve) || ve.Field != tc.field || !errors.Is(err, bitrix.ErrInvalidArgument) {
 			t.Errorf("%s: err = %v, want a ValidationError for %s", tc.name, err, tc.field)
 		}

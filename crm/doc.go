@@ -56,5 +56,5 @@
 // bitrix.ErrInvalidArgument (INVALID_ARG_VALUE, ENTITY_TYPE_NOT_SUPPORTED,
 // legacy "... is required" answers). Input that cannot be right — an id of
 // 0, no fields, an unknown entity type, a repeated marker — fails with a
-// [ValidationError] (or [ErrUnknownEntityType]) before any request is sent.
+// [bitrix.ValidationError] (or [ErrUnknownEntityType]) before any request is sent.
 package crm

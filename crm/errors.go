@@ -8,25 +8,10 @@ import (
 	"github.com/b24go/sdk/bitrix"
 )
 
-// ValidationError is bad input caught before any request was sent: a
-// missing required field, an id that cannot exist, a duplicate marker. It
-// matches bitrix.ErrInvalidArgument through errors.Is.
-type ValidationError struct {
-	Method string // the REST method that was not called
-	Field  string // the parameter or field at fault, e.g. "id", "fields", "items[3].originId"
-	Reason string
-}
-
-// Error says what is wrong and that nothing was sent.
-func (e *ValidationError) Error() string {
-	return fmt.Sprintf("crm: %s: %s: %s (no request sent)", e.Method, e.Field, e.Reason)
-}
-
-// Is matches bitrix.ErrInvalidArgument.
-func (e *ValidationError) Is(target error) bool { return target == bitrix.ErrInvalidArgument }
-
+// invalid is bad input caught before any request was sent: a missing
+// required field, an id that cannot exist, a duplicate marker.
 func invalid(method, field, format string, args ...any) error {
-	return &ValidationError{Method: method, Field: field, Reason: fmt.Sprintf(format, args...)}
+	return &bitrix.ValidationError{Method: method, Field: field, Reason: fmt.Sprintf(format, args...)}
 }
 
 // mappedError is a portal error that also matches extra core sentinels the

@@ -147,7 +147,7 @@ func TestItemsBadInputSendsNothing(t *testing.T) {
 			t.Errorf("%s: err = %v, want %v", tc.name, err, tc.want)
 		}
 	}
-	var ve *crm.ValidationError
+	var ve *bitrix.ValidationError
 	if _, err := deals.Get(ctx, 0); !errors.As(err, &ve) || ve.Field != "id" || ve.Method != "crm.item.get" {
 		t.Errorf("ValidationError = %+v", ve)
 	}

@@ -1,9 +1,10 @@
 package crm_test
 
 import (
-	"strings"
+	"errors"
 	"testing"
 
+	"github.com/b24go/sdk/bitrix"
 	"github.com/b24go/sdk/crm"
 )
 
@@ -32,8 +33,10 @@ func TestBulkOptionsRefuseBadValues(t *testing.T) {
 		{"empty originator", crm.WithOriginatorID(" "), "WithOriginatorID"},
 	}
 	for _, tt := range tests {
-		if _, err := deals.AddMany(t.Context(), dealsToAdd(1), tt.opt); err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("%s: AddMany error %v, want one naming %s", tt.name, err, tt.want)
+		_, err := deals.AddMany(t.Context(), dealsToAdd(1), tt.opt)
+		var ve *bitrix.ValidationError
+		if !errors.As(err, &ve) || ve.Method != "crm.item.add" || ve.Field != tt.want || !errors.Is(err, bitrix.ErrInvalidArgument) {
+			t.Errorf("%s: AddMany error %#v, want a ValidationError of crm.item.add naming %s", tt.name, err, tt.want)
 		}
 		if _, err := deals.UpdateMany(t.Context(), []crm.Update{{ID: 1, Fields: crm.Fields{"title": "x"}}}, tt.opt); err == nil {
 			t.Errorf("%s: UpdateMany accepted the option", tt.name)

@@ -95,7 +95,7 @@ func TestProductRowUpdateReadOnly(t *testing.T) {
 	srv.ResetCalls()
 	for _, k := range []string{"xmlId", "type", "storeId", "priceNetto", "ownerId"} {
 		_, err := pr.Update(ctx, row.ID, crm.Fields{k: "1"})
-		var ve *crm.ValidationError
+		var ve *bitrix.ValidationError
 		if !errors.As(err, &ve) || !errors.Is(err, bitrix.ErrInvalidArgument) {
 			t.Errorf("Update %s: %v, want a ValidationError", k, err)
 		}

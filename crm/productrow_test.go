@@ -181,7 +181,7 @@ func TestProductRowsBadInputSendsNothing(t *testing.T) {
 	}
 	for _, tc := range cases {
 		err := tc.run()
-		var ve *crm.ValidationError
+		var ve *bitrix.ValidationError
 		if !errors.As(err, &ve) || ve.Field != tc.field || !errors.Is(err, bitrix.ErrInvalidArgument) {
 			t.Errorf("%s: err = %v, want a ValidationError for %q", tc.name, err, tc.field)
 		}

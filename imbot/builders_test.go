@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/b24go/sdk/bitrix"
 	"github.com/b24go/sdk/imbot"
 )
 
@@ -90,7 +91,7 @@ func TestKeyboardRefused(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			err := tc.kb.Validate()
-			var ve *imbot.ValidationError
+			var ve *bitrix.ValidationError
 			if !errors.As(err, &ve) || !strings.Contains(ve.Field, tc.field) {
 				t.Fatalf("Validate = %v, want a ValidationError on %s", err, tc.field)
 			}
@@ -167,7 +168,7 @@ func TestAttachRefused(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			err := tc.a.Validate()
-			var ve *imbot.ValidationError
+			var ve *bitrix.ValidationError
 			if !errors.As(err, &ve) || !strings.Contains(ve.Field, tc.field) {
 				t.Fatalf("Validate = %v, want a ValidationError on %s", err, tc.field)
 			}

@@ -26,7 +26,7 @@
 //
 // # Errors
 //
-// Input the portal would reject is refused with a [*ValidationError] that
+// Input the portal would reject is refused with a [bitrix.ValidationError] that
 // names the field (it matches [bitrix.ErrInvalidArgument]); no request is
 // sent then. The portal's own answers are [*bitrix.APIError] values: unknown
 // bots and commands (BOT_ID_ERROR, COMMAND_ID_ERROR) match

@@ -74,5 +74,5 @@ func ExampleAttach() {
 	fmt.Println(err)
 	// Output:
 	// {"BLOCKS":[{"MESSAGE":"[B]Deal #42[/B] was won"},{"GRID":[{"DISPLAY":"ROW","NAME":"Amount","VALUE":"1,200 EUR"},{"DISPLAY":"ROW","NAME":"Owner","VALUE":"John Smith"}]},{"LINK":{"LINK":"/crm/deal/details/42/","NAME":"Open the deal"}}],"COLOR_TOKEN":"primary"}
-	// imbot: ATTACH.BLOCKS[0].LINK.LINK: required (or USER_ID / CHAT_ID) (not sent)
+	// bitrix: ATTACH.BLOCKS[0].LINK.LINK: required (or USER_ID / CHAT_ID) (not sent)
 }

@@ -115,41 +115,16 @@ func (c *Client) callID(ctx context.Context, method string, p bitrix.Params) (in
 	return int(id), nil
 }
 
-// ValidationError reports a request that the SDK refused to send because the
-// portal would reject it. Field names the offending parameter in the
-// portal's spelling (for example "MESSAGE" or "KEYBOARD.BUTTONS[2].TEXT").
-// It matches [bitrix.ErrInvalidArgument] through errors.Is.
-type ValidationError struct {
-	Method string // REST method, "" for a builder
-	Field  string
-	Reason string
-}
-
-// Error describes the refused field.
-func (e *ValidationError) Error() string {
-	var b strings.Builder
-	b.WriteString("imbot: ")
-	if e.Method != "" {
-		b.WriteString(e.Method)
-		b.WriteString(": ")
-	}
-	b.WriteString(e.Field)
-	b.WriteString(": ")
-	b.WriteString(e.Reason)
-	b.WriteString(" (not sent)")
-	return b.String()
-}
-
-// Is matches bitrix.ErrInvalidArgument.
-func (e *ValidationError) Is(target error) bool { return target == bitrix.ErrInvalidArgument }
-
+// invalid reports a request that the SDK refused to send because the
+// portal would reject it. field is in the portal's spelling ("MESSAGE",
+// "KEYBOARD.BUTTONS[2].TEXT").
 func invalid(method, field, format string, args ...any) error {
-	return &ValidationError{Method: method, Field: field, Reason: fmt.Sprintf(format, args...)}
+	return &bitrix.ValidationError{Method: method, Field: field, Reason: fmt.Sprintf(format, args...)}
 }
 
 // withMethod sets the method of a builder's ValidationError.
 func withMethod(err error, method, prefix string) error {
-	var ve *ValidationError
+	var ve *bitrix.ValidationError
 	if errors.As(err, &ve) {
 		cp := *ve
 		cp.Method = method

@@ -172,9 +172,9 @@ func refused(t *testing.T, srv interface{ Requests() int }, field string, f func
 	t.Helper()
 	before := srv.Requests()
 	err := f()
-	var ve *imbot.ValidationError
+	var ve *bitrix.ValidationError
 	if !errors.As(err, &ve) {
-		t.Fatalf("err = %v, want *imbot.ValidationError", err)
+		t.Fatalf("err = %v, want *bitrix.ValidationError", err)
 	}
 	if !errors.Is(err, bitrix.ErrInvalidArgument) {
 		t.Errorf("%v does not match ErrInvalidArgument", err)

@@ -190,7 +190,7 @@ func (s *BotService) Update(ctx context.Context, botID int, u BotUpdate) (*BotRe
 	setBool(f, "isSupportOpenline", u.IsSupportOpenline)
 	if u.NewBotToken != "" {
 		if err := CheckBotToken(u.NewBotToken); err != nil {
-			return nil, invalid(m, "fields.botToken", "%s", err.(*ValidationError).Reason)
+			return nil, invalid(m, "fields.botToken", "%s", err.(*bitrix.ValidationError).Reason)
 		}
 		f["botToken"] = u.NewBotToken.Reveal()
 	}

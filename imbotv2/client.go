@@ -49,10 +49,6 @@ func UserDialog(userID int) DialogID { return imbot.User(userID) }
 // ChatDialog returns the dialog of a group chat ("chat142").
 func ChatDialog(chatID int) DialogID { return imbot.Chat(chatID) }
 
-// ValidationError is the error of a request the SDK refused to send; it is
-// the v1 package's type and matches bitrix.ErrInvalidArgument.
-type ValidationError = imbot.ValidationError
-
 // Client calls the imbot.v2.* methods of one portal. Build it with [New];
 // it is safe for concurrent use.
 //
@@ -110,11 +106,11 @@ func CheckBotToken(token bitrix.Secret) error {
 	s := token.Reveal()
 	switch {
 	case s == "":
-		return &ValidationError{Field: "botToken", Reason: "empty bot token"}
+		return &bitrix.ValidationError{Field: "botToken", Reason: "empty bot token"}
 	case len([]rune(s)) > MaxBotTokenLen:
-		return &ValidationError{Field: "botToken", Reason: fmt.Sprintf("longer than %d characters (BOT_TOKEN_INVALID_LENGTH)", MaxBotTokenLen)}
+		return &bitrix.ValidationError{Field: "botToken", Reason: fmt.Sprintf("longer than %d characters (BOT_TOKEN_INVALID_LENGTH)", MaxBotTokenLen)}
 	case strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0:
-		return &ValidationError{Field: "botToken", Reason: "contains white space or control characters"}
+		return &bitrix.ValidationError{Field: "botToken", Reason: "contains white space or control characters"}
 	}
 	return nil
 }
@@ -196,7 +192,7 @@ func (c *Client) callTrue(ctx context.Context, method string, botID int, p param
 }
 
 func invalid(method, field, format string, args ...any) error {
-	return &ValidationError{Method: method, Field: field, Reason: fmt.Sprintf(format, args...)}
+	return &bitrix.ValidationError{Method: method, Field: field, Reason: fmt.Sprintf(format, args...)}
 }
 
 func checkBot(method string, botID int) error {

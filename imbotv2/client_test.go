@@ -154,7 +154,7 @@ func TestValidation(t *testing.T) {
 		"no user ids":  c.Chats.AddUsers(ctx, 1, "chat5"),
 		"empty upload": func() error { _, e := c.Files.Upload(ctx, 1, "chat5", Upload{Name: "a.txt"}); return e }(),
 	} {
-		var ve *ValidationError
+		var ve *bitrix.ValidationError
 		if !errors.As(err, &ve) || !errors.Is(err, bitrix.ErrInvalidArgument) {
 			t.Errorf("%s: %v", name, err)
 		}

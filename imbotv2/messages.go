@@ -8,7 +8,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/b24go/sdk/bitrix"
-	"github.com/b24go/sdk/imbot"
 )
 
 // MaxTextLen is the longest message text in characters; the portal cuts
@@ -140,7 +139,7 @@ func addRich(m string, p params, botID int, a *Attach, k *Keyboard) error {
 
 // rebrand moves a v1 builder's ValidationError to the v2 method and field.
 func rebrand(err error, m, field string) error {
-	var ve *imbot.ValidationError
+	var ve *bitrix.ValidationError
 	if errors.As(err, &ve) {
 		cp := *ve
 		cp.Method = m

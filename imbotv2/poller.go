@@ -482,7 +482,7 @@ func fatal(err error) bool {
 	if errors.Is(err, ErrHandler) {
 		return false
 	}
-	var ve *ValidationError
+	var ve *bitrix.ValidationError
 	if errors.As(err, &ve) {
 		return true
 	}

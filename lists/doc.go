@@ -43,7 +43,7 @@
 // # Errors
 //
 // Input the portal would reject (no list, no ELEMENT_CODE, no NAME, ...)
-// is refused with a [*ValidationError] naming the field, before any
+// is refused with a [bitrix.ValidationError] naming the field, before any
 // request; it matches [bitrix.ErrInvalidArgument]. ERROR_IBLOCK_NOT_FOUND
 // and ERROR_ELEMENT_NOT_FOUND match [bitrix.ErrNotFound],
 // ERROR_ELEMENT_ALREADY_EXISTS matches [bitrix.ErrAlreadyExists].

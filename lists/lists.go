@@ -185,24 +185,10 @@ func listParams(method string, typ IBlockType, list Ref, socnet int) (bitrix.Par
 	return p, nil
 }
 
-// ValidationError reports a request the SDK refused to send because the
-// portal would reject it. It matches [bitrix.ErrInvalidArgument].
-type ValidationError struct {
-	Method string
-	Field  string
-	Reason string
-}
-
-// Error describes the refused field.
-func (e *ValidationError) Error() string {
-	return fmt.Sprintf("lists: %s: %s: %s (not sent)", e.Method, e.Field, e.Reason)
-}
-
-// Is matches bitrix.ErrInvalidArgument.
-func (e *ValidationError) Is(target error) bool { return target == bitrix.ErrInvalidArgument }
-
+// invalid reports a request the SDK refused to send because the portal
+// would reject it.
 func invalid(method, field, format string, args ...any) error {
-	return &ValidationError{Method: method, Field: field, Reason: fmt.Sprintf(format, args...)}
+	return &bitrix.ValidationError{Method: method, Field: field, Reason: fmt.Sprintf(format, args...)}
 }
 
 func notFound(method, what string) error {

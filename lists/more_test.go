@@ -106,7 +106,7 @@ func TestBadInputRefusedBeforeSending(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.f()
-			var ve *lists.ValidationError
+			var ve *bitrix.ValidationError
 			if !errors.As(err, &ve) || !strings.Contains(ve.Field, tc.field) {
 				t.Fatalf("err = %v, want a ValidationError on %s", err, tc.field)
 			}
