@@ -1,7 +1,7 @@
-// Package llmstxt_test keeps the code of the repository's llms.txt
-// compiling: every ```go block of llms.txt must appear, line for line
-// (leading tabs aside), in one of the functions below, which the compiler
-// checks.
+// Package llmstxt_test keeps the code of the repository's llms.txt and of
+// the README's "Three programs" compiling: every ```go block of llms.txt
+// and of that README section must appear, line for line (leading tabs
+// aside), in one of the functions below, which the compiler checks.
 package llmstxt_test
 
 import (
@@ -18,6 +18,8 @@ import (
 	"github.com/b24go/sdk/crm"
 	"github.com/b24go/sdk/events"
 	"github.com/b24go/sdk/imbot"
+	"github.com/b24go/sdk/imbotv2"
+	"github.com/b24go/sdk/lists"
 	"github.com/b24go/sdk/webhook"
 )
 
@@ -96,7 +98,96 @@ func taskBot(ctx context.Context, c *bitrix.Client) error {
 	return err
 }
 
-var _ = []any{taskCall, taskRead, taskCRM, taskEvents, taskBot}
+func programLeads() {
+	ctx := context.Background()
+	c, err := bitrix.New(bitrix.WebhookURL(os.Getenv("B24_WEBHOOK_URL")))
+	if err != nil {
+		log.Fatal(err)
+	}
+	var lead bitrix.Int
+	_, err = c.Call(ctx, "crm.lead.add", bitrix.Params{"fields": bitrix.Params{
+		"TITLE": "Website enquiry",
+		"PHONE": []crm.Multifield{crm.Phone("+44 20 7946 0000", crm.PhoneWork)},
+		"EMAIL": []crm.Multifield{crm.Email("ada@example.com", crm.EmailWork)},
+	}}, &lead)
+	if err != nil {
+		log.Fatal(err)
+	}
+	deals, err := bitrix.Count(ctx, c, bitrix.Query{Method: "crm.deal.list"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("lead", lead, "added;", deals, "deals")
+}
+
+func programEchoBot() {
+	ctx := context.Background()
+	c, err := bitrix.New(bitrix.WebhookURL(os.Getenv("B24_WEBHOOK_URL")))
+	if err != nil {
+		log.Fatal(err)
+	}
+	bots, err := imbotv2.New(c, imbotv2.WithBotToken(bitrix.Secret(os.Getenv("B24_BOT_TOKEN"))))
+	if err != nil {
+		log.Fatal(err)
+	}
+	bot, err := bots.Bots.Register(ctx, imbotv2.Registration{Code: "echo", EventMode: imbotv2.ModeFetch,
+		Properties: imbotv2.Properties{Name: "Echo"}}) // the first run; later ones: bots.Bots.GetByCode
+	if err != nil {
+		log.Fatal(err)
+	}
+	p := &imbotv2.Poller{Client: bots, BotID: int(bot.Bot.ID)}
+	imbotv2.OnMessage(p, func(ctx context.Context, _ *events.Event, m *events.BotV2Message) error {
+		return imbotv2.Reply(ctx, m, m.Message.Text)
+	})
+	log.Fatal(p.Run(ctx))
+}
+
+func programSync() {
+	c, err := bitrix.New(bitrix.WebhookURL(os.Getenv("B24_WEBHOOK_URL")))
+	if err != nil {
+		log.Fatal(err)
+	}
+	items, err := crm.New(c)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ls, err := lists.New(c)
+	if err != nil {
+		log.Fatal(err)
+	}
+	const smartProcess, listID = 128, 17
+	rows := ls.Elements(lists.TypeLists, lists.ByID(listID))
+	sync := func(ctx context.Context, _ *events.Event, d *events.CRMEntity) error {
+		item, err := items.Items(smartProcess).Get(ctx, d.EntityID())
+		if err != nil {
+			return err
+		}
+		code, fields := fmt.Sprint("item-", item.ID), lists.Fields{Name: item.Title}
+		_, err = rows.Add(ctx, lists.NewElement{Code: code, Fields: fields})
+		if errors.Is(err, bitrix.ErrAlreadyExists) {
+			return rows.Update(ctx, lists.ByCode(code), fields)
+		}
+		return err
+	}
+	h, err := webhook.New(webhook.WithApplicationToken(os.Getenv("B24_OUTGOING_WEBHOOK_TOKEN")))
+	if err != nil {
+		log.Fatal(err)
+	}
+	h.OnDynamicItemAdd(sync, smartProcess)
+	h.OnDynamicItemUpdate(sync, smartProcess)
+	log.Fatal(http.ListenAndServe(":8080", h))
+}
+
+func taskReply(h *webhook.Handler, poller *imbotv2.Poller) {
+	h.OnBotMessage(func(ctx context.Context, ev *events.Event, m *events.BotMessage) error {
+		return webhook.Reply(ctx, m, "You wrote: "+m.Params.Message)
+	})
+	imbotv2.OnMessage(poller, func(ctx context.Context, ev *events.Event, m *events.BotV2Message) error {
+		return imbotv2.Reply(ctx, m, "You wrote: "+m.Message.Text)
+	})
+}
+
+var _ = []any{taskCall, taskRead, taskCRM, taskEvents, taskBot, taskReply, programLeads, programEchoBot, programSync}
 
 func TestLLMsTxtCodeCompiles(t *testing.T) {
 	t.Parallel()
@@ -104,22 +195,47 @@ func TestLLMsTxtCodeCompiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkBlocks(t, "llms.txt", string(doc), 5)
+}
+
+func TestREADMEProgramsCompile(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(doc)
+	start := strings.Index(s, "## Three programs\n")
+	if start < 0 {
+		t.Fatal(`README.md has no "## Three programs" section`)
+	}
+	s = s[start+1:]
+	if end := strings.Index(s, "\n## "); end >= 0 {
+		s = s[:end]
+	}
+	checkBlocks(t, "README.md's Three programs", s, 3)
+}
+
+// checkBlocks fails unless doc has at least want ```go blocks and each
+// appears in this file.
+func checkBlocks(t *testing.T, name, doc string, want int) {
+	t.Helper()
 	src, err := os.ReadFile("llms_test.go")
 	if err != nil {
 		t.Fatal(err)
 	}
 	code := trimTabs(string(src))
-	blocks := strings.Split(string(doc), "```go\n")[1:]
-	if len(blocks) < 5 {
-		t.Fatalf("llms.txt has %d Go blocks, want the five tasks", len(blocks))
+	blocks := strings.Split(doc, "```go\n")[1:]
+	if len(blocks) < want {
+		t.Fatalf("%s has %d Go blocks, want %d", name, len(blocks), want)
 	}
 	for i, b := range blocks {
 		end := strings.Index(b, "```")
 		if end < 0 {
-			t.Fatalf("Go block %d is not closed", i+1)
+			t.Fatalf("%s: Go block %d is not closed", name, i+1)
 		}
 		if !strings.Contains(code, trimTabs(b[:end])) {
-			t.Errorf("Go block %d of llms.txt is not in llms_test.go, so nothing compiles it:\n%s", i+1, b[:end])
+			t.Errorf("Go block %d of %s is not in llms_test.go, so nothing compiles it:\n%s", i+1, name, b[:end])
 		}
 	}
 }
