@@ -461,7 +461,7 @@ func (s *Items) lookupMarkers(ctx context.Context, cfg bulkConfig, entries []*ad
 		if resp := q.cmd.Response(); resp != nil && resp.Next > 0 {
 			// More matches than one page: markers used more than once on the
 			// portal. Read them all.
-			for it, err := range s.All(ctx, ListQuery{Filter: q.filter}) {
+			for it, err := range s.All(ctx, Query{Filter: q.filter}) {
 				if err != nil {
 					return nil, err
 				}

@@ -60,7 +60,7 @@ func ExampleItems_All() {
 		log.Fatal(err)
 	}
 	n := 0
-	for lead, err := range c.Items(crm.Lead).All(ctx, crm.ListQuery{Select: []string{"id", "title"}, Filter: map[string]any{"=sourceId": "WEB"}}) {
+	for lead, err := range c.Items(crm.Lead).All(ctx, crm.Query{Select: []string{"id", "title"}, Filter: map[string]any{"=sourceId": "WEB"}}) {
 		if err != nil {
 			log.Fatal(err)
 		}

@@ -140,8 +140,8 @@ type Order struct {
 	Desc  bool
 }
 
-// ListQuery selects the items of [Items.List] and [Items.All].
-type ListQuery struct {
+// Query selects the items of [Items.List] and [Items.All].
+type Query struct {
 	// Select lists the fields to return ("id", "title", "ufCrm5_123", "*"
 	// for all standard fields; multi-fields fm only via "*"). Empty: all.
 	Select []string
@@ -153,7 +153,7 @@ type ListQuery struct {
 	Order []Order
 }
 
-func (s *Items) listParams(method string, q ListQuery) (bitrix.Params, error) {
+func (s *Items) listParams(method string, q Query) (bitrix.Params, error) {
 	p := s.base()
 	if len(q.Select) > 0 {
 		for i, f := range q.Select {
@@ -206,7 +206,7 @@ func dir(desc bool) string {
 // List returns one page (up to 50 items) of crm.item.list starting at
 // offset start (0, 50, 100, ...); the response's Next is the start of the
 // next page (0 on the last page) and Total the number of matching items.
-func (s *Items) List(ctx context.Context, q ListQuery, start int) ([]*Item, *bitrix.Response, error) {
+func (s *Items) List(ctx context.Context, q Query, start int) ([]*Item, *bitrix.Response, error) {
 	const m = "crm.item.list"
 	if err := s.check(m, 0, false); err != nil {
 		return nil, nil, err
@@ -227,7 +227,7 @@ func (s *Items) List(ctx context.Context, q ListQuery, start int) ([]*Item, *bit
 // filter ">id", no counting, 50 pages chained in one batch request, so each
 // HTTP request brings up to 2,500 items; with another order it pages by
 // offset. An error is yielded once, last.
-func (s *Items) All(ctx context.Context, q ListQuery) iter.Seq2[*Item, error] {
+func (s *Items) All(ctx context.Context, q Query) iter.Seq2[*Item, error] {
 	const m = "crm.item.list"
 	fail := func(err error) iter.Seq2[*Item, error] {
 		return func(yield func(*Item, error) bool) { yield(nil, err) }

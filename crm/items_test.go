@@ -126,16 +126,16 @@ func TestItemsBadInputSendsNothing(t *testing.T) {
 		{"delete id 0", func() error { return deals.Delete(ctx, 0) }, bitrix.ErrInvalidArgument},
 		{"old invoice type", func() error { _, err := bad.Get(ctx, 1); return err }, crm.ErrUnknownEntityType},
 		{"odd high SPA id", func() error { _, err := spa.Fields(ctx); return err }, crm.ErrUnknownEntityType},
-		{"list negative start", func() error { _, _, err := deals.List(ctx, crm.ListQuery{}, -1); return err }, bitrix.ErrInvalidArgument},
-		{"list empty select", func() error { _, _, err := deals.List(ctx, crm.ListQuery{Select: []string{""}}, 0); return err }, bitrix.ErrInvalidArgument},
+		{"list negative start", func() error { _, _, err := deals.List(ctx, crm.Query{}, -1); return err }, bitrix.ErrInvalidArgument},
+		{"list empty select", func() error { _, _, err := deals.List(ctx, crm.Query{Select: []string{""}}, 0); return err }, bitrix.ErrInvalidArgument},
 		{"all repeated order", func() error {
-			for _, err := range deals.All(ctx, crm.ListQuery{Order: []crm.Order{{Field: "title"}, {Field: "title"}}}) {
+			for _, err := range deals.All(ctx, crm.Query{Order: []crm.Order{{Field: "title"}, {Field: "title"}}}) {
 				return err
 			}
 			return nil
 		}, bitrix.ErrInvalidArgument},
 		{"all bad type", func() error {
-			for _, err := range bad.All(ctx, crm.ListQuery{}) {
+			for _, err := range bad.All(ctx, crm.Query{}) {
 				return err
 			}
 			return nil
@@ -164,7 +164,7 @@ func TestItemsListAndAll(t *testing.T) {
 	}
 	leads := c.Items(crm.Lead)
 
-	page, resp, err := leads.List(ctx, crm.ListQuery{Select: []string{"id", "title"}, Filter: map[string]any{"=stageId": "NEW"}}, 50)
+	page, resp, err := leads.List(ctx, crm.Query{Select: []string{"id", "title"}, Filter: map[string]any{"=stageId": "NEW"}}, 50)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +174,7 @@ func TestItemsListAndAll(t *testing.T) {
 
 	srv.ResetCalls()
 	var got []int
-	for it, err := range leads.All(ctx, crm.ListQuery{Filter: map[string]any{">=opportunity": 10}}) {
+	for it, err := range leads.All(ctx, crm.Query{Filter: map[string]any{">=opportunity": 10}}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -195,7 +195,7 @@ func TestItemsListAndAll(t *testing.T) {
 
 	// Another order pages by offset and keeps the order.
 	var titles []string
-	for it, err := range leads.All(ctx, crm.ListQuery{Select: []string{"id", "title"}, Order: []crm.Order{{Field: "id", Desc: true}}}) {
+	for it, err := range leads.All(ctx, crm.Query{Select: []string{"id", "title"}, Order: []crm.Order{{Field: "id", Desc: true}}}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -209,7 +209,7 @@ func TestItemsListAndAll(t *testing.T) {
 func TestItemsListInvalidFilter(t *testing.T) {
 	t.Parallel()
 	_, c := newPortal(t)
-	_, _, err := c.Items(crm.Lead).List(t.Context(), crm.ListQuery{Filter: map[string]any{"NOSUCHFIELD": 1}}, 0)
+	_, _, err := c.Items(crm.Lead).List(t.Context(), crm.Query{Filter: map[string]any{"NOSUCHFIELD": 1}}, 0)
 	if !errors.Is(err, bitrix.ErrInvalidArgument) {
 		t.Errorf("err = %v, want ErrInvalidArgument", err)
 	}
@@ -399,7 +399,7 @@ func TestFixtureItemGetListUpdateDeleteFields(t *testing.T) {
 	})
 	t.Run("list", func(t *testing.T) {
 		c, _ := fixtureClient(t, 200, "resp_crm_item_list.json")
-		items, resp, err := c.Items(crm.Lead).List(ctx, crm.ListQuery{}, 0)
+		items, resp, err := c.Items(crm.Lead).List(ctx, crm.Query{}, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -456,7 +456,7 @@ func TestFixtureItemGetListUpdateDeleteFields(t *testing.T) {
 	})
 	t.Run("list invalid filter", func(t *testing.T) {
 		c, _ := fixtureClient(t, http.StatusBadRequest, "error_crm_item_list.json")
-		_, _, err := c.Items(crm.Deal).List(ctx, crm.ListQuery{Filter: map[string]any{"FIELD": 1}}, 0)
+		_, _, err := c.Items(crm.Deal).List(ctx, crm.Query{Filter: map[string]any{"FIELD": 1}}, 0)
 		if !errors.Is(err, bitrix.ErrInvalidArgument) {
 			t.Errorf("err = %v", err)
 		}

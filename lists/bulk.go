@@ -10,16 +10,16 @@ import (
 	"github.com/b24go/sdk/bitrix"
 )
 
-// Result is the outcome of one item of a bulk operation, in input order.
-type Result struct {
+// BulkResult is the outcome of one item of a bulk operation, in input order.
+type BulkResult struct {
 	// ID is the element's id (for adds: the new element's id).
 	ID int
 	// Err is the item's error: an *bitrix.APIError from the portal, or an
 	// error matching bitrix.ErrMaybeApplied when the outcome stayed unknown.
 	Err error
-	// Reconciled reports that the answer was lost and the outcome was
+	// Recovered reports that the answer was lost and the outcome was
 	// established by looking the element up.
-	Reconciled bool
+	Recovered bool
 }
 
 // Update is one item of [Elements.UpdateMany].
@@ -29,7 +29,7 @@ type Update struct {
 }
 
 // AddMany adds elements through batch requests (50 commands each, several
-// in flight: bitrix.WithParallelism) and returns one Result per element, in
+// in flight: bitrix.WithParallelism) and returns one [BulkResult] per element, in
 // input order. Requests run concurrently, so the portal may number the
 // elements in another order than the input's (bitrix.WithParallelism(1)
 // keeps it). Invalid input (a
@@ -39,12 +39,12 @@ type Update struct {
 // Exactly once: when a batch's answer is lost after it was sent
 // ([bitrix.ErrMaybeApplied]), AddMany looks the codes of its elements up
 // (lists.element.get with FILTER =CODE). Elements that exist are reported
-// with their ids (Reconciled); only the missing ones are sent again, and
+// with their ids (Recovered); only the missing ones are sent again, and
 // the portal's unique codes refuse a duplicate if one slips through
 // (ERROR_ELEMENT_ALREADY_EXISTS after an unknown outcome is looked up too).
 // Commands the portal did not run (missing from its answer) are sent
 // again. This is repeated at most 3 times.
-func (e *Elements) AddMany(ctx context.Context, els []NewElement) ([]Result, error) {
+func (e *Elements) AddMany(ctx context.Context, els []NewElement) ([]BulkResult, error) {
 	const method = "lists.element.add"
 	params := make([]bitrix.Params, len(els))
 	seen := map[string]int{}
@@ -59,7 +59,7 @@ func (e *Elements) AddMany(ctx context.Context, els []NewElement) ([]Result, err
 		seen[el.Code] = i
 		params[i] = p
 	}
-	results := make([]Result, len(els))
+	results := make([]BulkResult, len(els))
 	ambiguous := make([]bool, len(els))
 	pending := make([]int, len(els))
 	for i := range pending {
@@ -79,19 +79,19 @@ func (e *Elements) AddMany(ctx context.Context, els []NewElement) ([]Result, err
 			case err == nil:
 				var id bitrix.Int
 				if derr := cmds[k].Decode(&id); derr != nil || id <= 0 {
-					results[idx] = Result{Err: fmt.Errorf("lists: %s: the portal answered no id", method)}
+					results[idx] = BulkResult{Err: fmt.Errorf("lists: %s: the portal answered no id", method)}
 					continue
 				}
-				results[idx] = Result{ID: int(id), Reconciled: ambiguous[idx]}
+				results[idx] = BulkResult{ID: int(id), Recovered: ambiguous[idx]}
 			case errors.Is(err, bitrix.ErrMaybeApplied), ambiguous[idx] && errors.Is(err, bitrix.ErrAlreadyExists):
 				ambiguous[idx] = true
-				results[idx] = Result{Err: err}
+				results[idx] = BulkResult{Err: err}
 				unknown = append(unknown, idx)
 			case errors.Is(err, bitrix.ErrNotRun):
-				results[idx] = Result{Err: err}
+				results[idx] = BulkResult{Err: err}
 				resend = append(resend, idx)
 			default:
-				results[idx] = Result{Err: err}
+				results[idx] = BulkResult{Err: err}
 			}
 		}
 		if len(unknown) > 0 {
@@ -105,7 +105,7 @@ func (e *Elements) AddMany(ctx context.Context, els []NewElement) ([]Result, err
 				case lerr != nil:
 					results[idx].Err = fmt.Errorf("lists: outcome unknown and the lookup failed: %w (first error: %w)", lerr, results[idx].Err)
 				case ok:
-					results[idx] = Result{ID: id, Reconciled: true}
+					results[idx] = BulkResult{ID: id, Recovered: true}
 				default:
 					resend = append(resend, idx)
 				}
@@ -183,12 +183,12 @@ func (e *Elements) lookup(ctx context.Context, field string, vals []any, found f
 
 // UpdateMany updates elements through batch requests (sent in parallel
 // like AddMany's) and returns one
-// Result per item, in input order (ID is the element id for id
+// [BulkResult] per item, in input order (ID is the element id for id
 // references). Like [Elements.Update] it replaces all fields of each
 // element. An update whose answer was lost keeps an error matching
 // [bitrix.ErrMaybeApplied]: an update sends the whole element, so repeating
 // it is harmless, but the SDK leaves that decision to the caller.
-func (e *Elements) UpdateMany(ctx context.Context, items []Update) ([]Result, error) {
+func (e *Elements) UpdateMany(ctx context.Context, items []Update) ([]BulkResult, error) {
 	const method = "lists.element.update"
 	params := make([]bitrix.Params, len(items))
 	for i, it := range items {
@@ -204,20 +204,20 @@ func (e *Elements) UpdateMany(ctx context.Context, items []Update) ([]Result, er
 		cmds[i] = b.Add("", method, params[i])
 	}
 	_ = b.Run(ctx)
-	results := make([]Result, len(items))
+	results := make([]BulkResult, len(items))
 	for i, cmd := range cmds {
-		results[i] = Result{ID: items[i].Ref.ID(), Err: cmd.Err()}
+		results[i] = BulkResult{ID: items[i].Ref.ID(), Err: cmd.Err()}
 	}
 	return results, nil
 }
 
 // DeleteMany deletes elements through batch requests (sent in parallel
 // like AddMany's) and returns one
-// Result per reference, in input order. When the answer of a request is
+// [BulkResult] per reference, in input order. When the answer of a request is
 // lost, the elements are looked up: those that are gone are reported as
-// deleted (Reconciled), those that still exist are deleted again (at most
+// deleted (Recovered), those that still exist are deleted again (at most
 // 3 rounds).
-func (e *Elements) DeleteMany(ctx context.Context, refs []Ref) ([]Result, error) {
+func (e *Elements) DeleteMany(ctx context.Context, refs []Ref) ([]BulkResult, error) {
 	const method = "lists.element.delete"
 	params := make([]bitrix.Params, len(refs))
 	for i, r := range refs {
@@ -227,7 +227,7 @@ func (e *Elements) DeleteMany(ctx context.Context, refs []Ref) ([]Result, error)
 		}
 		params[i] = p
 	}
-	results := make([]Result, len(refs))
+	results := make([]BulkResult, len(refs))
 	pending := make([]int, len(refs))
 	for i := range pending {
 		pending[i] = i
@@ -242,7 +242,7 @@ func (e *Elements) DeleteMany(ctx context.Context, refs []Ref) ([]Result, error)
 		var unknown, resend []int
 		for k, idx := range pending {
 			err := cmds[k].Err()
-			results[idx] = Result{ID: refs[idx].ID(), Err: err}
+			results[idx] = BulkResult{ID: refs[idx].ID(), Err: err}
 			switch {
 			case err == nil:
 			case errors.Is(err, bitrix.ErrMaybeApplied):
@@ -276,7 +276,7 @@ func (e *Elements) DeleteMany(ctx context.Context, refs []Ref) ([]Result, error)
 				case lerr != nil:
 					results[idx].Err = fmt.Errorf("lists: outcome unknown and the lookup failed: %w (first error: %w)", lerr, results[idx].Err)
 				case !exists:
-					results[idx] = Result{ID: r.ID(), Reconciled: true}
+					results[idx] = BulkResult{ID: r.ID(), Recovered: true}
 				default:
 					resend = append(resend, idx)
 				}

@@ -23,7 +23,7 @@ func TestAddManyGivesUpAfterItsRounds(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, r := range res {
-		if r.Err == nil || r.ID != 0 || r.Reconciled {
+		if r.Err == nil || r.ID != 0 || r.Recovered {
 			t.Errorf("item %d = %+v, want an error", i, r)
 		}
 		if !errors.Is(r.Err, bitrix.ErrMaybeApplied) {

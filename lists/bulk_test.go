@@ -17,7 +17,7 @@ func manyElements(prefix string, n int) []lists.NewElement {
 	return out
 }
 
-func checkExactlyOnce(t *testing.T, stored []string, els []lists.NewElement, res []lists.Result) {
+func checkExactlyOnce(t *testing.T, stored []string, els []lists.NewElement, res []lists.BulkResult) {
 	t.Helper()
 	count := map[string]int{}
 	for _, c := range stored {
@@ -64,7 +64,7 @@ func TestAddManyExactlyOnceAfterLostAnswer(t *testing.T) {
 				if byID[r.ID] != in[i].Code {
 					t.Errorf("item %d: id %d is element %q", i, r.ID, byID[r.ID])
 				}
-				if r.Reconciled {
+				if r.Recovered {
 					reconciled++
 				}
 			}
@@ -120,7 +120,7 @@ func TestAddManyPerItemErrors(t *testing.T) {
 	if res[0].Err != nil || res[3].Err != nil || res[0].ID == 0 || res[3].ID <= res[0].ID {
 		t.Errorf("good items: %+v %+v", res[0], res[3])
 	}
-	if !errors.Is(res[1].Err, bitrix.ErrAlreadyExists) || res[1].Reconciled {
+	if !errors.Is(res[1].Err, bitrix.ErrAlreadyExists) || res[1].Recovered {
 		t.Errorf("taken code: %+v", res[1])
 	}
 	if !errors.Is(res[2].Err, bitrix.ErrInvalidArgument) {
@@ -181,7 +181,7 @@ func TestUpdateManyDeleteMany(t *testing.T) {
 		if r.Err != nil {
 			t.Errorf("delete %d: %v", i, r.Err)
 		}
-		if r.Reconciled {
+		if r.Recovered {
 			reconciled++
 		}
 	}

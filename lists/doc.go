@@ -20,7 +20,7 @@
 //     and [Keep]. Dates use the portal's format ([DateFormat]:
 //     "12/31/2024 11:59:59 pm", "31.12.2024 23:59:59", ...).
 //   - Bulk: [Elements.AddMany], [Elements.UpdateMany], [Elements.DeleteMany]
-//     run through batch requests (50 commands each) and return a [Result]
+//     run through batch requests (50 commands each) and return a [BulkResult]
 //     per item in input order.
 //
 // # Update clears what it does not send
@@ -36,7 +36,7 @@
 // An element's ELEMENT_CODE is unique within its list. When the answer to
 // an add is lost after the request was sent (an error matching
 // [bitrix.ErrMaybeApplied]), [Elements.Add] and [Elements.AddMany] look
-// the codes up and report the elements that exist (Result.Reconciled);
+// the codes up and report the elements that exist (BulkResult.Recovered);
 // only the missing ones are sent again, and the unique code makes the
 // portal refuse a duplicate. Nothing is re-sent blindly.
 //

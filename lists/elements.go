@@ -27,11 +27,11 @@ type Query struct {
 	// Order is ELEMENT_ORDER. Keys are sent in alphabetical order, so give
 	// one key when the priority of several matters. Multiple properties,
 	// files and a few system fields cannot be sorted on.
-	Order []Sort
+	Order []Order
 }
 
-// Sort is one key of ELEMENT_ORDER.
-type Sort struct {
+// Order is one key of ELEMENT_ORDER.
+type Order struct {
 	Field string
 	Desc  bool
 }

@@ -208,7 +208,7 @@ func TestListAndAll(t *testing.T) {
 		}
 	}
 	page, resp, err := els.List(ctx, lists.Query{Filter: bitrix.Params{"=PROPERTY_501": "blue"}, Select: []string{"NAME", "PROPERTY_505"},
-		Order: []lists.Sort{{Field: "ID", Desc: true}}}, 0)
+		Order: []lists.Order{{Field: "ID", Desc: true}}}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +258,7 @@ func TestListAndAll(t *testing.T) {
 	}
 	// Offset paging when ordered by something else; stopping early stops requests.
 	n := 0
-	for _, err := range els.All(ctx, lists.Query{Order: []lists.Sort{{Field: "NAME"}}}) {
+	for _, err := range els.All(ctx, lists.Query{Order: []lists.Order{{Field: "NAME"}}}) {
 		if err != nil {
 			t.Fatal(err)
 		}

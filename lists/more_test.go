@@ -84,7 +84,7 @@ func TestBadInputRefusedBeforeSending(t *testing.T) {
 			return err
 		}},
 		{"list empty order", "ELEMENT_ORDER", func() error {
-			_, _, err := els.List(ctx, lists.Query{Order: []lists.Sort{{}}}, 0)
+			_, _, err := els.List(ctx, lists.Query{Order: []lists.Order{{}}}, 0)
 			return err
 		}},
 		{"all no list", "IBLOCK_ID", func() error {

@@ -201,7 +201,7 @@ func (s *syncer) Sync(ctx context.Context, dealID int, deleted bool) (Stats, err
 	}
 
 	var errs []error
-	collect := func(what string, res []lists.Result, err error, n *int) {
+	collect := func(what string, res []lists.BulkResult, err error, n *int) {
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", what, err))
 			return

@@ -224,10 +224,10 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 
 // export writes every item to w and returns how many it wrote.
 func export(ctx context.Context, items *crm.Items, cfg config, w io.Writer, bar *progressBar) (int, error) {
-	q := crm.ListQuery{Select: cfg.fields}
+	q := crm.Query{Select: cfg.fields}
 	// One cheap counting request for the progress bar; the scan itself
 	// does not count (that is part of what makes it fast).
-	if _, resp, err := items.List(ctx, crm.ListQuery{Select: []string{"id"}}, 0); err != nil {
+	if _, resp, err := items.List(ctx, crm.Query{Select: []string{"id"}}, 0); err != nil {
 		return 0, err
 	} else {
 		bar.setTotal(resp.Total)

@@ -75,7 +75,7 @@ func (p *processor) Process(ctx context.Context, invoiceID int) (Outcome, error)
 		p.linkField:   invoiceID,
 	}
 	helpers := p.crm.Items(p.helperType)
-	found, _, err := helpers.List(ctx, crm.ListQuery{
+	found, _, err := helpers.List(ctx, crm.Query{
 		Filter: map[string]any{"=" + p.linkField: invoiceID},
 		Select: []string{"id", "title", "opportunity", "currencyId", p.linkField},
 		Order:  []crm.Order{{Field: "id"}},

@@ -67,7 +67,7 @@ func taskCRM(ctx context.Context, c *bitrix.Client) error {
 		return err
 	}
 	fmt.Println("deal", deal.ID)
-	for item, err := range deals.All(ctx, crm.ListQuery{Filter: map[string]any{"=stageId": "NEW"}}) {
+	for item, err := range deals.All(ctx, crm.Query{Filter: map[string]any{"=stageId": "NEW"}}) {
 		if err != nil {
 			return err
 		}
