@@ -197,10 +197,16 @@ func (s *Server) WaitDeliveries(ctx context.Context, n int) ([]Delivery, error) 
 
 func (s *Server) deliverOne(d delivery) Delivery {
 	rec := Delivery{Event: d.event, URL: d.url, Body: d.body}
-	rec.Form, _ = url.ParseQuery(d.body)
+	ctype := "application/x-www-form-urlencoded"
+	if strings.HasPrefix(d.body, "{") {
+		// imbot.v2 webhook bots with JSON payloads ([Server.SetV2WebhookJSON]).
+		ctype = "application/json"
+	} else {
+		rec.Form, _ = url.ParseQuery(d.body)
+	}
 	req, err := http.NewRequest(http.MethodPost, d.url, strings.NewReader(d.body))
 	if err == nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Content-Type", ctype)
 		req.Header.Set("User-Agent", "Bitrix24 Webhook Engine")
 		var res *http.Response
 		res, err = s.delivHTTP.Do(req)

@@ -729,50 +729,78 @@ func (s *Server) DeleteBot(botID int) error {
 	return s.deliverAll(out)
 }
 
-// EditUserMessage edits a user's message; bots that receive updates (TYPE
-// S or O, or open-line bots) get ONIMBOTMESSAGEUPDATE.
+// EditUserMessage changes the text of user message messageID as its author
+// would. The bots in its chat are told in their API's format: v1 bots with
+// an EVENT_MESSAGE_UPDATE handler get ONIMBOTMESSAGEUPDATE, v2 bots get
+// ONIMBOTV2MESSAGEUPDATE. A deleted message or a bot's message is refused.
 func (s *Server) EditUserMessage(messageID int, text string) error {
 	return s.changeUserMessage(messageID, text, false)
 }
 
-// DeleteUserMessage deletes a user's message; bots that receive updates get
-// ONIMBOTMESSAGEDELETE.
+// DeleteUserMessage deletes user message messageID as its author would; v1
+// bots with an EVENT_MESSAGE_DELETE handler get ONIMBOTMESSAGEDELETE, v2
+// bots ONIMBOTV2MESSAGEDELETE (see [Server.EditUserMessage]).
 func (s *Server) DeleteUserMessage(messageID int) error {
 	return s.changeUserMessage(messageID, "", true)
 }
 
+// changeUserMessage is the one path of a portal user's edit or deletion,
+// whichever helper or control call asked for it. Each API's docs tie its
+// event to the change in a chat with the bot, not to the API the bot uses
+// (outdated/messages/events/on-imbot-message-update.md, -delete.md:
+// "triggered when a message is updated/deleted in a chat with the chat
+// bot"; chat-bots-v2/imbot.v2/events/events.md#onimbotv2messageupdate: "a
+// message in the bot's chat"), so every bot in the chat is told, each in its
+// version's format (docs/CONFORMANCE.md).
 func (s *Server) changeUserMessage(id int, text string, del bool) error {
 	s.mu.Lock()
 	m := s.im.messages[id]
-	if m == nil {
+	if m == nil || m.deleted {
 		s.mu.Unlock()
 		return fmt.Errorf("bitrixtest: no message %d", id)
 	}
+	if s.im.bots[m.authorID] != nil || s.v2.bots[m.authorID] != nil {
+		s.mu.Unlock()
+		return fmt.Errorf("bitrixtest: message %d is a bot's; change it with imbot.message.* or imbot.v2.Chat.Message.*", id)
+	}
 	ch := s.im.chats[m.chatID]
-	event, key := "ONIMBOTMESSAGEUPDATE", "MESSAGE_UPDATE"
 	if del {
 		m.deleted = true
+		// on-imbot-message-delete.md: PARAMS.MESSAGE of the sample.
 		m.text = "Message from " + s.now().In(s.cfg.loc).Format("01/02/2006 15:04:05") + " has been deleted"
-		event, key = "ONIMBOTMESSAGEDELETE", "MESSAGE_DELETE"
 	} else {
 		m.text, m.edited = text, true
 	}
 	var out []delivery
 	for _, uid := range ch.users {
-		b := s.im.bots[uid]
-		if b == nil || b.handlers[key] == "" {
-			continue
+		if b := s.im.bots[uid]; b != nil {
+			out = append(out, s.v1MessageChanged(b, m, ch, del)...)
 		}
-		data := phpform.NewMap()
-		bm := phpform.NewMap()
-		bm.Set(strconv.Itoa(b.id), s.botBlock(b))
-		data.Set("BOT", bm)
-		data.Set("PARAMS", s.messageParams(m, ch, b, map[string]string{"ID": strconv.Itoa(m.id)}))
-		if !del {
-			data.Set("USER", s.userBlock(m.authorID, true))
+		if b := s.v2.bots[uid]; b != nil {
+			out = append(out, s.v2MessageChanged(b, m, ch, del)...)
 		}
-		out = append(out, s.botEvent(b, event, key, data, m.authorID)...)
 	}
 	s.mu.Unlock()
 	return s.deliverAll(out)
+}
+
+// v1MessageChanged builds ONIMBOTMESSAGEUPDATE or ONIMBOTMESSAGEDELETE for
+// a v1 bot that bound the handler.
+func (s *Server) v1MessageChanged(b *bot, m *message, ch *chat, del bool) []delivery {
+	event, key := "ONIMBOTMESSAGEUPDATE", "MESSAGE_UPDATE"
+	if del {
+		event, key = "ONIMBOTMESSAGEDELETE", "MESSAGE_DELETE"
+	}
+	if b.handlers[key] == "" {
+		return nil
+	}
+	data := phpform.NewMap()
+	bm := phpform.NewMap()
+	bm.Set(strconv.Itoa(b.id), s.botBlock(b))
+	data.Set("BOT", bm)
+	data.Set("PARAMS", s.messageParams(m, ch, b, map[string]string{"ID": strconv.Itoa(m.id)}))
+	// on-imbot-message-update.md and -delete.md: USER is the author's data
+	// in both (the delete sample has it too).
+	data.Set("USER", s.userBlock(m.authorID, true))
+	return s.botEvent(b, event, key, data, m.authorID)
 }

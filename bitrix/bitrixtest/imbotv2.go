@@ -3,8 +3,6 @@ package bitrixtest
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/url"
 	"slices"
 	"sort"
 	"strconv"
@@ -270,44 +268,6 @@ func (s *Server) v2emit(b *v2bot, typ string, data map[string]any) []delivery {
 	return []delivery{{event: typ, url: b.webhookURL, body: body}}
 }
 
-// v2deliver posts webhook-mode deliveries (form, or JSON after
-// SetV2WebhookJSON) and records them in Deliveries.
-func (s *Server) v2deliver(out []delivery) error {
-	var first error
-	for _, d := range out {
-		rec := Delivery{Event: d.event, URL: d.url, Body: d.body}
-		ctype := "application/x-www-form-urlencoded"
-		if strings.HasPrefix(d.body, "{") {
-			ctype = "application/json"
-		} else {
-			rec.Form, _ = url.ParseQuery(d.body)
-		}
-		req, err := http.NewRequest(http.MethodPost, d.url, strings.NewReader(d.body))
-		if err == nil {
-			req.Header.Set("Content-Type", ctype)
-			req.Header.Set("User-Agent", "Bitrix24 Webhook Engine")
-			var res *http.Response
-			if res, err = s.delivHTTP.Do(req); err == nil {
-				rec.Status = res.StatusCode
-				_, _ = drainBody(res)
-			}
-		}
-		if err != nil {
-			rec.Err = fmt.Errorf("bitrixtest: deliver %s to %s: %w", d.event, redactHandler(d.url), unwrapURLError(err))
-		} else if rec.Status >= 300 {
-			err = fmt.Errorf("bitrixtest: handler for %s answered HTTP %d", d.event, rec.Status)
-		}
-		s.deliv.add(rec)
-		if first == nil {
-			first = err
-			if rec.Err != nil {
-				first = rec.Err
-			}
-		}
-	}
-	return first
-}
-
 func plainJSON(v any) any {
 	if m, ok := v.(*phpform.Map); ok {
 		return phpform.Plain(m)
@@ -542,7 +502,7 @@ func (s *Server) V2SendMessage(botID, fromUserID int, text string) (int, error) 
 	ch := s.privateChat(fromUserID, botID, true)
 	id, out := s.v2userMessage(ch, fromUserID, text)
 	s.mu.Unlock()
-	return id, s.v2deliver(out)
+	return id, s.deliverAll(out)
 }
 
 // V2SendChatMessage posts text from fromUserID to group chat chatID. Bots
@@ -560,7 +520,7 @@ func (s *Server) V2SendChatMessage(chatID, fromUserID int, text string) (int, er
 	}
 	id, out := s.v2userMessage(ch, fromUserID, text)
 	s.mu.Unlock()
-	return id, s.v2deliver(out)
+	return id, s.deliverAll(out)
 }
 
 func (s *Server) v2userMessage(ch *chat, from int, text string) (int, []delivery) {
@@ -625,7 +585,7 @@ func (s *Server) V2AddBotToChat(botID, chatID, byUserID int) error {
 	data := map[string]any{"dialogId": v2dialog(ch, botID), "chat": s.v2chat(ch, botID, false), "user": s.v2user(byUserID), "language": "en"}
 	out := s.v2emit(b, "ONIMBOTV2JOINCHAT", data)
 	s.mu.Unlock()
-	return s.v2deliver(out)
+	return s.deliverAll(out)
 }
 
 // V2React adds (or with remove, deletes) user fromUserID's reaction to a
@@ -650,56 +610,32 @@ func (s *Server) V2React(messageID, fromUserID int, reaction string, remove bool
 		"chat": s.v2chat(s.im.chats[m.chatID], b.id, false), "user": s.v2user(fromUserID), "language": "en"}
 	out := s.v2emit(b, "ONIMBOTV2REACTIONCHANGE", data)
 	s.mu.Unlock()
-	return s.v2deliver(out)
+	return s.deliverAll(out)
 }
 
-// V2EditMessage changes the text of user message messageID (as its author
-// would) and gives the v2 bots in its chat ONIMBOTV2MESSAGEUPDATE.
+// V2EditMessage is [Server.EditUserMessage]: a user's edit tells the v1
+// and the v2 bots of the chat alike.
 func (s *Server) V2EditMessage(messageID int, text string) error {
-	return s.v2changeMessage(messageID, text, false)
+	return s.changeUserMessage(messageID, text, false)
 }
 
-// V2DeleteMessage deletes user message messageID and gives the v2 bots in
-// its chat ONIMBOTV2MESSAGEDELETE.
+// V2DeleteMessage is [Server.DeleteUserMessage].
 func (s *Server) V2DeleteMessage(messageID int) error {
-	return s.v2changeMessage(messageID, "", true)
+	return s.changeUserMessage(messageID, "", true)
 }
 
-func (s *Server) v2changeMessage(messageID int, text string, del bool) error {
-	s.mu.Lock()
-	m := s.im.messages[messageID]
-	if m == nil || m.deleted {
-		s.mu.Unlock()
-		return fmt.Errorf("bitrixtest: no message %d", messageID)
-	}
-	if s.v2.bots[m.authorID] != nil {
-		s.mu.Unlock()
-		return fmt.Errorf("bitrixtest: message %d is a bot's; change it with imbot.v2.Chat.Message.*", messageID)
-	}
-	ch := s.im.chats[m.chatID]
+// v2MessageChanged builds ONIMBOTV2MESSAGEUPDATE or ONIMBOTV2MESSAGEDELETE
+// (events.md) for a v2 bot.
+func (s *Server) v2MessageChanged(b *v2bot, m *message, ch *chat, del bool) []delivery {
+	d := map[string]any{"chat": s.v2chat(ch, b.id, false), "user": s.v2user(m.authorID), "language": "en"}
+	typ := "ONIMBOTV2MESSAGEUPDATE"
 	if del {
-		m.deleted = true
+		typ = "ONIMBOTV2MESSAGEDELETE"
+		d["messageId"] = m.id
 	} else {
-		m.text, m.edited = text, true
+		d["message"] = s.v2message(m)
 	}
-	var out []delivery
-	for _, uid := range ch.users {
-		b := s.v2.bots[uid]
-		if b == nil {
-			continue
-		}
-		d := map[string]any{"chat": s.v2chat(ch, b.id, false), "user": s.v2user(m.authorID), "language": "en"}
-		typ := "ONIMBOTV2MESSAGEUPDATE"
-		if del {
-			typ = "ONIMBOTV2MESSAGEDELETE"
-			d["messageId"] = m.id
-		} else {
-			d["message"] = s.v2message(m)
-		}
-		out = append(out, s.v2emit(b, typ, d)...)
-	}
-	s.mu.Unlock()
-	return s.v2deliver(out)
+	return s.v2emit(b, typ, d)
 }
 
 // V2OpenWithContext opens the private dialog of userID with the bot and
@@ -716,5 +652,5 @@ func (s *Server) V2OpenWithContext(botID, userID int, context map[string]any) er
 	d := map[string]any{"dialogId": v2dialog(ch, botID), "context": context, "chat": s.v2chat(ch, botID, false), "user": s.v2user(userID), "language": "en"}
 	out := s.v2emit(b, "ONIMBOTV2CONTEXTGET", d)
 	s.mu.Unlock()
-	return s.v2deliver(out)
+	return s.deliverAll(out)
 }

@@ -1,0 +1,64 @@
+package bitrixtest
+
+import (
+	"fmt"
+	"testing"
+)
+
+// TestUserMessageChangeTellsBothAPIs: a user's edit or deletion reaches the
+// v1 and the v2 bots of the chat alike, whichever helper asked for it.
+func TestUserMessageChangeTellsBothAPIs(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	k1, k2 := newSink(t), newSink(t)
+	tok := s.IssueToken(1)
+	v1 := num(mustOK(t, callToken(t, s, "imbot.register", tok.AccessToken, map[string]any{
+		"CODE": "one", "TYPE": "S", "EVENT_HANDLER": k1.url("/v1"), "PROPERTIES": map[string]any{"NAME": "One"}})))
+	reg := v2result(t, v2call(t, s, "imbot.v2.Bot.register", map[string]any{"fields": map[string]any{
+		"code": "two", "botToken": "tok", "properties": map[string]any{"name": "Two"}, "eventMode": "webhook", "webhookUrl": k2.url("/v2")}}))
+	v2 := num(reg["bot"].(map[string]any)["id"])
+	chat := s.CreateChat("Team", 1, 2)
+	if err := s.AddBotToChat(v1, chat); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.V2AddBotToChat(v2, chat, 1); err != nil {
+		t.Fatal(err)
+	}
+	msg, err := s.SendChatMessage(chat, 2, "draft")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, step := range []struct {
+		name         string
+		do           func() error
+		want1, want2 string
+	}{
+		{"EditUserMessage", func() error { return s.EditUserMessage(msg, "v1 edit") }, "ONIMBOTMESSAGEUPDATE", "ONIMBOTV2MESSAGEUPDATE"},
+		{"V2EditMessage", func() error { return s.V2EditMessage(msg, "v2 edit") }, "ONIMBOTMESSAGEUPDATE", "ONIMBOTV2MESSAGEUPDATE"},
+		{"V2DeleteMessage", func() error { return s.V2DeleteMessage(msg) }, "ONIMBOTMESSAGEDELETE", "ONIMBOTV2MESSAGEDELETE"},
+	} {
+		if err := step.do(); err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		e1, e2 := lastBody(t, k1), lastBody(t, k2)
+		if e1["event"] != step.want1 || e2["event"] != step.want2 {
+			t.Errorf("%s delivered %v to the v1 bot and %v to the v2 bot", step.name, e1["event"], e2["event"])
+		}
+		// on-imbot-message-update.md and -delete.md: USER is the author.
+		if get(e1, "data", "USER", "ID") != "2" {
+			t.Errorf("%s: v1 USER block %v", step.name, get(e1, "data", "USER"))
+		}
+	}
+	if got := get(lastBody(t, k2), "data", "messageId"); got != fmt.Sprint(msg) {
+		t.Errorf("v2 delete messageId %v", got)
+	}
+
+	if err := s.EditUserMessage(msg, "again"); err == nil {
+		t.Error("editing a deleted message succeeded")
+	}
+	botMsg := num(mustOK(t, callToken(t, s, "imbot.message.add", tok.AccessToken, map[string]any{"BOT_ID": v1, "DIALOG_ID": fmt.Sprint("chat", chat), "MESSAGE": "from the bot"})))
+	if err := s.DeleteUserMessage(botMsg); err == nil {
+		t.Error("a user deleted a bot's message")
+	}
+}
