@@ -1085,32 +1085,63 @@ func (s *Server) CRMItems(entityTypeID int) []map[string]any {
 	return out
 }
 
+// SeedOption configures [Server.SeedCRMItems].
+type SeedOption func(*seedConfig)
+
+type seedConfig struct{ silent bool }
+
+// WithoutEvents seeds silently: the items appear without the events a
+// real change raises, as if they had been there before any handler was
+// bound.
+func WithoutEvents() SeedOption { return func(c *seedConfig) { c.silent = true } }
+
 // SeedCRMItems adds n items of a type with the given fields (crm.item.*
-// spelling) plus "title": "<prefix> #i"; it returns the new ids. It is much
-// faster than adding them over HTTP and fires no events.
-func (s *Server) SeedCRMItems(entityTypeID, n int, fields map[string]any) ([]int, error) {
+// spelling; "title" defaults to "Item #i") and returns the new ids. It is
+// much faster than adding them over HTTP. Each item raises the events
+// crm.item.add raises, by user 1 (ONCRMDEALADD, or ONCRMDYNAMICITEMADD and
+// ONCRMDYNAMICITEMADD_<type> for smart invoices and smart processes):
+// bound handlers and outbound webhooks get them before SeedCRMItems
+// returns, offline bindings queue them. err reports the first failed
+// delivery (the items exist all the same); [WithoutEvents] seeds silently.
+func (s *Server) SeedCRMItems(entityTypeID, n int, fields map[string]any, opts ...SeedOption) ([]int, error) {
+	var cfg seedConfig
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []delivery
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	t := s.crm.types[entityTypeID]
 	if t == nil {
+		s.mu.Unlock()
 		return nil, fmt.Errorf("bitrixtest: unknown entity type %d", entityTypeID)
 	}
-	ids := make([]int, 0, n)
+	// A portal user's change, as FireEvent makes one.
+	c := &Request{s: s, method: "seed", params: phpform.NewMap(), auth: authInfo{kind: AuthNone, userID: 1}, now: s.now(), out: &out}
+	ids := make([]int, 0, max(n, 0))
 	for i := 0; i < n; i++ {
 		f := phpform.NewMap()
 		f.Set("title", fmt.Sprintf("Item #%d", i+1))
-		keys := make([]string, 0, len(fields))
-		for k := range fields {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
 		for _, k := range keys {
 			f.Set(k, toTree(fields[k]))
 		}
-		item := s.addItem(t, f, 1, false)
-		ids = append(ids, int(item["id"].(int64)))
+		item := s.addItem(t, f, c.auth.userID, false)
+		id := int(item["id"].(int64))
+		ids = append(ids, id)
+		if !cfg.silent {
+			s.fireCRM(c, t, "ADD", id)
+		}
 	}
-	return ids, nil
+	s.mu.Unlock()
+	err := s.deliverAll(out)
+	s.ctl.notify() // wake control-API readers waiting for a change
+	return ids, err
 }
 
 // toTree turns a Go value into the request-tree shape handlers expect.

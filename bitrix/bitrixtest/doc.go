@@ -46,7 +46,8 @@
 // ([Server.AddList]); chat bots (imbot.*). Inspect with [Server.CRMItem],
 // [Server.CRMItems], [Server.ProductRows], [Server.ListElements],
 // [Server.Bots], [Server.BotMessages]; seed quickly with
-// [Server.SeedCRMItems].
+// [Server.SeedCRMItems] (it raises the events of crm.item.add unless
+// [WithoutEvents]).
 //
 // Events: event.bind/unbind/get (OAuth only), outbound webhooks
 // ([Server.AddOutboundWebhook]), the offline queue (event.offline.*), and

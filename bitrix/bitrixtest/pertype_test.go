@@ -125,3 +125,78 @@ func TestOutboundWebhookNames(t *testing.T) {
 		t.Errorf("%d deliveries after a refused webhook", n)
 	}
 }
+
+// TestSeedFiresEvents: SeedCRMItems raises the events crm.item.add raises
+// (issue 15, "Events from seeding"): the same names and payload shape, to
+// bound handlers, outbound webhooks and offline bindings, delivered before
+// it returns; WithoutEvents seeds silently.
+func TestSeedFiresEvents(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, WithSyncDelivery())
+	k := newSink(t)
+	tok := s.IssueToken(1)
+	for _, ev := range []string{"ONCRMDYNAMICITEMADD", "ONCRMDYNAMICITEMADD_31"} {
+		mustOK(t, callToken(t, s, "event.bind", tok.AccessToken, map[string]any{"event": ev, "handler": k.url("/" + ev)}))
+	}
+	mustOK(t, callToken(t, s, "event.bind", tok.AccessToken, map[string]any{"event": "ONCRMLEADADD", "event_type": "offline"}))
+	s.AddOutboundWebhook([]string{"ONCRMDEALADD"}, k.url("/deal"), "apptok")
+
+	// summary: each delivery's name, type and key paths; ids: its item ids.
+	summary := func(ds []Delivery) (out []string, ids []int) {
+		for _, d := range ds {
+			body := tree(t, d.Body)
+			out = append(out, fmt.Sprintf("%s %v %v", d.Event, get(body, "data", "FIELDS", "ENTITY_TYPE_ID"), keyPaths(body, "")))
+			ids = append(ids, num(get(body, "data", "FIELDS", "ID")))
+		}
+		sort.Strings(out)
+		return out, ids
+	}
+	for _, typ := range []int{EntityDeal, EntitySmartInvoice} {
+		// What crm.item.add raises (WithSyncDelivery: delivered before it answers).
+		before := len(s.Deliveries())
+		mustOK(t, callHook(t, s, "crm.item.add", map[string]any{"entityTypeId": typ, "fields": map[string]any{"title": "x"}}))
+		one, _ := summary(s.Deliveries()[before:])
+		before = len(s.Deliveries())
+		ids, err := s.SeedCRMItems(typ, 2, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, gotIDs := summary(s.Deliveries()[before:]) // delivered before SeedCRMItems returned
+		want := append(append([]string(nil), one...), one...)
+		sort.Strings(want)
+		if d := cmp.Diff(want, got); d != "" || len(one) == 0 {
+			t.Errorf("type %d: seed deliveries (-as crm.item.add +seed):\n%s", typ, d)
+		}
+		for _, id := range gotIDs {
+			if id != ids[0] && id != ids[1] {
+				t.Errorf("type %d: delivery for item %d, seeded %v", typ, id, ids)
+			}
+		}
+	}
+	if _, err := s.SeedCRMItems(EntityLead, 3, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.OfflineEventCount(); n != 3 {
+		t.Errorf("offline queue has %d records, want 3", n)
+	}
+
+	// WithoutEvents: nothing delivered, nothing queued.
+	before := len(s.Deliveries())
+	for _, typ := range []int{EntityDeal, EntitySmartInvoice, EntityLead} {
+		if ids, err := s.SeedCRMItems(typ, 2, nil, WithoutEvents()); err != nil || len(ids) != 2 {
+			t.Fatalf("silent seed: %v %v", ids, err)
+		}
+	}
+	if n := len(s.Deliveries()) - before; n != 0 || s.OfflineEventCount() != 3 {
+		t.Errorf("silent seed: %d deliveries, %d offline records", n, s.OfflineEventCount())
+	}
+
+	// A failed delivery is reported; the items exist all the same.
+	k.mu.Lock()
+	k.status = 500
+	k.mu.Unlock()
+	ids, err := s.SeedCRMItems(EntityDeal, 1, nil)
+	if err == nil || len(ids) != 1 || s.CRMItem(EntityDeal, ids[0]) == nil {
+		t.Errorf("seed with a failing handler: %v %v", ids, err)
+	}
+}
