@@ -1263,7 +1263,8 @@ func ctlReset(s *Server, r *http.Request) (any, *ctlError) {
 // (no [Server.Advance] offset, no [Server.SetTime]); then the seed of
 // [WithSeed] runs again. What stays: the app's credentials and its
 // installed state, the tokens issued so far, the inbound webhooks, the
-// settings of the options and of the Set* methods, and the latency. It
+// stubs ([Server.Handle]), the settings of the options and of the Set*
+// methods, and the latency. It
 // returns the seed's error. A background delivery still in flight (see
 // [WithSyncDelivery]) lands in the emptied delivery log.
 func (s *Server) Reset() error {
