@@ -112,6 +112,8 @@ func FuzzEnvelopeReaders(f *testing.F) {
 		f.Add(s)
 	}
 	f.Add("event=a&EVENT=b&Auth[Member_ID]=x&auth[member_id]=y&auth[member_id]=z&ts=1&TS=2")
+	f.Add("event=a&auth=x&auth%5Bmember_id%5D=y&auth%5bdomain%5d=d%2Ee&auth[application_token]=t+1")
+	f.Add("event=a&auth%5Bmember_id%5D=y&auth=x&event[x]=1&auth[member_id][x]=b&auth[member_id]x=c")
 	f.Fuzz(func(t *testing.T, body string) {
 		tree, err := phpform.Limits{MaxDepth: 16, MaxPairs: 10_000}.Parse(body)
 		if err != nil {
@@ -126,6 +128,19 @@ func FuzzEnvelopeReaders(f *testing.F) {
 		}
 		if fromTree := readEnvelope(tree); viaSchema != fromTree {
 			t.Fatalf("schema %+v\ntree reader %+v", viaSchema, fromTree)
+		}
+		// Raw's scan (no tree), where it answers, reads what the tree of
+		// the envelope's names holds.
+		pl := phpform.Limits{MaxDepth: 16, MaxPairs: 10_000}
+		if scanned, ok := scanEnvelope(pl, body); ok {
+			named, err := pl.ParseNames(body, envelopeName)
+			if err != nil {
+				t.Fatalf("scan took a body ParseNames refuses: %v", err)
+			}
+			if fromTree := readEnvelope(named); scanned != fromTree {
+				t.Fatalf("scan %+v\ntree reader %+v", scanned, fromTree)
+			}
+			named.ReleaseNames()
 		}
 	})
 }

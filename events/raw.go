@@ -77,6 +77,55 @@ func (l Limits) ReadBody(body []byte, isJSON bool) (*Raw, error) {
 // envelopeName reports the top-level form names Raw is read from.
 func envelopeName(name string) bool { return name == "event" || name == "auth" }
 
+// scanEnvelope reads the envelope of a form body without building a tree
+// (phpform.Limits.ScanFlat): the common case, where event and every
+// auth[...] key come in their plain form. ok is false when the body needs
+// the tree (readEnvelope of ParseNames), whose result it otherwise equals
+// (FuzzEnvelopeReaders).
+func scanEnvelope(pl phpform.Limits, body string) (env envelope, ok bool) {
+	plain := true
+	ok = pl.ScanFlat(body, envelopeName, func(name, sub, v string) {
+		if name == "event" {
+			if sub != "" {
+				plain = false
+			}
+			env.Event = v
+			return
+		}
+		switch sub {
+		case "":
+			plain = false
+		case "access_token":
+			env.AccessToken = v
+		case "refresh_token":
+			env.RefreshToken = v
+		case "application_token":
+			env.ApplicationToken = v
+		case "expires":
+			env.Expires = v
+		case "expires_in":
+			env.ExpiresIn = v
+		case "scope":
+			env.Scope = v
+		case "domain":
+			env.Domain = v
+		case "server_endpoint":
+			env.ServerEndpoint = v
+		case "client_endpoint":
+			env.ClientEndpoint = v
+		case "status":
+			env.Status = v
+		case "member_id":
+			env.MemberID = v
+		case "user_id":
+			env.UserID = v
+		case "client_id":
+			env.ClientID = v
+		}
+	})
+	return env, ok && plain
+}
+
 func (l Limits) readBody(body string, isJSON bool) (*Raw, error) {
 	if int64(len(body)) > l.MaxBodySize {
 		return nil, fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, l.MaxBodySize)
@@ -100,12 +149,16 @@ func (l Limits) readBody(body string, isJSON bool) (*Raw, error) {
 			return nil, err
 		}
 	} else {
-		tree, err := phpform.Limits{MaxDepth: l.MaxDepth, MaxPairs: l.MaxPairs}.ParseNames(body, envelopeName)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+		pl := phpform.Limits{MaxDepth: l.MaxDepth, MaxPairs: l.MaxPairs}
+		env, ok := scanEnvelope(pl, body)
+		if !ok {
+			tree, err := pl.ParseNames(body, envelopeName)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+			}
+			env = readEnvelope(tree)
+			tree.ReleaseNames()
 		}
-		env := readEnvelope(tree)
-		tree.ReleaseNames()
 		raw.Name, w = env.Event, env.wireAuth()
 	}
 	raw.Name = strings.ToUpper(strings.TrimSpace(raw.Name))

@@ -505,21 +505,35 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	ev, err, malformed := h.verifyThenDecode(ctx, raw, lim) // intake.go
+	// ev is nil when the delivery went no further than its envelope;
+	// envelope makes the event of the envelope only for a log line or the
+	// observer, so that a refusal costs little.
+	envelope := func() *events.Event {
+		if ev == nil {
+			ev = &events.Event{Name: raw.Name, Auth: raw.Auth}
+		}
+		return ev
+	}
+	observed := h.obs() != nil
 	if malformed != nil {
 		h.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "webhook: malformed event", slog.String("error", malformed.Error()))
-		h.delivered(ctx, ev, events.DeliveryMalformed, nil, received)
+		if observed {
+			h.delivered(ctx, envelope(), events.DeliveryMalformed, nil, received)
+		}
 		writeError(w, http.StatusBadRequest, "malformed_event", "body is not a Bitrix24 event")
 		return
 	}
 	if err != nil {
 		if isAuthError(err) {
 			reason := refusalReason(err)
-			h.refused(ctx, ev, reason, err) // refusal.go
-			h.delivered(ctx, ev, events.DeliveryRefused, err, received)
+			h.refused(ctx, envelope, reason, err) // refusal.go
+			if observed {
+				h.delivered(ctx, envelope(), events.DeliveryRefused, err, received)
+			}
 			writeRefusal(w, reason)
 		} else {
-			h.cfg.logger.LogAttrs(ctx, slog.LevelError, "webhook: could not verify an event", slog.Any("event", ev), slog.String("error", err.Error()))
-			h.delivered(ctx, ev, events.DeliveryFailed, err, received)
+			h.cfg.logger.LogAttrs(ctx, slog.LevelError, "webhook: could not verify an event", slog.Any("event", envelope()), slog.String("error", err.Error()))
+			h.delivered(ctx, envelope(), events.DeliveryFailed, err, received)
 			writeError(w, http.StatusInternalServerError, "internal_error", "could not verify the event")
 		}
 		return

@@ -11,21 +11,21 @@ import (
 // scan of its body rather than a decode (docs/BENCHMARKS.md, "Refused
 // deliveries"), then decodes the event and runs [Handler.authenticate]
 // on it. Installs proven at the OAuth server ([WithApp]) need the whole
-// event and are decoded first. It returns the event (the envelope only
-// when it went no further), the authentication error, and the decoding
+// event and are decoded first. It returns the event (nil when it went no
+// further than the envelope), the authentication error, and the decoding
 // error.
 func (h *Handler) verifyThenDecode(ctx context.Context, raw *events.Raw, lim events.Limits) (ev *events.Event, authErr, malformed error) {
-	env := &events.Event{Name: raw.Name, Auth: raw.Auth}
 	verified := false
 	if !h.cfg.insecure && (h.cfg.app == nil || raw.Name != events.OnAppInstall && raw.Name != events.OnAppUpdate) {
-		if err := h.verifier.Verify(ctx, env); err != nil {
-			return env, err, nil
+		env := events.Event{Name: raw.Name, Auth: raw.Auth}
+		if err := h.verifier.Verify(ctx, &env); err != nil {
+			return nil, err, nil
 		}
 		verified = true
 	}
 	ev, err := lim.Decode(raw)
 	if err != nil {
-		return env, nil, err
+		return nil, nil, err
 	}
 	// Decode reads the envelope as ReadAny did; check anyway rather than
 	// trust a token that was not the one verified.

@@ -79,7 +79,7 @@ type refusalLog struct {
 // refused logs a refused delivery at Warn (to slog.Default() without
 // WithLogger): the event's name, its claimed portal and member id, the
 // reason code and the error, which quotes no token.
-func (h *Handler) refused(ctx context.Context, ev *events.Event, reason string, err error) {
+func (h *Handler) refused(ctx context.Context, ev func() *events.Event, reason string, err error) {
 	now := time.Now().UnixNano()
 	last := h.refusals.last.Load()
 	if last != 0 && now-last < int64(time.Second) || !h.refusals.last.CompareAndSwap(last, now) {
@@ -91,5 +91,5 @@ func (h *Handler) refused(ctx context.Context, ev *events.Event, reason string, 
 		log = slog.Default()
 	}
 	log.LogAttrs(ctx, slog.LevelWarn, "webhook: delivery refused", slog.String("reason", reason),
-		slog.Any("event", ev), slog.String("error", err.Error()), slog.Int64("not_logged_since", h.refusals.skipped.Swap(0)))
+		slog.Any("event", ev()), slog.String("error", err.Error()), slog.Int64("not_logged_since", h.refusals.skipped.Swap(0)))
 }
