@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/b24go/sdk/bitrix"
 	"github.com/b24go/sdk/internal/phpform"
@@ -354,10 +355,46 @@ var bodyBufs = sync.Pool{New: func() any { return new([]byte) }}
 // maxPooledBody is the largest buffer kept in bodyBufs.
 const maxPooledBody = 64 << 10
 
-// readBody reads at most limit+1 bytes of the body (as io.ReadAll does,
-// into a recycled buffer, grown once to Content-Length when that is set
-// and within the limit) and returns them as a string.
+// readBody reads at most limit+1 bytes of the body, as io.ReadAll does,
+// and returns them as a string: a body of its Content-Length is read into
+// a buffer of that size that becomes the string, any other one by
+// readRest.
 func readBody(r *http.Request, limit int64) (string, error) {
+	if n := r.ContentLength; n > 0 && n <= limit {
+		// The usual case: read into a buffer of exactly that size, which
+		// becomes the string (never written again): no copy.
+		buf := make([]byte, n, n+1)
+		k := 0
+		for k < len(buf) {
+			m, err := r.Body.Read(buf[k:])
+			k += m
+			if err == io.EOF { // shorter than its length
+				return string(buf[:k]), nil
+			}
+			if err != nil {
+				return "", err
+			}
+		}
+		for {
+			m, err := r.Body.Read(buf[n : n+1]) // the spare byte: EOF expected
+			switch {
+			case m > 0: // longer than its length
+				return readRest(r, limit, buf[:n+1])
+			case err == io.EOF:
+				return unsafe.String(&buf[0], len(buf)), nil
+			case err != nil:
+				return "", err
+			}
+		}
+	}
+	return readRest(r, limit, nil)
+}
+
+// readRest reads the rest of the body after read (at most limit+1 bytes
+// in all), as io.ReadAll does, into a recycled buffer, grown once to
+// Content-Length when that is set and within the limit, and returns all
+// of it as a string.
+func readRest(r *http.Request, limit int64, read []byte) (string, error) {
 	bp := bodyBufs.Get().(*[]byte)
 	buf := (*bp)[:0]
 	if n := r.ContentLength; n > 0 && n <= limit && int64(cap(buf)) < n+1 {
@@ -366,7 +403,8 @@ func readBody(r *http.Request, limit int64) (string, error) {
 	if cap(buf) == 0 {
 		buf = make([]byte, 0, 512)
 	}
-	lr := io.LimitReader(r.Body, limit+1)
+	buf = append(buf, read...)
+	lr := io.LimitReader(r.Body, limit+1-int64(len(read)))
 	var err error
 	for {
 		if len(buf) == cap(buf) {

@@ -40,7 +40,8 @@ func (r *Raw) IsJSON() bool { return r.json }
 // gives. Errors wrap [ErrBodyTooLarge] or [ErrMalformed].
 func (l Limits) ReadAny(r *http.Request) (*Raw, error) {
 	l = l.withDefaults()
-	if IsJSON(r.Header.Get("Content-Type")) {
+	ct := r.Header.Get("Content-Type")
+	if IsJSON(ct) {
 		body, err := io.ReadAll(io.LimitReader(r.Body, l.MaxBodySize+1))
 		if err != nil {
 			var mbe *http.MaxBytesError
@@ -51,7 +52,7 @@ func (l Limits) ReadAny(r *http.Request) (*Raw, error) {
 		}
 		return l.ReadBody(body, true)
 	}
-	if ct := r.Header.Get("Content-Type"); ct != "" && !isFormType(ct) {
+	if ct != "" && !isFormType(ct) {
 		return nil, fmt.Errorf("%w: content type must be application/x-www-form-urlencoded", ErrMalformed)
 	}
 	if r.Body == nil {

@@ -526,7 +526,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		if isAuthError(err) {
 			reason := refusalReason(err)
-			h.refused(ctx, envelope, reason, err) // refusal.go
+			h.refused(ctx, envelope, reason, err, received) // refusal.go
 			if observed {
 				h.delivered(ctx, envelope(), events.DeliveryRefused, err, received)
 			}

@@ -79,8 +79,8 @@ type refusalLog struct {
 // refused logs a refused delivery at Warn (to slog.Default() without
 // WithLogger): the event's name, its claimed portal and member id, the
 // reason code and the error, which quotes no token.
-func (h *Handler) refused(ctx context.Context, ev func() *events.Event, reason string, err error) {
-	now := time.Now().UnixNano()
+func (h *Handler) refused(ctx context.Context, ev func() *events.Event, reason string, err error, received time.Time) {
+	now := received.UnixNano()
 	last := h.refusals.last.Load()
 	if last != 0 && now-last < int64(time.Second) || !h.refusals.last.CompareAndSwap(last, now) {
 		h.refusals.skipped.Add(1)

@@ -135,7 +135,8 @@ func skipName(k string, keep func(string) bool) bool {
 // written to shared buffers and sliced out, one allocation per chunk
 // instead of one per escaped string.
 type arena struct {
-	b strings.Builder
+	b     strings.Builder
+	chunk int // buffer size (0: arenaChunk)
 }
 
 // arenaChunk is the size of an arena buffer (or less, when the rest of
@@ -156,8 +157,12 @@ func (a *arena) unescape(s string, rest int) string {
 	}
 	if a.b.Cap()-a.b.Len() < len(s) {
 		// A new buffer; strings cut from the old one stay valid.
+		chunk := a.chunk
+		if chunk == 0 {
+			chunk = arenaChunk
+		}
 		a.b = strings.Builder{}
-		a.b.Grow(max(len(s), min(arenaChunk, len(s)+rest)))
+		a.b.Grow(max(len(s), min(chunk, len(s)+rest)))
 	}
 	start := a.b.Len()
 	for i := 0; ; {

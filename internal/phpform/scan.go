@@ -16,7 +16,7 @@ import "strings"
 // name[sub], and no kept name has other leaves (a name given both forms
 // is left to the caller).
 func (l Limits) ScanFlat(query string, keep func(name string) bool, set func(name, sub, value string)) bool {
-	var a arena
+	a := arena{chunk: 128} // the few escaped values of an envelope (endpoint URLs)
 	pairs := 0
 	for query != "" {
 		var pair string
