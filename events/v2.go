@@ -4,11 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"sort"
-	"strconv"
 	"time"
 
 	"github.com/b24go/sdk/bitrix"
+	"github.com/b24go/sdk/internal/wire"
 )
 
 // Chatbots 2.0 event names (imbot.v2 bots and im.v2 user events).
@@ -367,30 +366,9 @@ func (l *IntList) UnmarshalJSON(b []byte) error {
 		*l = nil
 		return nil
 	}
-	var arr []bitrix.Int
-	if err := json.Unmarshal(b, &arr); err == nil {
-		*l = arr
-		return nil
-	}
-	var obj map[string]bitrix.Int
-	if err := json.Unmarshal(b, &obj); err != nil {
+	out, err := wire.IDKeyed[bitrix.Int](b, nil)
+	if err != nil {
 		return fmt.Errorf("events: id list: %w", err)
-	}
-	keys := make([]string, 0, len(obj))
-	for k := range obj {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		a, ea := strconv.Atoi(keys[i])
-		c, ec := strconv.Atoi(keys[j])
-		if ea == nil && ec == nil {
-			return a < c
-		}
-		return keys[i] < keys[j]
-	})
-	out := make(IntList, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, obj[k])
 	}
 	*l = out
 	return nil

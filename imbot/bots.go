@@ -1,15 +1,16 @@
 package imbot
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/b24go/sdk/internal/wire"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/b24go/sdk/bitrix"
+	"github.com/b24go/sdk/internal/wire"
 )
 
 // BotService groups imbot.register, imbot.unregister, imbot.update and
@@ -324,21 +325,14 @@ func (s *BotService) List(ctx context.Context) ([]Bot, error) {
 }
 
 func decodeBotList(raw json.RawMessage) ([]Bot, error) {
-	m, err := wire.FlexMap(raw)
+	out, err := wire.IDKeyed(raw, func(id int, b *Bot) {
+		if b.ID == 0 {
+			b.ID = id
+		}
+	})
 	if err != nil {
 		return nil, fmt.Errorf("imbot: imbot.bot.list: %w", err)
 	}
-	out := make([]Bot, 0, len(m))
-	for key, v := range m {
-		var b Bot
-		if err := json.Unmarshal(v, &b); err != nil {
-			return nil, fmt.Errorf("imbot: imbot.bot.list: bot %s: %w", key, err)
-		}
-		if b.ID == 0 {
-			fmt.Sscan(key, &b.ID)
-		}
-		out = append(out, b)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	slices.SortFunc(out, func(a, b Bot) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil
 }

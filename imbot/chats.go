@@ -5,12 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/b24go/sdk/internal/wire"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/b24go/sdk/bitrix"
+	"github.com/b24go/sdk/internal/wire"
 )
 
 // ChatService groups imbot.chat.add, imbot.chat.get, imbot.dialog.get and
@@ -304,21 +304,12 @@ func (s *ChatService) Users(ctx context.Context, botID, chatID int) ([]int, erro
 
 // decodeIDList reads [1, "2"] or an object of ids ({"0": 1, ...}, sorted).
 func decodeIDList(method string, raw json.RawMessage) ([]int, error) {
-	var ids []bitrix.Int
-	if err := json.Unmarshal(raw, &ids); err != nil {
-		m, merr := wire.FlexMap(raw)
-		if merr != nil {
-			return nil, fmt.Errorf("imbot: %s: %w", method, merr)
-		}
-		ids = ids[:0]
-		for _, v := range m {
-			var n bitrix.Int
-			if err := json.Unmarshal(v, &n); err != nil {
-				return nil, fmt.Errorf("imbot: %s: %w", method, err)
-			}
-			ids = append(ids, n)
-		}
-		sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	ids, err := wire.IDKeyed[bitrix.Int](raw, nil)
+	if err != nil {
+		return nil, fmt.Errorf("imbot: %s: %w", method, err)
+	}
+	if bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) {
+		slices.Sort(ids) // an object's order says nothing; ids ascending
 	}
 	out := make([]int, len(ids))
 	for i, n := range ids {

@@ -6,11 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/b24go/sdk/bitrix"
+	"github.com/b24go/sdk/internal/wire"
 )
 
 // Query selects elements for [Elements.List] and [Elements.All].
@@ -187,29 +186,9 @@ func (e *Elements) Get(ctx context.Context, ref Ref, fields ...string) (*Element
 
 // splitList reads a JSON array (or an object keyed by index, or [] / null).
 func splitList(raw json.RawMessage) ([]json.RawMessage, error) {
-	s := strings.TrimSpace(string(raw))
-	if s == "" || s == "null" || s == "false" {
-		return nil, nil
-	}
-	var rows []json.RawMessage
-	if err := json.Unmarshal(raw, &rows); err == nil {
-		return rows, nil
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, errors.New("result is not a list")
-	}
-	keys := make([]int, 0, len(m))
-	for k := range m {
-		n, err := strconv.Atoi(k)
-		if err != nil {
-			return nil, errors.New("result is not a list")
-		}
-		keys = append(keys, n)
-	}
-	sort.Ints(keys)
-	for _, k := range keys {
-		rows = append(rows, m[strconv.Itoa(k)])
+	rows, err := wire.IDKeyed[json.RawMessage](raw, nil)
+	if err != nil {
+		return nil, fmt.Errorf("result is not a list: %w", err)
 	}
 	return rows, nil
 }

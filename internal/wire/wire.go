@@ -7,9 +7,12 @@ package wire
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -122,6 +125,56 @@ func DecodeFlexMap[V any](raw []byte) (map[string]V, error) {
 		}
 	default:
 		return nil, errors.New("want an object keyed by id")
+	}
+	return out, nil
+}
+
+// IDKeyed decodes a list the way the portal writes one: a JSON array, an
+// object keyed by integer ids or indexes ({"12": ..., "7": ...}: PHP
+// writes an array whose keys are not 0..n-1 as an object), or [], null,
+// false or nothing for an empty list. Object members come in ascending key
+// order. A key that is not an integer is an error, as is any other JSON.
+// setID, when not nil, is called for each object member with its key, so
+// that a record can take its id from the key.
+func IDKeyed[V any](raw []byte, setID func(id int, v *V)) ([]V, error) {
+	b := bytes.TrimSpace(raw)
+	switch {
+	case len(b) == 0 || string(b) == "null" || string(b) == "false":
+		return nil, nil
+	case b[0] == '[':
+		var list []V
+		if err := json.Unmarshal(b, &list); err != nil {
+			return nil, err
+		}
+		return list, nil
+	case b[0] != '{':
+		return nil, errors.New("want a list or an object keyed by id")
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	type member struct {
+		id  int
+		raw json.RawMessage
+	}
+	members := make([]member, 0, len(m))
+	for k, v := range m {
+		id, err := strconv.Atoi(k)
+		if err != nil {
+			return nil, fmt.Errorf("key %.40q is not an id", k)
+		}
+		members = append(members, member{id, v})
+	}
+	slices.SortFunc(members, func(a, b member) int { return cmp.Compare(a.id, b.id) })
+	out := make([]V, len(members))
+	for i, mb := range members {
+		if err := json.Unmarshal(mb.raw, &out[i]); err != nil {
+			return nil, fmt.Errorf("%d: %w", mb.id, err)
+		}
+		if setID != nil {
+			setID(mb.id, &out[i])
+		}
 	}
 	return out, nil
 }

@@ -83,3 +83,48 @@ func TestUFCamelName(t *testing.T) {
 		}
 	}
 }
+
+func TestIDKeyed(t *testing.T) {
+	t.Parallel()
+	type rec struct {
+		ID   int    `json:"id"`
+		Name string `json:"name"`
+	}
+	setID := func(id int, r *rec) {
+		if r.ID == 0 {
+			r.ID = id
+		}
+	}
+	for _, tc := range []struct {
+		in   string
+		want []rec
+	}{
+		{``, nil},
+		{`null`, nil},
+		{` false `, nil},
+		{`[]`, []rec{}},
+		{`[{"name":"a"},{"id":3,"name":"b"}]`, []rec{{0, "a"}, {3, "b"}}},
+		{`{"10":{"name":"ten"},"9":{"id":9,"name":"nine"},"-1":{"name":"m"}}`, []rec{{-1, "m"}, {9, "nine"}, {10, "ten"}}},
+	} {
+		got, err := IDKeyed([]byte(tc.in), setID)
+		if err != nil {
+			t.Errorf("%q: %v", tc.in, err)
+			continue
+		}
+		if len(got) != len(tc.want) {
+			t.Errorf("%q: %+v, want %+v", tc.in, got, tc.want)
+			continue
+		}
+		for i := range got {
+			if got[i] != tc.want[i] {
+				t.Errorf("%q: %+v, want %+v", tc.in, got, tc.want)
+				break
+			}
+		}
+	}
+	for _, in := range []string{`{"a":{}}`, `{"1":{},"2x":{}}`, `"list"`, `7`, `true`, `{"1":"x"}`, `[1`} {
+		if got, err := IDKeyed[rec]([]byte(in), nil); err == nil {
+			t.Errorf("%q: %+v, want an error", in, got)
+		}
+	}
+}
