@@ -75,6 +75,9 @@ func TestAllFastScanRequests(t *testing.T) {
 }
 
 func TestAllCRMItemList(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: seeds 3,000 rows (seconds of CPU); the full run (go test ./..., .ci/run) includes it")
+	}
 	t.Parallel()
 	srv, c := fakePortalClient(t, 3000)
 	q := bitrix.Query{Method: "crm.item.list", ItemsKey: "items", IDField: "id",
@@ -203,6 +206,9 @@ func TestAllYieldsErrorOnce(t *testing.T) {
 // (time.duration), the requests after the first chain at most 10 pages
 // (20 s of the 60 s a cloud request may take), and the scan is complete.
 func TestAllChainFollowsDuration(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: seeds and scans 5,000 rows (seconds of CPU); the full run (go test ./..., .ci/run) includes it")
+	}
 	t.Parallel()
 	srv := bitrixtest.NewServer(t, bitrixtest.WithoutRateLimit(), bitrixtest.WithoutOperatingLimit(), bitrixtest.WithMethodCost("crm.deal.list", 2*time.Second))
 	if _, err := srv.SeedCRMItems(entityDeal, 5000, nil); err != nil {

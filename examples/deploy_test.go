@@ -36,10 +36,13 @@ func mains(t *testing.T, tags string, compile bool) map[string][]string {
 
 // The deploy build (go build -tags nodemo) links neither the fake portal
 // nor testing; the default build keeps the demo, so `go run
-// ./examples/echobot` runs it. The deploy build compiles.
+// ./examples/echobot` runs it. The deploy build compiles (not checked
+// under -short).
 func TestDeployBuildLinksNoDemo(t *testing.T) {
 	t.Parallel()
-	deploy, dflt := mains(t, "nodemo", true), mains(t, "", false)
+	// Compiling is the slow half (a few seconds when the cache is cold):
+	// -short leaves it to the full run.
+	deploy, dflt := mains(t, "nodemo", !testing.Short()), mains(t, "", false)
 	if len(deploy) < 7 || len(deploy) != len(dflt) {
 		t.Fatalf("%d example programs with -tags nodemo, %d without; want the same 7 or more", len(deploy), len(dflt))
 	}

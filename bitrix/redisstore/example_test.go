@@ -21,12 +21,21 @@ import (
 // TestMain starts a private redis-server for the examples and passes its
 // address in REDIS_ADDR. Without the binary the examples are left out
 // (the tests skip themselves), except under CI (CI=true), where Redis is
-// required.
+// required. Under -short there is no server and no example.
 func TestMain(m *testing.M) {
 	if os.Getenv(receiverEnv) != "" { // a receiver of TestQueueSurvivesKill
 		os.Exit(queueReceiverMain())
 	}
 	flag.Parse()
+	if testing.Short() {
+		// -short runs no real Redis (see startRedis): no server, and the
+		// examples, which need one, are left out.
+		fmt.Fprintln(os.Stderr, "-short: no redis-server; the Redis examples and tests are left to the full run")
+		if f := flag.Lookup("test.run"); f != nil && f.Value.String() == "" {
+			_ = flag.Set("test.run", "^(Test|Fuzz)")
+		}
+		os.Exit(m.Run())
+	}
 	addr, stop, found, err := redisstore.StartRedisForExamples()
 	switch {
 	case err != nil:

@@ -30,9 +30,13 @@ type redisServer struct {
 // startRedis starts a private redis-server on a free loopback port with a
 // temporary working directory and no persistence, waits until it answers
 // PING and kills it when the test ends. Without the binary the test is
-// skipped, except under CI (CI=true) where that is a failure.
+// skipped, except under CI (CI=true) where that is a failure; under -short
+// it is skipped (the full run has them).
 func startRedis(t testing.TB) *redisServer {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: the real-Redis tests start a redis-server each; the full run (go test ./..., .ci/run) includes them")
+	}
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		msg := "redis-server not found in PATH (Debian: apt-get install redis-server); skipping the Redis tests"
