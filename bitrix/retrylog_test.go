@@ -110,3 +110,65 @@ func TestDeadPortalBudget(t *testing.T) {
 		}
 	})
 }
+
+// TestRefreshSpendsNoAttempt: the repeat after a token refresh is free; with
+// MaxAttempts 2 the call still has its retry for a QUERY_LIMIT_EXCEEDED
+// that follows the refresh.
+func TestRefreshSpendsNoAttempt(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		o := newMemOAuthPortal(t)
+		var limited atomic.Bool
+		o.handle("crm.deal.get", func(w http.ResponseWriter, r recorded) {
+			o.mu.Lock()
+			o.seen = append(o.seen, r.Form.String("auth"))
+			valid := r.Form.String("auth") == o.access
+			o.mu.Unlock()
+			switch {
+			case !valid:
+				writeJSON(w, 401, map[string]any{"error": "expired_token", "error_description": "The access token provided has expired."})
+			case limited.CompareAndSwap(false, true):
+				writeJSON(w, 503, map[string]any{"error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"})
+			default:
+				ok(1)(w, r)
+			}
+		})
+		o.expire()
+		c := newOAuthClient(t, o, o.token(), nil, bitrix.WithTransport(memTransport{http.HandlerFunc(o.serve)}),
+			bitrix.WithRetryPolicy(bitrix.RetryPolicy{MaxAttempts: 2}))
+		if _, err := c.Call(t.Context(), "crm.deal.get", nil, nil); err != nil {
+			t.Fatalf("err = %v, want success (refresh, then one retry of the rate limit)", err)
+		}
+		if n := o.refreshes.Load(); n != 1 || len(o.seen) != 3 {
+			t.Errorf("refreshes %d, requests %d; want 1 and 3", n, len(o.seen))
+		}
+	})
+}
+
+// TestOperatingWaitSpendsNoAttempt: a wait for the operating gate is not
+// an attempt; with MaxAttempts 2 the call still has its retry for a
+// QUERY_LIMIT_EXCEEDED that follows the wait.
+func TestOperatingWaitSpendsNoAttempt(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		p := newMemPortal(t)
+		var n atomic.Int32
+		p.handle("crm.deal.list", func(w http.ResponseWriter, r recorded) {
+			switch n.Add(1) {
+			case 1:
+				writeJSON(w, 429, map[string]any{"error": "OPERATION_TIME_LIMIT", "error_description": "Method is blocked due to operation time limit."})
+			case 2:
+				writeJSON(w, 503, map[string]any{"error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"})
+			default:
+				ok([]any{})(w, r)
+			}
+		})
+		c := newMemClient(t, p, bitrix.WithRetryPolicy(bitrix.RetryPolicy{MaxAttempts: 2, MaxOperatingWaits: 1}))
+		if _, err := c.Call(t.Context(), "crm.deal.list", nil, nil); err != nil {
+			t.Fatalf("err = %v, want success (a gate wait, then one retry of the rate limit)", err)
+		}
+		if n.Load() != 3 {
+			t.Errorf("requests = %d, want 3", n.Load())
+		}
+	})
+}
