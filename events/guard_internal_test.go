@@ -1,0 +1,82 @@
+package events
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+// TestAtoiBounds: numeric envelope fields are decimal integers from 0 to
+// 2^53 (the largest a JSON number keeps exactly); "" is 0.
+func TestAtoiBounds(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"", 0, true}, {"0", 0, true}, {" 7 ", 7, true}, {"9007199254740992", 1 << 53, true},
+		{"9007199254740993", 0, false}, {"-1", 0, false}, {"1.5", 0, false}, {"x", 0, false},
+	} {
+		got, err := atoi("f", tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("atoi(%q) = %d, %v; want %d, ok %v", tt.in, got, err, tt.want, tt.ok)
+		}
+		if err != nil && !errors.Is(err, ErrMalformed) {
+			t.Errorf("atoi(%q) error %v does not wrap ErrMalformed", tt.in, err)
+		}
+	}
+}
+
+// TestAuthTokenExpiry: expires_in counts from issued when both are known;
+// otherwise the absolute expires stands.
+func TestAuthTokenExpiry(t *testing.T) {
+	t.Parallel()
+	abs := time.Unix(1_700_000_000, 0)
+	issued := time.Unix(1_800_000_000, 0)
+	for _, tt := range []struct {
+		a      Auth
+		issued time.Time
+		want   time.Time
+	}{
+		{Auth{Expires: abs, ExpiresIn: 1}, issued, issued.Add(time.Second)},
+		{Auth{Expires: abs, ExpiresIn: 0}, issued, abs},
+		{Auth{Expires: abs, ExpiresIn: 3600}, time.Time{}, abs},
+	} {
+		if got := tt.a.Token(tt.issued).Expires; !got.Equal(tt.want) {
+			t.Errorf("%+v issued %v: Expires %v, want %v", tt.a, tt.issued, got, tt.want)
+		}
+	}
+	a := Auth{Domain: "old.bitrix24.com", ClientEndpoint: "https://new.bitrix24.com/rest/"}
+	if got := a.Token(issued).Domain; got != "new.bitrix24.com" {
+		t.Errorf("Domain = %q, want the client endpoint's host", got)
+	}
+	a.ClientEndpoint = "not a url/"
+	if got := a.Token(issued).Domain; got != "old.bitrix24.com" {
+		t.Errorf("Domain = %q, want the domain field when the endpoint has no host", got)
+	}
+}
+
+// TestRawDataEqual: events compare equal by their data's JSON value.
+func TestRawDataEqual(t *testing.T) {
+	t.Parallel()
+	parse := func(body string) *Event {
+		ev, err := ParseBody([]byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ev
+	}
+	a := parse("event=E&data[A]=1&data[B]=2")
+	b := parse("event=E&data[B]=2&data[A]=1")
+	c := parse("event=E&data[A]=1")
+	none := parse("event=E")
+	if !a.raw.Equal(b.raw) || a.raw.Equal(c.raw) || a.raw.Equal(none.raw) || none.raw.Equal(a.raw) || !none.raw.Equal(none.raw) {
+		t.Errorf("Equal: a~b %v, a~c %v, a~none %v, none~a %v, none~none %v",
+			a.raw.Equal(b.raw), a.raw.Equal(c.raw), a.raw.Equal(none.raw), none.raw.Equal(a.raw), none.raw.Equal(none.raw))
+	}
+	var m map[string]string
+	if err := none.DecodeData(&m); err != nil || m != nil {
+		t.Errorf("DecodeData without data: %v, %v; want nil and out untouched", m, err)
+	}
+}
