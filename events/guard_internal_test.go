@@ -80,3 +80,32 @@ func TestRawDataEqual(t *testing.T) {
 		t.Errorf("DecodeData without data: %v, %v; want nil and out untouched", m, err)
 	}
 }
+
+// TestParseBodyEdges: the size limit is inclusive, ts 0 means no time, an
+// empty data leaf is no data, and Form decodes the body.
+func TestParseBodyEdges(t *testing.T) {
+	t.Parallel()
+	body := []byte("event=ONCRMDEALADD&ts=0&data=&auth[member_id]=m")
+	if _, err := (Limits{MaxBodySize: int64(len(body))}).ParseBody(body); err != nil {
+		t.Errorf("body of exactly MaxBodySize: %v", err)
+	}
+	if _, err := (Limits{MaxBodySize: int64(len(body) - 1)}).ParseBody(body); !errors.Is(err, ErrBodyTooLarge) {
+		t.Errorf("body one over MaxBodySize: %v, want ErrBodyTooLarge", err)
+	}
+	ev, err := ParseBody(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ev.TS.IsZero() || ev.RawData() != nil {
+		t.Errorf("ts=0: TS %v (want zero); data=\"\": RawData %s (want none)", ev.TS, ev.RawData())
+	}
+	if f := ev.Form(); f.Get("auth[member_id]") != "m" || f.Get("event") != "ONCRMDEALADD" {
+		t.Errorf("Form = %v", f)
+	}
+	if ev, err = ParseBody([]byte("event=E&ts=1")); err != nil || !ev.TS.Equal(time.Unix(1, 0)) {
+		t.Errorf("ts=1: %v, %v", ev.TS, err)
+	}
+	if f := (&Event{}).Form(); f != nil {
+		t.Errorf("Form of an event without body = %v, want nil", f)
+	}
+}
