@@ -2,6 +2,9 @@ package events
 
 import (
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 )
@@ -107,5 +110,21 @@ func TestParseBodyEdges(t *testing.T) {
 	}
 	if f := (&Event{}).Form(); f != nil {
 		t.Errorf("Form of an event without body = %v, want nil", f)
+	}
+}
+
+// TestReadBodyContentLength: the buffer is sized from Content-Length only
+// within the limit; a request claiming a huge length costs nothing extra,
+// and a short one still reads the whole body.
+func TestReadBodyContentLength(t *testing.T) {
+	t.Parallel()
+	body := wireBody(t, "wire_ONCRMCONTACTADD.txt")
+	for _, n := range []int64{1 << 50, 1, int64(len(body)), -1} {
+		r := httptest.NewRequest(http.MethodPost, "/h", strings.NewReader(body))
+		r.ContentLength = n
+		got, err := readBody(r, DefaultLimits.MaxBodySize)
+		if err != nil || got != body {
+			t.Errorf("Content-Length %d: read %d bytes, %v; want the %d-byte body", n, len(got), err, len(body))
+		}
 	}
 }
