@@ -346,7 +346,7 @@ func TestNoCredentialInAnyOutput(t *testing.T) {
 		})
 	}
 	check(t, "client and handler logs", logBuf.String())
-	for _, want := range []string{"bitrix request", "refresh failed", "event rejected"} {
+	for _, want := range []string{"bitrix request", "refresh failed", "delivery refused"} {
 		if !strings.Contains(logBuf.String(), want) {
 			t.Errorf("nothing logged like %q at debug level", want)
 		}
