@@ -13,11 +13,11 @@ import (
 // http(s) URLs or portal paths, and the JSON must fit in [MaxPayloadSize].
 type Attach struct {
 	// ID is the attachment's id within the message (0: not sent).
-	ID int
+	ID int `json:"ID,omitempty"`
 	// ColorToken is the attachment's theme colour.
-	ColorToken ColorToken
+	ColorToken ColorToken `json:"COLOR_TOKEN,omitempty"`
 	// Color is an explicit "#rrggbb" colour (older clients, open channels).
-	Color string
+	Color string `json:"COLOR,omitempty"`
 
 	blocks []attachBlock
 }
@@ -36,30 +36,31 @@ type attachBlock struct {
 // NewAttach returns an empty attachment.
 func NewAttach() *Attach { return &Attach{} }
 
-// AttachLink is a LINK block: a clickable link with a caption.
+// AttachLink is a LINK block: a clickable link with a caption. Link is
+// required unless UserID or ChatID is set.
 type AttachLink struct {
-	Name    string // NAME: caption (the link itself when empty)
-	Link    string // LINK, required
-	Desc    string // DESC: description under the caption
-	Preview string // PREVIEW: image URL
-	Width   int    // WIDTH of the preview
-	Height  int    // HEIGHT of the preview
-	UserID  int    // USER_ID: link to a user instead of LINK
-	ChatID  int    // CHAT_ID: link to a chat instead of LINK
+	Name    string `json:"NAME,omitempty"`    // caption (the link itself when empty)
+	Link    string `json:"LINK,omitempty"`    // http(s) URL or portal path
+	Desc    string `json:"DESC,omitempty"`    // description under the caption
+	Preview string `json:"PREVIEW,omitempty"` // image URL
+	Width   int    `json:"WIDTH,omitempty"`   // of the preview
+	Height  int    `json:"HEIGHT,omitempty"`  // of the preview
+	UserID  int    `json:"USER_ID,omitempty"` // link to a user instead of Link
+	ChatID  int    `json:"CHAT_ID,omitempty"` // link to a chat instead of Link
 }
 
-// AttachUser is a USER block: a user card.
+// AttachUser is a USER block: a user card. Name is required.
 type AttachUser struct {
-	Name   string // NAME, required
-	Avatar string // AVATAR: image URL
-	Link   string // LINK: profile or external page
-	UserID int    // USER_ID: the portal user
+	Name   string `json:"NAME"`
+	Avatar string `json:"AVATAR,omitempty"`  // image URL
+	Link   string `json:"LINK,omitempty"`    // profile or external page
+	UserID int    `json:"USER_ID,omitempty"` // the portal user
 }
 
 // Delimiter is a DELIMITER block: a line between parts of the card.
 type Delimiter struct {
-	Size  int    // SIZE: length in pixels (0: DefaultDelimiterSize)
-	Color string // COLOR "#rrggbb" ("": DefaultDelimiterColor)
+	Size  int    `json:"SIZE"`  // length in pixels (0: DefaultDelimiterSize)
+	Color string `json:"COLOR"` // "#rrggbb" ("": DefaultDelimiterColor)
 }
 
 // Delimiter defaults, as in the portal's documentation.
@@ -79,34 +80,35 @@ const (
 	GridTable GridDisplay = "TABLE" // a dense table (some clients show ROW)
 )
 
-// GridItem is one name/value pair of a GRID block.
+// GridItem is one name/value pair of a GRID block. Display is required,
+// and Name or Value.
 type GridItem struct {
-	Display    GridDisplay // DISPLAY, required
-	Name       string      // NAME
-	Value      string      // VALUE (BB codes allowed)
-	Width      int         // WIDTH in pixels
-	Height     int         // HEIGHT in pixels
-	ColorToken ColorToken  // COLOR_TOKEN of the value
-	Color      string      // COLOR "#rrggbb" of the value
-	Link       string      // LINK of the value
-	UserID     int         // USER_ID: link the value to a user
-	ChatID     int         // CHAT_ID: link the value to a chat
+	Display    GridDisplay `json:"DISPLAY"`
+	Name       string      `json:"NAME,omitempty"`
+	Value      string      `json:"VALUE,omitempty"`       // BB codes allowed
+	Width      int         `json:"WIDTH,omitempty"`       // in pixels
+	Height     int         `json:"HEIGHT,omitempty"`      // in pixels
+	ColorToken ColorToken  `json:"COLOR_TOKEN,omitempty"` // of the value
+	Color      string      `json:"COLOR,omitempty"`       // "#rrggbb" of the value
+	Link       string      `json:"LINK,omitempty"`        // of the value
+	UserID     int         `json:"USER_ID,omitempty"`     // link the value to a user
+	ChatID     int         `json:"CHAT_ID,omitempty"`     // link the value to a chat
 }
 
-// AttachImage is one image of an IMAGE block.
+// AttachImage is one image of an IMAGE block. Link is required.
 type AttachImage struct {
-	Link    string // LINK, required: the image URL
-	Name    string // NAME
-	Preview string // PREVIEW: a smaller image URL
-	Width   int    // WIDTH
-	Height  int    // HEIGHT
+	Link    string `json:"LINK"` // the image URL
+	Name    string `json:"NAME,omitempty"`
+	Preview string `json:"PREVIEW,omitempty"` // a smaller image URL
+	Width   int    `json:"WIDTH,omitempty"`
+	Height  int    `json:"HEIGHT,omitempty"`
 }
 
-// AttachFile is one file of a FILE block.
+// AttachFile is one file of a FILE block. Link is required.
 type AttachFile struct {
-	Link string // LINK, required: the download URL
-	Name string // NAME
-	Size int64  // SIZE in bytes
+	Link string `json:"LINK"` // the download URL
+	Name string `json:"NAME,omitempty"`
+	Size int64  `json:"SIZE,omitempty"` // in bytes
 }
 
 // Message appends a MESSAGE block (text with BB codes).
@@ -178,17 +180,7 @@ func (a *Attach) build() ([]byte, error) {
 	if a.Color != "" && !hexColorRe.MatchString(a.Color) {
 		return nil, invalid("", "ATTACH.COLOR", "want a hex colour like #29619b, got %q", a.Color)
 	}
-	out := map[string]any{}
-	if a.ID > 0 {
-		out["ID"] = a.ID
-	}
-	if a.ColorToken != "" {
-		out["COLOR_TOKEN"] = string(a.ColorToken)
-	}
-	if a.Color != "" {
-		out["COLOR"] = a.Color
-	}
-	blocks := make([]any, 0, len(a.blocks))
+	blocks := make([]map[string]any, 0, len(a.blocks))
 	for i, b := range a.blocks {
 		field := fmt.Sprintf("ATTACH.BLOCKS[%d].%s", i, b.kind)
 		v, err := b.wire(field)
@@ -197,8 +189,12 @@ func (a *Attach) build() ([]byte, error) {
 		}
 		blocks = append(blocks, map[string]any{b.kind: v})
 	}
-	out["BLOCKS"] = blocks
-	js, err := json.Marshal(out)
+	// attachFields has Attach's tagged fields without its MarshalJSON.
+	type attachFields Attach
+	js, err := json.Marshal(struct {
+		attachFields
+		Blocks []map[string]any `json:"BLOCKS"`
+	}{attachFields(*a), blocks})
 	if err != nil {
 		return nil, err
 	}
@@ -206,22 +202,6 @@ func (a *Attach) build() ([]byte, error) {
 		return nil, invalid("", "ATTACH", "JSON is %d bytes, over the portal's limit of %d", len(js), MaxPayloadSize)
 	}
 	return js, nil
-}
-
-type kv struct{ m map[string]any }
-
-func newKV() kv { return kv{map[string]any{}} }
-
-func (k kv) str(key, v string) {
-	if v != "" {
-		k.m[key] = v
-	}
-}
-
-func (k kv) num(key string, v int64) {
-	if v > 0 {
-		k.m[key] = v
-	}
 }
 
 func checkSize(field string, vals ...int) error {
@@ -265,16 +245,7 @@ func (b attachBlock) wire(field string) (any, error) {
 		if err := checkSize(field, l.Width, l.Height, l.UserID, l.ChatID); err != nil {
 			return nil, err
 		}
-		k := newKV()
-		k.str("NAME", l.Name)
-		k.str("LINK", l.Link)
-		k.str("DESC", l.Desc)
-		k.str("PREVIEW", l.Preview)
-		k.num("WIDTH", int64(l.Width))
-		k.num("HEIGHT", int64(l.Height))
-		k.num("USER_ID", int64(l.UserID))
-		k.num("CHAT_ID", int64(l.ChatID))
-		return k.m, nil
+		return l, nil
 	case "USER":
 		u := b.user
 		if strings.TrimSpace(u.Name) == "" {
@@ -290,12 +261,7 @@ func (b attachBlock) wire(field string) (any, error) {
 		if err := checkSize(field+".USER_ID", u.UserID); err != nil {
 			return nil, err
 		}
-		k := newKV()
-		k.str("NAME", u.Name)
-		k.str("AVATAR", u.Avatar)
-		k.str("LINK", u.Link)
-		k.num("USER_ID", int64(u.UserID))
-		return k.m, nil
+		return u, nil
 	case "DELIMITER":
 		d := b.delim
 		if err := checkSize(field+".SIZE", d.Size); err != nil {
@@ -306,19 +272,18 @@ func (b attachBlock) wire(field string) (any, error) {
 		}
 		// A form cannot carry an empty map, so the documented defaults are
 		// always written.
-		size, color := d.Size, d.Color
-		if size == 0 {
-			size = DefaultDelimiterSize
+		out := *d
+		if out.Size == 0 {
+			out.Size = DefaultDelimiterSize
 		}
-		if color == "" {
-			color = DefaultDelimiterColor
+		if out.Color == "" {
+			out.Color = DefaultDelimiterColor
 		}
-		return map[string]any{"SIZE": size, "COLOR": color}, nil
+		return out, nil
 	case "GRID":
 		if len(b.grid) == 0 {
 			return nil, invalid("", field, "grid has no items")
 		}
-		out := make([]any, 0, len(b.grid))
 		for i, g := range b.grid {
 			f := fmt.Sprintf("%s[%d]", field, i)
 			switch g.Display {
@@ -345,25 +310,12 @@ func (b attachBlock) wire(field string) (any, error) {
 			if err := checkSize(f, g.Width, g.Height, g.UserID, g.ChatID); err != nil {
 				return nil, err
 			}
-			k := newKV()
-			k.str("DISPLAY", string(g.Display))
-			k.str("NAME", g.Name)
-			k.str("VALUE", g.Value)
-			k.num("WIDTH", int64(g.Width))
-			k.num("HEIGHT", int64(g.Height))
-			k.str("COLOR_TOKEN", string(g.ColorToken))
-			k.str("COLOR", g.Color)
-			k.str("LINK", g.Link)
-			k.num("USER_ID", int64(g.UserID))
-			k.num("CHAT_ID", int64(g.ChatID))
-			out = append(out, k.m)
 		}
-		return out, nil
+		return b.grid, nil
 	case "IMAGE":
 		if len(b.image) == 0 {
 			return nil, invalid("", field, "image block has no images")
 		}
-		out := make([]any, 0, len(b.image))
 		for i, im := range b.image {
 			f := fmt.Sprintf("%s[%d]", field, i)
 			if im.Link == "" {
@@ -380,20 +332,12 @@ func (b attachBlock) wire(field string) (any, error) {
 			if err := checkSize(f, im.Width, im.Height); err != nil {
 				return nil, err
 			}
-			k := newKV()
-			k.str("LINK", im.Link)
-			k.str("NAME", im.Name)
-			k.str("PREVIEW", im.Preview)
-			k.num("WIDTH", int64(im.Width))
-			k.num("HEIGHT", int64(im.Height))
-			out = append(out, k.m)
 		}
-		return out, nil
+		return b.image, nil
 	case "FILE":
 		if len(b.file) == 0 {
 			return nil, invalid("", field, "file block has no files")
 		}
-		out := make([]any, 0, len(b.file))
 		for i, fl := range b.file {
 			f := fmt.Sprintf("%s[%d]", field, i)
 			if fl.Link == "" {
@@ -405,13 +349,8 @@ func (b attachBlock) wire(field string) (any, error) {
 			if fl.Size < 0 {
 				return nil, invalid("", f+".SIZE", "negative size")
 			}
-			k := newKV()
-			k.str("LINK", fl.Link)
-			k.str("NAME", fl.Name)
-			k.num("SIZE", fl.Size)
-			out = append(out, k.m)
 		}
-		return out, nil
+		return b.file, nil
 	}
 	return nil, invalid("", field, "unknown block")
 }

@@ -73,6 +73,6 @@ func ExampleAttach() {
 	err = imbot.NewAttach().Link(imbot.AttachLink{Name: "no target"}).Validate()
 	fmt.Println(err)
 	// Output:
-	// {"BLOCKS":[{"MESSAGE":"[B]Deal #42[/B] was won"},{"GRID":[{"DISPLAY":"ROW","NAME":"Amount","VALUE":"1,200 EUR"},{"DISPLAY":"ROW","NAME":"Owner","VALUE":"John Smith"}]},{"LINK":{"LINK":"/crm/deal/details/42/","NAME":"Open the deal"}}],"COLOR_TOKEN":"primary"}
+	// {"COLOR_TOKEN":"primary","BLOCKS":[{"MESSAGE":"[B]Deal #42[/B] was won"},{"GRID":[{"DISPLAY":"ROW","NAME":"Amount","VALUE":"1,200 EUR"},{"DISPLAY":"ROW","NAME":"Owner","VALUE":"John Smith"}]},{"LINK":{"NAME":"Open the deal","LINK":"/crm/deal/details/42/"}}]}
 	// bitrix: ATTACH.BLOCKS[0].LINK.LINK: required (or USER_ID / CHAT_ID) (not sent)
 }
