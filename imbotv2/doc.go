@@ -42,7 +42,8 @@
 // On* functions), at-least-once delivery (an offset is confirmed only after
 // the handlers of every event below it returned nil), an [OffsetStore]
 // (memory by default, Redis in bitrix/redisstore), idle backoff, rate
-// limits through the bitrix.Client, and a clean stop.
+// limits through the bitrix.Client, and a clean stop. [Reply] answers an
+// event in its dialog as the bot, with the Poller's Client.
 //
 // One bot, one consumer: only the application that registered a bot
 // receives its events, and two Pollers on one bot confirm each other's
@@ -53,5 +54,7 @@
 // A bot registered with EventMode [ModeWebhook] and a WebhookURL gets each
 // event as a POST. Serve it with a *webhook.Handler and the same On*
 // functions: the handler verifies the top-level auth.application_token and
-// takes form and JSON bodies (the docs show both).
+// takes form and JSON bodies (the docs show both). [Reply] answers with the
+// bot's own token from the event (an application's bot), or with the
+// Client given to [ReplyVia] (a bot of an inbound webhook).
 package imbotv2

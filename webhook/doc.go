@@ -3,8 +3,7 @@
 //
 //	h, err := webhook.New(webhook.WithApplicationToken(os.Getenv("B24_APP_TOKEN")))
 //	h.OnBotMessage(func(ctx context.Context, ev *events.Event, m *events.BotMessage) error {
-//		target, _ := m.ReplyTarget()
-//		...
+//		return webhook.Reply(ctx, m, "You wrote: "+m.Params.Message) // as the bot, in its dialog
 //	})
 //	h.OnDealAdd(func(ctx context.Context, ev *events.Event, d *events.CRMEntity) error { ... })
 //	http.Handle("/bitrix24/events", h)
