@@ -63,10 +63,14 @@ func TestReplyAsTheBot(t *testing.T) {
 	h.OnBotMessage(func(ctx context.Context, _ *events.Event, m *events.BotMessage) error {
 		return webhook.Reply(ctx, m, "echo: "+m.Params.Message)
 	})
+	h.OnCommand(func(ctx context.Context, _ *events.Event, c *events.CommandAdd) error {
+		cmd, _ := c.First()
+		return webhook.Reply(ctx, c, "/"+cmd.Command+": "+cmd.Params)
+	})
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 
-	// The bot is registered with a token of the app, as an operator would.
+	// The bot and its command are registered with a token of the app, as an operator would.
 	tok := portal.IssueToken(1)
 	res, err := http.PostForm(portal.URL()+"/rest/imbot.register", url.Values{
 		"auth": {tok.AccessToken}, "CODE": {"replier"}, "EVENT_MESSAGE_ADD": {srv.URL},
@@ -81,19 +85,32 @@ func TestReplyAsTheBot(t *testing.T) {
 		t.Fatalf("imbot.register: HTTP %d, bots %+v", res.StatusCode, bots)
 	}
 	bot := bots[0].ID
+	res, err = http.PostForm(portal.URL()+"/rest/imbot.command.register", url.Values{
+		"auth": {tok.AccessToken}, "BOT_ID": {strconv.Itoa(bot)}, "COMMAND": {"echo"},
+		"EVENT_COMMAND_ADD": {srv.URL}, "LANG[0][LANGUAGE_ID]": {"en"}, "LANG[0][TITLE]": {"Echo"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("imbot.command.register: HTTP %d", res.StatusCode)
+	}
 	if err := portal.AddBotToChat(bot, 0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := portal.SendBotMessage(bot, 1, "ping"); err != nil {
-		t.Fatal(err)
+	for _, text := range []string{"ping", "/echo hi"} {
+		if _, err := portal.SendBotMessage(bot, 1, text); err != nil {
+			t.Fatalf("%q: %v", text, err)
+		}
 	}
-	want := []botMsg{{bot, "1", "hello"}, {bot, "1", "echo: ping"}}
+	want := []botMsg{{bot, "1", "hello"}, {bot, "1", "echo: ping"}, {bot, "1", "/echo: hi"}}
 	if d := cmp.Diff(want, botMessages(portal)); d != "" {
 		t.Errorf("bot messages (-want +got)\n%s", d)
 	}
 	calls := messageAdds(portal)
-	if len(calls) != 2 {
-		t.Fatalf("%d imbot.message.add calls, want 2", len(calls))
+	if len(calls) != 3 {
+		t.Fatalf("%d imbot.message.add calls, want 3", len(calls))
 	}
 	for _, c := range calls {
 		if c.AuthKind != bitrixtest.AuthOAuth || c.UserID != bot {
