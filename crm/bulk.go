@@ -205,6 +205,10 @@ func (e *addEntry) key() string { return e.originator + "\x00" + e.marker }
 // Bad input (an empty item, a missing or repeated marker) fails the call
 // before any request with a [bitrix.ValidationError]. The returned error is
 // otherwise only the context's; per-item failures are in the results.
+//
+// Bitrix24 method: [crm.item.add].
+//
+// [crm.item.add]: https://apidocs.bitrix24.com/api-reference/crm/universal/crm-item-add.html
 func (s *Items) AddMany(ctx context.Context, items []Fields, opts ...BulkOption) ([]BulkResult, error) {
 	const m = "crm.item.add"
 	if err := s.check(m, 0, false); err != nil {
@@ -485,6 +489,10 @@ type Update struct {
 // twice gives the same item. (Do not use it for changes that are not
 // idempotent, such as appending to the fm multi-field with a list.)
 // Bad input fails the call before any request with a [bitrix.ValidationError].
+//
+// Bitrix24 method: [crm.item.update].
+//
+// [crm.item.update]: https://apidocs.bitrix24.com/api-reference/crm/universal/crm-item-update.html
 func (s *Items) UpdateMany(ctx context.Context, updates []Update, opts ...BulkOption) ([]BulkResult, error) {
 	const m = "crm.item.update"
 	if err := s.check(m, 0, false); err != nil {
@@ -529,6 +537,10 @@ func (s *Items) UpdateMany(ctx context.Context, updates []Update, opts ...BulkOp
 // (NOT_FOUND), the earlier request deleted it and the result is a success
 // with Recovered set. Ids that are not positive fail the call before any
 // request with a [bitrix.ValidationError].
+//
+// Bitrix24 method: [crm.item.delete].
+//
+// [crm.item.delete]: https://apidocs.bitrix24.com/api-reference/crm/universal/crm-item-delete.html
 func (s *Items) DeleteMany(ctx context.Context, ids []int, opts ...BulkOption) ([]BulkResult, error) {
 	const m = "crm.item.delete"
 	if err := s.check(m, 0, false); err != nil {

@@ -80,6 +80,10 @@ type itemResult struct {
 
 // Add creates an item (crm.item.add) and returns it as the portal stored it.
 // Unknown fields are ignored by the portal.
+//
+// Bitrix24 method: [crm.item.add].
+//
+// [crm.item.add]: https://apidocs.bitrix24.com/api-reference/crm/universal/crm-item-add.html
 func (s *Items) Add(ctx context.Context, fields Fields) (*Item, error) {
 	const m = "crm.item.add"
 	if err := s.check(m, 0, false); err != nil {
@@ -95,6 +99,10 @@ func (s *Items) Add(ctx context.Context, fields Fields) (*Item, error) {
 
 // Get returns the item with the id (crm.item.get). A missing item fails
 // with an error matching bitrix.ErrNotFound.
+//
+// Bitrix24 method: [crm.item.get].
+//
+// [crm.item.get]: https://apidocs.bitrix24.com/api-reference/crm/universal/crm-item-get.html
 func (s *Items) Get(ctx context.Context, id int) (*Item, error) {
 	const m = "crm.item.get"
 	if err := s.check(m, id, true); err != nil {
@@ -107,6 +115,10 @@ func (s *Items) Get(ctx context.Context, id int) (*Item, error) {
 
 // Update changes the given fields of an item (crm.item.update; fields not
 // sent keep their values) and returns the updated item.
+//
+// Bitrix24 method: [crm.item.update].
+//
+// [crm.item.update]: https://apidocs.bitrix24.com/api-reference/crm/universal/crm-item-update.html
 func (s *Items) Update(ctx context.Context, id int, fields Fields) (*Item, error) {
 	const m = "crm.item.update"
 	if err := s.check(m, id, true); err != nil {
@@ -123,6 +135,10 @@ func (s *Items) Update(ctx context.Context, id int, fields Fields) (*Item, error
 
 // Delete deletes an item (crm.item.delete). A missing item fails with an
 // error matching bitrix.ErrNotFound.
+//
+// Bitrix24 method: [crm.item.delete].
+//
+// [crm.item.delete]: https://apidocs.bitrix24.com/api-reference/crm/universal/crm-item-delete.html
 func (s *Items) Delete(ctx context.Context, id int) error {
 	const m = "crm.item.delete"
 	if err := s.check(m, id, true); err != nil {
@@ -206,6 +222,10 @@ func dir(desc bool) string {
 // List returns one page (up to 50 items) of crm.item.list starting at
 // offset start (0, 50, 100, ...); the response's Next is the start of the
 // next page (0 on the last page) and Total the number of matching items.
+//
+// Bitrix24 method: [crm.item.list].
+//
+// [crm.item.list]: https://apidocs.bitrix24.com/api-reference/crm/universal/crm-item-list.html
 func (s *Items) List(ctx context.Context, q Query, start int) ([]*Item, *bitrix.Response, error) {
 	const m = "crm.item.list"
 	if err := s.check(m, 0, false); err != nil {
@@ -227,6 +247,10 @@ func (s *Items) List(ctx context.Context, q Query, start int) ([]*Item, *bitrix.
 // filter ">id", no counting, 50 pages chained in one batch request, so each
 // HTTP request brings up to 2,500 items; with another order it pages by
 // offset. An error is yielded once, last.
+//
+// Bitrix24 method: [crm.item.list].
+//
+// [crm.item.list]: https://apidocs.bitrix24.com/api-reference/crm/universal/crm-item-list.html
 func (s *Items) All(ctx context.Context, q Query) iter.Seq2[*Item, error] {
 	const m = "crm.item.list"
 	fail := func(err error) iter.Seq2[*Item, error] {
@@ -302,6 +326,10 @@ type fieldsResult struct {
 
 // Fields returns the field descriptions of the entity type
 // (crm.item.fields), keyed by field name, user fields included.
+//
+// Bitrix24 method: [crm.item.fields].
+//
+// [crm.item.fields]: https://apidocs.bitrix24.com/api-reference/crm/universal/crm-item-fields.html
 func (s *Items) Fields(ctx context.Context) (map[string]FieldInfo, error) {
 	const m = "crm.item.fields"
 	if err := s.check(m, 0, false); err != nil {

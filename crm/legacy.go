@@ -142,6 +142,10 @@ func (r DealProductRow) writeFields(method, field string) (map[string]any, error
 // answers with an empty error code and "The parameter id is invalid or not
 // defined."; the error matches both bitrix.ErrInvalidArgument and
 // bitrix.ErrNotFound.
+//
+// Bitrix24 method: [crm.deal.productrows.get].
+//
+// [crm.deal.productrows.get]: https://apidocs.bitrix24.com/api-reference/crm/deals/crm-deal-productrows-get.html
 func (c *Client) DealProductRows(ctx context.Context, dealID int) ([]DealProductRow, error) {
 	const m = "crm.deal.productrows.get"
 	if dealID <= 0 {
@@ -158,6 +162,10 @@ func (c *Client) DealProductRows(ctx context.Context, dealID int) ([]DealProduct
 // crm.deal.productrows.set: rows not passed are deleted, an empty list
 // deletes them all. Validation answers of the portal (ERROR_CORE "... is
 // required ...") match bitrix.ErrInvalidArgument.
+//
+// Bitrix24 method: [crm.deal.productrows.set].
+//
+// [crm.deal.productrows.set]: https://apidocs.bitrix24.com/api-reference/crm/deals/crm-deal-productrows-set.html
 func (c *Client) SetDealProductRows(ctx context.Context, dealID int, rows []DealProductRow) error {
 	const m = "crm.deal.productrows.set"
 	if dealID <= 0 {

@@ -260,6 +260,10 @@ type rowsResult struct {
 
 // Add adds a product row to owner (crm.item.productrow.add) and returns it
 // with the prices the portal derived.
+//
+// Bitrix24 method: [crm.item.productrow.add].
+//
+// [crm.item.productrow.add]: https://apidocs.bitrix24.com/api-reference/crm/universal/product-rows/crm-item-productrow-add.html
 func (p *ProductRows) Add(ctx context.Context, owner Owner, row ProductRow) (*ProductRow, error) {
 	const m = "crm.item.productrow.add"
 	code, err := owner.code(m, "owner")
@@ -275,6 +279,10 @@ func (p *ProductRows) Add(ctx context.Context, owner Owner, row ProductRow) (*Pr
 }
 
 // Get returns the product row with the id (crm.item.productrow.get).
+//
+// Bitrix24 method: [crm.item.productrow.get].
+//
+// [crm.item.productrow.get]: https://apidocs.bitrix24.com/api-reference/crm/universal/product-rows/crm-item-productrow-get.html
 func (p *ProductRows) Get(ctx context.Context, id int) (*ProductRow, error) {
 	const m = "crm.item.productrow.get"
 	if id <= 0 {
@@ -295,6 +303,10 @@ var readOnlyRowFields = []string{"id", "ownerId", "ownerType", "priceAccount", "
 // ownerType, the derived prices, xmlId, type, storeId) are refused before
 // anything is sent. The portal answers INVALID_ARG_VALUE for a name it does
 // not know.
+//
+// Bitrix24 method: [crm.item.productrow.update].
+//
+// [crm.item.productrow.update]: https://apidocs.bitrix24.com/api-reference/crm/universal/product-rows/crm-item-productrow-update.html
 func (p *ProductRows) Update(ctx context.Context, id int, fields Fields) (*ProductRow, error) {
 	const m = "crm.item.productrow.update"
 	if id <= 0 {
@@ -314,6 +326,10 @@ func (p *ProductRows) Update(ctx context.Context, id int, fields Fields) (*Produ
 }
 
 // Delete deletes a product row (crm.item.productrow.delete).
+//
+// Bitrix24 method: [crm.item.productrow.delete].
+//
+// [crm.item.productrow.delete]: https://apidocs.bitrix24.com/api-reference/crm/universal/product-rows/crm-item-productrow-delete.html
 func (p *ProductRows) Delete(ctx context.Context, id int) error {
 	const m = "crm.item.productrow.delete"
 	if id <= 0 {
@@ -362,6 +378,10 @@ func (p *ProductRows) listParams(m string, owner Owner, q RowQuery) (bitrix.Para
 // List returns one page (up to 50 rows) of an owner's product rows
 // (crm.item.productrow.list; the filter always contains =ownerType and
 // =ownerId) starting at offset start.
+//
+// Bitrix24 method: [crm.item.productrow.list].
+//
+// [crm.item.productrow.list]: https://apidocs.bitrix24.com/api-reference/crm/universal/product-rows/crm-item-productrow-list.html
 func (p *ProductRows) List(ctx context.Context, owner Owner, q RowQuery, start int) ([]ProductRow, *bitrix.Response, error) {
 	const m = "crm.item.productrow.list"
 	if start < 0 {
@@ -376,6 +396,10 @@ func (p *ProductRows) List(ctx context.Context, owner Owner, q RowQuery, start i
 }
 
 // All iterates over every product row of an owner (see [ProductRows.List]).
+//
+// Bitrix24 method: [crm.item.productrow.list].
+//
+// [crm.item.productrow.list]: https://apidocs.bitrix24.com/api-reference/crm/universal/product-rows/crm-item-productrow-list.html
 func (p *ProductRows) All(ctx context.Context, owner Owner, q RowQuery) iter.Seq2[ProductRow, error] {
 	const m = "crm.item.productrow.list"
 	params, err := p.listParams(m, owner, q)
@@ -403,6 +427,10 @@ func (p *ProductRows) All(ctx context.Context, owner Owner, q RowQuery) iter.Seq
 // Set replaces all product rows of owner with rows
 // (crm.item.productrow.set; rows not in the list are deleted, an empty list
 // deletes them all) and returns the new rows.
+//
+// Bitrix24 method: [crm.item.productrow.set].
+//
+// [crm.item.productrow.set]: https://apidocs.bitrix24.com/api-reference/crm/universal/product-rows/crm-item-productrow-set.html
 func (p *ProductRows) Set(ctx context.Context, owner Owner, rows []ProductRow) ([]ProductRow, error) {
 	const m = "crm.item.productrow.set"
 	code, err := owner.code(m, "owner")
@@ -438,6 +466,10 @@ func (p *ProductRows) Set(ctx context.Context, owner Owner, rows []ProductRow) (
 
 // Fields returns the product row field descriptions
 // (crm.item.productrow.fields).
+//
+// Bitrix24 method: [crm.item.productrow.fields].
+//
+// [crm.item.productrow.fields]: https://apidocs.bitrix24.com/api-reference/crm/universal/product-rows/crm-item-productrow-fields.html
 func (p *ProductRows) Fields(ctx context.Context) (map[string]FieldInfo, error) {
 	const m = "crm.item.productrow.fields"
 	var r fieldsResult

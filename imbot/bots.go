@@ -210,6 +210,10 @@ type BotRegistration struct {
 //
 // A portal allows 5 bots per application (MAX_COUNT_ERROR beyond), and all
 // bots of one application share one set of handler URLs.
+//
+// Bitrix24 method: [imbot.register].
+//
+// [imbot.register]: https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/bots/imbot-register.html
 func (s *BotService) Register(ctx context.Context, r BotRegistration) (int, error) {
 	const method = "imbot.register"
 	if strings.TrimSpace(r.Code) == "" {
@@ -238,6 +242,10 @@ func (s *BotService) Register(ctx context.Context, r BotRegistration) (int, erro
 }
 
 // Unregister removes the bot (imbot.unregister).
+//
+// Bitrix24 method: [imbot.unregister].
+//
+// [imbot.unregister]: https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/bots/imbot-unregister.html
 func (s *BotService) Unregister(ctx context.Context, botID int) error {
 	const method = "imbot.unregister"
 	if err := checkID(method, "BOT_ID", botID); err != nil {
@@ -256,6 +264,10 @@ type BotUpdate struct {
 
 // Update changes a bot (imbot.update). An update without fields is refused
 // before sending, as the portal would refuse it.
+//
+// Bitrix24 method: [imbot.update].
+//
+// [imbot.update]: https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/bots/imbot-update.html
 func (s *BotService) Update(ctx context.Context, botID int, u BotUpdate) error {
 	const method = "imbot.update"
 	if err := checkID(method, "BOT_ID", botID); err != nil {
@@ -316,6 +328,10 @@ func (b *Bot) UnmarshalJSON(data []byte) error {
 
 // List returns the bots of the calling application (imbot.bot.list), in id
 // order. The portal answers a map keyed by bot id (or [] when there are none).
+//
+// Bitrix24 method: [imbot.bot.list].
+//
+// [imbot.bot.list]: https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/bots/imbot-bot-list.html
 func (s *BotService) List(ctx context.Context) ([]Bot, error) {
 	var raw json.RawMessage
 	if err := s.c.call(ctx, "imbot.bot.list", bitrix.Params{}, &raw); err != nil {

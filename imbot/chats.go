@@ -43,6 +43,10 @@ type NewChat struct {
 
 // Add creates a group chat owned by a bot (imbot.chat.add) and returns its
 // chat id; [Chat] turns it into a dialog id.
+//
+// Bitrix24 method: [imbot.chat.add].
+//
+// [imbot.chat.add]: https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/chats/imbot-chat-add.html
 func (s *ChatService) Add(ctx context.Context, n NewChat) (int, error) {
 	const method = "imbot.chat.add"
 	if err := checkOptID(method, "BOT_ID", n.BotID); err != nil {
@@ -88,6 +92,10 @@ func (s *ChatService) Add(ctx context.Context, n NewChat) (int, error) {
 // Get finds the chat created with the given ENTITY_TYPE and ENTITY_ID
 // (imbot.chat.get) and returns its id. A missing chat is an error matching
 // [bitrix.ErrNotFound].
+//
+// Bitrix24 method: [imbot.chat.get].
+//
+// [imbot.chat.get]: https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/chats/imbot-chat-get.html
 func (s *ChatService) Get(ctx context.Context, entityType, entityID string) (int, error) {
 	const method = "imbot.chat.get"
 	if entityType == "" {
@@ -235,6 +243,10 @@ func (d *Dialog) UnmarshalJSON(data []byte) error {
 }
 
 // Dialog returns the description of a dialog (imbot.dialog.get).
+//
+// Bitrix24 method: [imbot.dialog.get].
+//
+// [imbot.dialog.get]: https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/chats/imbot-dialog-get.html
 func (s *ChatService) Dialog(ctx context.Context, botID int, dialog DialogID) (*Dialog, error) {
 	const method = "imbot.dialog.get"
 	if err := checkOptID(method, "BOT_ID", botID); err != nil {
@@ -254,6 +266,10 @@ func (s *ChatService) Dialog(ctx context.Context, botID int, dialog DialogID) (*
 
 // AddUsers adds users to a chat (imbot.chat.user.add). hideHistory nil
 // keeps the portal's default (history hidden from new members).
+//
+// Bitrix24 method: [imbot.chat.user.add].
+//
+// [imbot.chat.user.add]: https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/chats/imbot-chat-user-add.html
 func (s *ChatService) AddUsers(ctx context.Context, botID, chatID int, users []int, hideHistory *bool) error {
 	const method = "imbot.chat.user.add"
 	if err := checkOptID(method, "BOT_ID", botID); err != nil {
@@ -280,11 +296,19 @@ func (s *ChatService) AddUsers(ctx context.Context, botID, chatID int, users []i
 }
 
 // DeleteUser removes a user from a chat (imbot.chat.user.delete).
+//
+// Bitrix24 method: [imbot.chat.user.delete].
+//
+// [imbot.chat.user.delete]: https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/chats/imbot-chat-user-delete.html
 func (s *ChatService) DeleteUser(ctx context.Context, botID, chatID, userID int) error {
 	return s.chatUser(ctx, "imbot.chat.user.delete", botID, chatID, userID)
 }
 
 // Users returns the ids of a chat's members (imbot.chat.user.list).
+//
+// Bitrix24 method: [imbot.chat.user.list].
+//
+// [imbot.chat.user.list]: https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/chats/imbot-chat-user-list.html
 func (s *ChatService) Users(ctx context.Context, botID, chatID int) ([]int, error) {
 	const method = "imbot.chat.user.list"
 	if err := checkOptID(method, "BOT_ID", botID); err != nil {
@@ -319,6 +343,10 @@ func decodeIDList(method string, raw json.RawMessage) ([]int, error) {
 }
 
 // Leave makes the bot leave a chat (imbot.chat.leave).
+//
+// Bitrix24 method: [imbot.chat.leave].
+//
+// [imbot.chat.leave]: https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/chats/imbot-chat-leave.html
 func (s *ChatService) Leave(ctx context.Context, botID, chatID int) error {
 	const method = "imbot.chat.leave"
 	if err := checkOptID(method, "BOT_ID", botID); err != nil {
@@ -333,6 +361,10 @@ func (s *ChatService) Leave(ctx context.Context, botID, chatID int) error {
 }
 
 // UpdateTitle renames a chat (imbot.chat.updateTitle).
+//
+// Bitrix24 method: [imbot.chat.updateTitle].
+//
+// [imbot.chat.updateTitle]: https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/chats/imbot-chat-update-title.html
 func (s *ChatService) UpdateTitle(ctx context.Context, botID, chatID int, title string) error {
 	const method = "imbot.chat.updateTitle"
 	if err := checkOptID(method, "BOT_ID", botID); err != nil {
@@ -351,6 +383,10 @@ func (s *ChatService) UpdateTitle(ctx context.Context, botID, chatID int, title 
 }
 
 // SetOwner makes a user the owner of a chat (imbot.chat.setOwner).
+//
+// Bitrix24 method: [imbot.chat.setOwner].
+//
+// [imbot.chat.setOwner]: https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/chats/imbot-chat-set-owner.html
 func (s *ChatService) SetOwner(ctx context.Context, botID, chatID, userID int) error {
 	return s.chatUser(ctx, "imbot.chat.setOwner", botID, chatID, userID)
 }

@@ -51,6 +51,10 @@ func langParams(method string, langs []CommandLang) ([]any, error) {
 
 // Register registers a bot command (imbot.command.register) and returns
 // its id.
+//
+// Bitrix24 method: [imbot.command.register].
+//
+// [imbot.command.register]: https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/commands/imbot-command-register.html
 func (s *CommandService) Register(ctx context.Context, cmd Command) (int, error) {
 	const method = "imbot.command.register"
 	if err := checkID(method, "BOT_ID", cmd.BotID); err != nil {
@@ -82,6 +86,10 @@ func (s *CommandService) Register(ctx context.Context, cmd Command) (int, error)
 }
 
 // Unregister removes a command (imbot.command.unregister).
+//
+// Bitrix24 method: [imbot.command.unregister].
+//
+// [imbot.command.unregister]: https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/commands/imbot-command-unregister.html
 func (s *CommandService) Unregister(ctx context.Context, commandID int) error {
 	const method = "imbot.command.unregister"
 	if err := checkID(method, "COMMAND_ID", commandID); err != nil {
@@ -101,6 +109,10 @@ type CommandUpdate struct {
 }
 
 // Update changes a command (imbot.command.update).
+//
+// Bitrix24 method: [imbot.command.update].
+//
+// [imbot.command.update]: https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/commands/imbot-command-update.html
 func (s *CommandService) Update(ctx context.Context, commandID int, u CommandUpdate) error {
 	const method = "imbot.command.update"
 	if err := checkID(method, "COMMAND_ID", commandID); err != nil {
@@ -158,6 +170,10 @@ type CommandAnswer struct {
 
 // Answer posts the bot's answer to a command (imbot.command.answer) and
 // returns the new message id.
+//
+// Bitrix24 method: [imbot.command.answer].
+//
+// [imbot.command.answer]: https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/commands/imbot-command-answer.html
 func (s *CommandService) Answer(ctx context.Context, a CommandAnswer) (int, error) {
 	const method = "imbot.command.answer"
 	p := bitrix.Params{}

@@ -64,6 +64,10 @@ func addRich(method string, p bitrix.Params, a *Attach, k *Keyboard, m Menu) err
 
 // Send sends a message from a bot (imbot.message.add) and returns the new
 // message id.
+//
+// Bitrix24 method: [imbot.message.add].
+//
+// [imbot.message.add]: https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/messages/imbot-message-add.html
 func (s *MessageService) Send(ctx context.Context, m Message) (int, error) {
 	const method = "imbot.message.add"
 	if err := checkOptID(method, "BOT_ID", m.BotID); err != nil {
@@ -123,6 +127,10 @@ type MessageUpdate struct {
 
 // Update edits a bot message (imbot.message.update). The portal refuses
 // edits of messages older than 3 days (CANT_EDIT_MESSAGE).
+//
+// Bitrix24 method: [imbot.message.update].
+//
+// [imbot.message.update]: https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/messages/imbot-message-update.html
 func (s *MessageService) Update(ctx context.Context, u MessageUpdate) error {
 	const method = "imbot.message.update"
 	if err := checkOptID(method, "BOT_ID", u.BotID); err != nil {
@@ -176,6 +184,10 @@ func (s *MessageService) Update(ctx context.Context, u MessageUpdate) error {
 // Delete deletes a bot message (imbot.message.delete). With complete the
 // message disappears without a "message deleted" placeholder
 // (COMPLETE=Y).
+//
+// Bitrix24 method: [imbot.message.delete].
+//
+// [imbot.message.delete]: https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/messages/imbot-message-delete.html
 func (s *MessageService) Delete(ctx context.Context, botID, messageID int, complete bool) error {
 	const method = "imbot.message.delete"
 	if err := checkOptID(method, "BOT_ID", botID); err != nil {
@@ -203,6 +215,10 @@ const (
 // Like sets or removes the bot's "like" on a message (imbot.message.like).
 // action "" is LikeToggle. The portal answers WITHOUT_CHANGES when the
 // state is already what was asked.
+//
+// Bitrix24 method: [imbot.message.like].
+//
+// [imbot.message.like]: https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/messages/imbot-message-like.html
 func (s *MessageService) Like(ctx context.Context, botID, messageID int, action LikeAction) error {
 	const method = "imbot.message.like"
 	if err := checkOptID(method, "BOT_ID", botID); err != nil {
@@ -225,6 +241,10 @@ func (s *MessageService) Like(ctx context.Context, botID, messageID int, action 
 }
 
 // SendTyping shows "bot is typing" in the dialog (imbot.chat.sendTyping).
+//
+// Bitrix24 method: [imbot.chat.sendTyping].
+//
+// [imbot.chat.sendTyping]: https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/chats/imbot-chat-send-typing.html
 func (s *MessageService) SendTyping(ctx context.Context, botID int, dialog DialogID) error {
 	const method = "imbot.chat.sendTyping"
 	if err := checkOptID(method, "BOT_ID", botID); err != nil {

@@ -72,6 +72,10 @@ type BotResult struct {
 // inbound webhook the client's botToken goes in fields.botToken (as the
 // method page shows; quick-start.md puts it at the top level instead, see
 // docs/CONFORMANCE.md) and becomes the bot's credential.
+//
+// Bitrix24 method: [imbot.v2.Bot.register].
+//
+// [imbot.v2.Bot.register]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/bots/bot-register.html
 func (s *BotService) Register(ctx context.Context, r Registration) (*BotResult, error) {
 	const m = "imbot.v2.Bot.register"
 	if strings.TrimSpace(r.Code) == "" {
@@ -171,6 +175,10 @@ type BotUpdate struct {
 }
 
 // Update calls imbot.v2.Bot.update (bots/bot-update.md).
+//
+// Bitrix24 method: [imbot.v2.Bot.update].
+//
+// [imbot.v2.Bot.update]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/bots/bot-update.html
 func (s *BotService) Update(ctx context.Context, botID int, u BotUpdate) (*BotResult, error) {
 	const m = "imbot.v2.Bot.update"
 	if err := checkBot(m, botID); err != nil {
@@ -205,6 +213,10 @@ func (s *BotService) Update(ctx context.Context, botID int, u BotUpdate) (*BotRe
 }
 
 // Get calls imbot.v2.Bot.get by id (bots/bot-get.md).
+//
+// Bitrix24 method: [imbot.v2.Bot.get].
+//
+// [imbot.v2.Bot.get]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/bots/bot-get.html
 func (s *BotService) Get(ctx context.Context, botID int) (*BotResult, error) {
 	const m = "imbot.v2.Bot.get"
 	if err := checkBot(m, botID); err != nil {
@@ -218,6 +230,10 @@ func (s *BotService) Get(ctx context.Context, botID int) (*BotResult, error) {
 }
 
 // GetByCode calls imbot.v2.Bot.get by the bot's code.
+//
+// Bitrix24 method: [imbot.v2.Bot.get].
+//
+// [imbot.v2.Bot.get]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/bots/bot-get.html
 func (s *BotService) GetByCode(ctx context.Context, code string) (*BotResult, error) {
 	const m = "imbot.v2.Bot.get"
 	if strings.TrimSpace(code) == "" {
@@ -245,6 +261,10 @@ type BotList struct {
 }
 
 // List calls imbot.v2.Bot.list (bots/bot-list.md): the application's bots.
+//
+// Bitrix24 method: [imbot.v2.Bot.list].
+//
+// [imbot.v2.Bot.list]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/bots/bot-list.html
 func (s *BotService) List(ctx context.Context, o BotListOptions) (*BotList, error) {
 	const m = "imbot.v2.Bot.list"
 	p := params{}
@@ -270,6 +290,10 @@ func (s *BotService) List(ctx context.Context, o BotListOptions) (*BotList, erro
 // Unregister calls imbot.v2.Bot.unregister (bots/bot-unregister.md); the
 // portal drops the bot's event subscriptions itself (change-log.md
 // BOT-FIX-0501-1).
+//
+// Bitrix24 method: [imbot.v2.Bot.unregister].
+//
+// [imbot.v2.Bot.unregister]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/bots/bot-unregister.html
 func (s *BotService) Unregister(ctx context.Context, botID int) error {
 	const m = "imbot.v2.Bot.unregister"
 	if err := checkBot(m, botID); err != nil {

@@ -32,6 +32,10 @@ type ChatResult struct {
 }
 
 // Add calls imbot.v2.Chat.add (chats/chat-add.md).
+//
+// Bitrix24 method: [imbot.v2.Chat.add].
+//
+// [imbot.v2.Chat.add]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/chats/chat-add.html
 func (s *ChatService) Add(ctx context.Context, botID int, c NewChat) (*ChatResult, error) {
 	const m = "imbot.v2.Chat.add"
 	if err := checkBot(m, botID); err != nil {
@@ -50,6 +54,10 @@ func (s *ChatService) Add(ctx context.Context, botID int, c NewChat) (*ChatResul
 }
 
 // Get calls imbot.v2.Chat.get (chats/chat-get.md).
+//
+// Bitrix24 method: [imbot.v2.Chat.get].
+//
+// [imbot.v2.Chat.get]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/chats/chat-get.html
 func (s *ChatService) Get(ctx context.Context, botID int, dialog DialogID) (*Chat, error) {
 	const m = "imbot.v2.Chat.get"
 	if err := checkBotDialog(m, botID, dialog); err != nil {
@@ -73,6 +81,10 @@ type ChatUpdate struct {
 }
 
 // Update calls imbot.v2.Chat.update.
+//
+// Bitrix24 method: [imbot.v2.Chat.update].
+//
+// [imbot.v2.Chat.update]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/chats/chat-update.html
 func (s *ChatService) Update(ctx context.Context, botID int, dialog DialogID, u ChatUpdate) error {
 	const m = "imbot.v2.Chat.update"
 	if err := checkBotDialog(m, botID, dialog); err != nil {
@@ -85,6 +97,10 @@ func (s *ChatService) Update(ctx context.Context, botID int, dialog DialogID, u 
 }
 
 // Leave calls imbot.v2.Chat.leave: the bot leaves the chat.
+//
+// Bitrix24 method: [imbot.v2.Chat.leave].
+//
+// [imbot.v2.Chat.leave]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/chats/chat-leave.html
 func (s *ChatService) Leave(ctx context.Context, botID int, dialog DialogID) error {
 	const m = "imbot.v2.Chat.leave"
 	if err := checkBotDialog(m, botID, dialog); err != nil {
@@ -94,16 +110,28 @@ func (s *ChatService) Leave(ctx context.Context, botID int, dialog DialogID) err
 }
 
 // AddUsers calls imbot.v2.Chat.User.add (chats/chat-user-add.md).
+//
+// Bitrix24 method: [imbot.v2.Chat.User.add].
+//
+// [imbot.v2.Chat.User.add]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/chats/chat-user-add.html
 func (s *ChatService) AddUsers(ctx context.Context, botID int, dialog DialogID, userIDs ...int) error {
 	return s.userIDs(ctx, "imbot.v2.Chat.User.add", botID, dialog, userIDs)
 }
 
 // AddManagers calls imbot.v2.Chat.Manager.add (chats/chat-manager-add.md).
+//
+// Bitrix24 method: [imbot.v2.Chat.Manager.add].
+//
+// [imbot.v2.Chat.Manager.add]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/chats/chat-manager-add.html
 func (s *ChatService) AddManagers(ctx context.Context, botID int, dialog DialogID, userIDs ...int) error {
 	return s.userIDs(ctx, "imbot.v2.Chat.Manager.add", botID, dialog, userIDs)
 }
 
 // DeleteManagers calls imbot.v2.Chat.Manager.delete (chats/chat-manager-delete.md).
+//
+// Bitrix24 method: [imbot.v2.Chat.Manager.delete].
+//
+// [imbot.v2.Chat.Manager.delete]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/chats/chat-manager-delete.html
 func (s *ChatService) DeleteManagers(ctx context.Context, botID int, dialog DialogID, userIDs ...int) error {
 	return s.userIDs(ctx, "imbot.v2.Chat.Manager.delete", botID, dialog, userIDs)
 }
@@ -124,11 +152,19 @@ func (s *ChatService) userIDs(ctx context.Context, m string, botID int, dialog D
 }
 
 // DeleteUser calls imbot.v2.Chat.User.delete (chats/chat-user-delete.md).
+//
+// Bitrix24 method: [imbot.v2.Chat.User.delete].
+//
+// [imbot.v2.Chat.User.delete]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/chats/chat-user-delete.html
 func (s *ChatService) DeleteUser(ctx context.Context, botID int, dialog DialogID, userID int) error {
 	return s.userID(ctx, "imbot.v2.Chat.User.delete", botID, dialog, userID)
 }
 
 // SetOwner calls imbot.v2.Chat.setOwner (chats/chat-set-owner.md).
+//
+// Bitrix24 method: [imbot.v2.Chat.setOwner].
+//
+// [imbot.v2.Chat.setOwner]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/chats/chat-set-owner.html
 func (s *ChatService) SetOwner(ctx context.Context, botID int, dialog DialogID, userID int) error {
 	return s.userID(ctx, "imbot.v2.Chat.setOwner", botID, dialog, userID)
 }
@@ -154,6 +190,10 @@ type UserListOptions struct {
 }
 
 // Users calls imbot.v2.Chat.User.list.
+//
+// Bitrix24 method: [imbot.v2.Chat.User.list].
+//
+// [imbot.v2.Chat.User.list]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/chats/chat-user-list.html
 func (s *ChatService) Users(ctx context.Context, botID int, dialog DialogID, o UserListOptions) ([]User, error) {
 	const m = "imbot.v2.Chat.User.list"
 	if err := checkBotDialog(m, botID, dialog); err != nil {
@@ -202,6 +242,10 @@ const (
 // InputAction calls imbot.v2.Chat.InputAction.notify: show the bot's
 // action indicator in the dialog. code is an Action constant or "" for
 // "typing"; duration is 1–600 s, 0 for the portal's default.
+//
+// Bitrix24 method: [imbot.v2.Chat.InputAction.notify].
+//
+// [imbot.v2.Chat.InputAction.notify]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/ui/chat-input-action-notify.html
 func (s *ChatService) InputAction(ctx context.Context, botID int, dialog DialogID, code string, duration time.Duration) error {
 	const m = "imbot.v2.Chat.InputAction.notify"
 	if err := checkBotDialog(m, botID, dialog); err != nil {
@@ -226,6 +270,10 @@ func (s *ChatService) InputAction(ctx context.Context, botID int, dialog DialogI
 
 // TextField calls imbot.v2.Chat.TextField.enabled: turn the dialog's text
 // input on or off (ui/chat-text-field-enabled.md).
+//
+// Bitrix24 method: [imbot.v2.Chat.TextField.enabled].
+//
+// [imbot.v2.Chat.TextField.enabled]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/ui/chat-text-field-enabled.html
 func (s *ChatService) TextField(ctx context.Context, botID int, dialog DialogID, enabled bool) error {
 	const m = "imbot.v2.Chat.TextField.enabled"
 	if err := checkBotDialog(m, botID, dialog); err != nil {

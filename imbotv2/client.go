@@ -227,6 +227,10 @@ type Revision struct {
 // Revision calls imbot.v2.Revision.get, which needs neither botId nor
 // botToken: compare REST with the revision of change-log.md a feature
 // needs (this package follows revision 36).
+//
+// Bitrix24 method: [imbot.v2.Revision.get].
+//
+// [imbot.v2.Revision.get]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/revision-get.html
 func (c *Client) Revision(ctx context.Context) (*Revision, error) {
 	var r Revision
 	body := json.RawMessage(`{}`)

@@ -39,6 +39,10 @@ type CommandSpec struct {
 
 // Register calls imbot.v2.Command.register with the fields object
 // (change-log.md BOT-BC-0330-1: the flat legacy format ends 30.09.2026).
+//
+// Bitrix24 method: [imbot.v2.Command.register].
+//
+// [imbot.v2.Command.register]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/commands/command-register.html
 func (s *CommandService) Register(ctx context.Context, botID int, c CommandSpec) (*Command, error) {
 	const m = "imbot.v2.Command.register"
 	if err := checkBot(m, botID); err != nil {
@@ -94,6 +98,10 @@ type CommandUpdate struct {
 }
 
 // Update calls imbot.v2.Command.update.
+//
+// Bitrix24 method: [imbot.v2.Command.update].
+//
+// [imbot.v2.Command.update]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/commands/command-update.html
 func (s *CommandService) Update(ctx context.Context, botID, commandID int, u CommandUpdate) (*Command, error) {
 	const m = "imbot.v2.Command.update"
 	if err := checkBot(m, botID); err != nil {
@@ -139,6 +147,10 @@ func (s *CommandService) Update(ctx context.Context, botID, commandID int, u Com
 }
 
 // List calls imbot.v2.Command.list: the bot's commands.
+//
+// Bitrix24 method: [imbot.v2.Command.list].
+//
+// [imbot.v2.Command.list]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/commands/command-list.html
 func (s *CommandService) List(ctx context.Context, botID int) ([]Command, error) {
 	const m = "imbot.v2.Command.list"
 	if err := checkBot(m, botID); err != nil {
@@ -154,6 +166,10 @@ func (s *CommandService) List(ctx context.Context, botID int) ([]Command, error)
 }
 
 // Unregister calls imbot.v2.Command.unregister.
+//
+// Bitrix24 method: [imbot.v2.Command.unregister].
+//
+// [imbot.v2.Command.unregister]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/commands/command-unregister.html
 func (s *CommandService) Unregister(ctx context.Context, botID, commandID int) error {
 	const m = "imbot.v2.Command.unregister"
 	if err := checkBot(m, botID); err != nil {
@@ -168,6 +184,10 @@ func (s *CommandService) Unregister(ctx context.Context, botID, commandID int) e
 // Answer calls imbot.v2.Command.answer (commands/command-answer.md): the
 // reply to an ONIMBOTV2COMMANDADD, with its command.id, message.id and
 // chat.dialogId.
+//
+// Bitrix24 method: [imbot.v2.Command.answer].
+//
+// [imbot.v2.Command.answer]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/commands/command-answer.html
 func (s *CommandService) Answer(ctx context.Context, botID, commandID, messageID int, dialog DialogID, f MessageFields) error {
 	const m = "imbot.v2.Command.answer"
 	if err := checkBotDialog(m, botID, dialog); err != nil {

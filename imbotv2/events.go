@@ -66,6 +66,10 @@ type wireBatch struct {
 // Get calls imbot.v2.Event.get: it confirms the events below q.Offset and
 // returns the next ones. Only the application that registered the bot
 // receives its events (event-get.md); one consumer per bot.
+//
+// Bitrix24 method: [imbot.v2.Event.get].
+//
+// [imbot.v2.Event.get]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/events/event-get.html
 func (s *EventService) Get(ctx context.Context, botID int, q EventQuery) (*EventBatch, error) {
 	const m = "imbot.v2.Event.get"
 	if err := checkBot(m, botID); err != nil {

@@ -68,6 +68,10 @@ type UploadResult struct {
 
 // Upload calls imbot.v2.File.upload (files/file-upload.md): the file goes
 // to the dialog as a message of the bot.
+//
+// Bitrix24 method: [imbot.v2.File.upload].
+//
+// [imbot.v2.File.upload]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/files/file-upload.html
 func (s *FileService) Upload(ctx context.Context, botID int, dialog DialogID, u Upload) (*UploadResult, error) {
 	const m = "imbot.v2.File.upload"
 	if err := checkBotDialog(m, botID, dialog); err != nil {
@@ -96,6 +100,10 @@ func (s *FileService) Upload(ctx context.Context, botID int, dialog DialogID, u 
 // Download calls imbot.v2.File.download and returns the file's download
 // URL (files/file-download.md). The URL carries an access token: treat it
 // as a secret.
+//
+// Bitrix24 method: [imbot.v2.File.download].
+//
+// [imbot.v2.File.download]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/files/file-download.html
 func (s *FileService) Download(ctx context.Context, botID, fileID int) (bitrix.Secret, error) {
 	const m = "imbot.v2.File.download"
 	if err := checkBot(m, botID); err != nil {

@@ -158,6 +158,10 @@ type SendResult struct {
 }
 
 // Send calls imbot.v2.Chat.Message.send (messages/chat-message-send.md).
+//
+// Bitrix24 method: [imbot.v2.Chat.Message.send].
+//
+// [imbot.v2.Chat.Message.send]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/chat-message-send.html
 func (s *MessageService) Send(ctx context.Context, botID int, dialog DialogID, f MessageFields) (*SendResult, error) {
 	const m = "imbot.v2.Chat.Message.send"
 	if err := checkBotDialog(m, botID, dialog); err != nil {
@@ -176,6 +180,10 @@ func (s *MessageService) Send(ctx context.Context, botID int, dialog DialogID, f
 
 // Update calls imbot.v2.Chat.Message.update (messages/chat-message-update.md):
 // text, attach, keyboard and urlPreview of one of the bot's messages.
+//
+// Bitrix24 method: [imbot.v2.Chat.Message.update].
+//
+// [imbot.v2.Chat.Message.update]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/chat-message-update.html
 func (s *MessageService) Update(ctx context.Context, botID, messageID int, f MessageFields) error {
 	const m = "imbot.v2.Chat.Message.update"
 	if err := checkBot(m, botID); err != nil {
@@ -193,6 +201,10 @@ func (s *MessageService) Update(ctx context.Context, botID, messageID int, f Mes
 
 // Delete calls imbot.v2.Chat.Message.delete; complete removes it from the
 // database instead of the default soft delete.
+//
+// Bitrix24 method: [imbot.v2.Chat.Message.delete].
+//
+// [imbot.v2.Chat.Message.delete]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/chat-message-delete.html
 func (s *MessageService) Delete(ctx context.Context, botID, messageID int, complete bool) error {
 	const m = "imbot.v2.Chat.Message.delete"
 	if err := checkBot(m, botID); err != nil {
@@ -216,6 +228,10 @@ type MessageResult struct {
 
 // Get calls imbot.v2.Chat.Message.get (supervisor and personal bots only,
 // messages/chat-message-get.md).
+//
+// Bitrix24 method: [imbot.v2.Chat.Message.get].
+//
+// [imbot.v2.Chat.Message.get]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/chat-message-get.html
 func (s *MessageService) Get(ctx context.Context, botID, messageID int) (*MessageResult, error) {
 	const m = "imbot.v2.Chat.Message.get"
 	if err := checkBot(m, botID); err != nil {
@@ -242,6 +258,10 @@ type MessageContext struct {
 // Context calls imbot.v2.Chat.Message.getContext: the messages around
 // messageID, span on each side 1–50 (0: the portal's default, 50).
 // Supervisor and personal bots only (messages/chat-message-get-context.md).
+//
+// Bitrix24 method: [imbot.v2.Chat.Message.getContext].
+//
+// [imbot.v2.Chat.Message.getContext]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/chat-message-get-context.html
 func (s *MessageService) Context(ctx context.Context, botID, messageID, span int) (*MessageContext, error) {
 	const m = "imbot.v2.Chat.Message.getContext"
 	if err := checkBot(m, botID); err != nil {
@@ -274,6 +294,10 @@ type ReadResult struct {
 
 // Read calls imbot.v2.Chat.Message.read: mark the dialog read up to
 // messageID (0: everything) (messages/chat-message-read.md).
+//
+// Bitrix24 method: [imbot.v2.Chat.Message.read].
+//
+// [imbot.v2.Chat.Message.read]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/chat-message-read.html
 func (s *MessageService) Read(ctx context.Context, botID int, dialog DialogID, messageID int) (*ReadResult, error) {
 	const m = "imbot.v2.Chat.Message.read"
 	if err := checkBotDialog(m, botID, dialog); err != nil {
@@ -296,11 +320,19 @@ func (s *MessageService) Read(ctx context.Context, botID int, dialog DialogID, m
 // AddReaction calls imbot.v2.Chat.Message.Reaction.add with a reaction
 // code such as "like" (messages/chat-message-reaction-add.md#reactions;
 // the list may change without notice, so the SDK does not check it).
+//
+// Bitrix24 method: [imbot.v2.Chat.Message.Reaction.add].
+//
+// [imbot.v2.Chat.Message.Reaction.add]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/chat-message-reaction-add.html
 func (s *MessageService) AddReaction(ctx context.Context, botID, messageID int, reaction string) error {
 	return s.reaction(ctx, "imbot.v2.Chat.Message.Reaction.add", botID, messageID, reaction)
 }
 
 // DeleteReaction calls imbot.v2.Chat.Message.Reaction.delete.
+//
+// Bitrix24 method: [imbot.v2.Chat.Message.Reaction.delete].
+//
+// [imbot.v2.Chat.Message.Reaction.delete]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/chat-message-reaction-delete.html
 func (s *MessageService) DeleteReaction(ctx context.Context, botID, messageID int, reaction string) error {
 	return s.reaction(ctx, "imbot.v2.Chat.Message.Reaction.delete", botID, messageID, reaction)
 }

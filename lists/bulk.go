@@ -44,6 +44,10 @@ type Update struct {
 // (ERROR_ELEMENT_ALREADY_EXISTS after an unknown outcome is looked up too).
 // Commands the portal did not run (missing from its answer) are sent
 // again. This is repeated at most 3 times.
+//
+// Bitrix24 method: [lists.element.add].
+//
+// [lists.element.add]: https://apidocs.bitrix24.com/api-reference/lists/elements/lists-element-add.html
 func (e *Elements) AddMany(ctx context.Context, els []NewElement) ([]BulkResult, error) {
 	const method = "lists.element.add"
 	params := make([]bitrix.Params, len(els))
@@ -188,6 +192,10 @@ func (e *Elements) lookup(ctx context.Context, field string, vals []any, found f
 // element. An update whose answer was lost keeps an error matching
 // [bitrix.ErrMaybeApplied]: an update sends the whole element, so repeating
 // it is harmless, but the SDK leaves that decision to the caller.
+//
+// Bitrix24 method: [lists.element.update].
+//
+// [lists.element.update]: https://apidocs.bitrix24.com/api-reference/lists/elements/lists-element-update.html
 func (e *Elements) UpdateMany(ctx context.Context, items []Update) ([]BulkResult, error) {
 	const method = "lists.element.update"
 	params := make([]bitrix.Params, len(items))
@@ -217,6 +225,10 @@ func (e *Elements) UpdateMany(ctx context.Context, items []Update) ([]BulkResult
 // lost, the elements are looked up: those that are gone are reported as
 // deleted (Recovered), those that still exist are deleted again (at most
 // 3 rounds).
+//
+// Bitrix24 method: [lists.element.delete].
+//
+// [lists.element.delete]: https://apidocs.bitrix24.com/api-reference/lists/elements/lists-element-delete.html
 func (e *Elements) DeleteMany(ctx context.Context, refs []Ref) ([]BulkResult, error) {
 	const method = "lists.element.delete"
 	params := make([]bitrix.Params, len(refs))

@@ -88,6 +88,10 @@ func (e *Elements) query(method string, q Query) (bitrix.Query, error) {
 
 // List returns one page (up to 50 elements) of lists.element.get, starting
 // at start (0, then the returned Response.Next while it is not 0).
+//
+// Bitrix24 method: [lists.element.get].
+//
+// [lists.element.get]: https://apidocs.bitrix24.com/api-reference/lists/elements/lists-element-get.html
 func (e *Elements) List(ctx context.Context, q Query, start int) ([]Element, *bitrix.Response, error) {
 	const method = "lists.element.get"
 	bq, err := e.query(method, q)
@@ -116,6 +120,10 @@ func (e *Elements) List(ctx context.Context, q Query, start int) ([]Element, *bi
 // [bitrix.All]): without an Order, or ordered by ID ascending, it runs the
 // fast ID scan (filter >ID, start=-1, pages chained in batches of up to
 // 2,500 rows); otherwise it pages by offset. An error is yielded once, last.
+//
+// Bitrix24 method: [lists.element.get].
+//
+// [lists.element.get]: https://apidocs.bitrix24.com/api-reference/lists/elements/lists-element-get.html
 func (e *Elements) All(ctx context.Context, q Query) iter.Seq2[Element, error] {
 	const method = "lists.element.get"
 	bq, err := e.query(method, q)
@@ -156,6 +164,10 @@ func (e *Elements) elementParams(method string, ref Ref) (bitrix.Params, error) 
 // Get returns one element by id or code (lists.element.get with
 // ELEMENT_ID or ELEMENT_CODE). fields, when given, is the SELECT list. A
 // missing element is an error matching [bitrix.ErrNotFound].
+//
+// Bitrix24 method: [lists.element.get].
+//
+// [lists.element.get]: https://apidocs.bitrix24.com/api-reference/lists/elements/lists-element-get.html
 func (e *Elements) Get(ctx context.Context, ref Ref, fields ...string) (*Element, error) {
 	const method = "lists.element.get"
 	p, err := e.elementParams(method, ref)
@@ -201,6 +213,10 @@ func splitList(raw json.RawMessage) ([]json.RawMessage, error) {
 // portal's unique codes make safe (a duplicate is refused with
 // ERROR_ELEMENT_ALREADY_EXISTS and then looked up again). An add is never
 // replayed blindly.
+//
+// Bitrix24 method: [lists.element.add].
+//
+// [lists.element.add]: https://apidocs.bitrix24.com/api-reference/lists/elements/lists-element-add.html
 func (e *Elements) Add(ctx context.Context, el NewElement) (int, error) {
 	const method = "lists.element.add"
 	p, err := e.addParams(method, el)
@@ -272,6 +288,10 @@ func (e *Elements) addParams(method string, el NewElement) (bitrix.Params, error
 // The portal clears every field that is not sent (file properties keep
 // their files). To change some fields and keep the others, use
 // [Elements.Patch], or send the old values with [Keep].
+//
+// Bitrix24 method: [lists.element.update].
+//
+// [lists.element.update]: https://apidocs.bitrix24.com/api-reference/lists/elements/lists-element-update.html
 func (e *Elements) Update(ctx context.Context, ref Ref, f Fields) error {
 	const method = "lists.element.update"
 	p, err := e.updateParams(method, ref, f)
@@ -305,6 +325,12 @@ var patchKeep = []string{"SORT", "ACTIVE_FROM", "ACTIVE_TO", "PREVIEW_TEXT", "DE
 // Patch is a read-modify-write, not atomic: a change made by someone else
 // between the read and the write is overwritten. File properties
 // (F, S:DiskFile) are not re-sent: the portal keeps them on update.
+//
+// Bitrix24 methods: [lists.field.get], [lists.element.get], [lists.element.update].
+//
+// [lists.field.get]: https://apidocs.bitrix24.com/api-reference/lists/fields/lists-field-get.html
+// [lists.element.get]: https://apidocs.bitrix24.com/api-reference/lists/elements/lists-element-get.html
+// [lists.element.update]: https://apidocs.bitrix24.com/api-reference/lists/elements/lists-element-update.html
 func (e *Elements) Patch(ctx context.Context, ref Ref, f Fields) error {
 	const method = "lists.element.update"
 	if _, err := e.elementParams(method, ref); err != nil {
@@ -377,6 +403,10 @@ func (e *Elements) Patch(ctx context.Context, ref Ref, f Fields) error {
 }
 
 // Delete deletes an element (lists.element.delete).
+//
+// Bitrix24 method: [lists.element.delete].
+//
+// [lists.element.delete]: https://apidocs.bitrix24.com/api-reference/lists/elements/lists-element-delete.html
 func (e *Elements) Delete(ctx context.Context, ref Ref) error {
 	const method = "lists.element.delete"
 	p, err := e.elementParams(method, ref)
@@ -388,6 +418,10 @@ func (e *Elements) Delete(ctx context.Context, ref Ref) error {
 
 // FileURLs returns the download URLs (relative to the portal) of the files
 // in a file property of an element (lists.element.get.file.url).
+//
+// Bitrix24 method: [lists.element.get.file.url].
+//
+// [lists.element.get.file.url]: https://apidocs.bitrix24.com/api-reference/lists/elements/lists-element-get-file-url.html
 func (e *Elements) FileURLs(ctx context.Context, ref Ref, propertyID int) ([]string, error) {
 	const method = "lists.element.get.file.url"
 	p, err := e.elementParams(method, ref)
@@ -418,6 +452,10 @@ func (e *Elements) FileURLs(ctx context.Context, ref Ref, propertyID int) ([]str
 }
 
 // Fields returns the list's fields (lists.field.get); see [Client.Fields].
+//
+// Bitrix24 method: [lists.field.get].
+//
+// [lists.field.get]: https://apidocs.bitrix24.com/api-reference/lists/fields/lists-field-get.html
 func (e *Elements) Fields(ctx context.Context) ([]Field, error) {
 	return e.c.fields(ctx, e.typ, e.list, e.socnet, "")
 }

@@ -59,6 +59,10 @@ func deref(s *string) string {
 
 // Lists returns every list of a type (lists.get, all pages). For group
 // lists pass the group in socnetGroupID (0 otherwise).
+//
+// Bitrix24 method: [lists.get].
+//
+// [lists.get]: https://apidocs.bitrix24.com/api-reference/lists/lists/lists-get.html
 func (c *Client) Lists(ctx context.Context, iblockType IBlockType, socnetGroupID int) ([]List, error) {
 	const method = "lists.get"
 	if strings.TrimSpace(string(iblockType)) == "" {
@@ -85,6 +89,10 @@ func (c *Client) Lists(ctx context.Context, iblockType IBlockType, socnetGroupID
 
 // Get returns one list by id or code (lists.get with IBLOCK_ID or
 // IBLOCK_CODE). A missing list matches [bitrix.ErrNotFound].
+//
+// Bitrix24 method: [lists.get].
+//
+// [lists.get]: https://apidocs.bitrix24.com/api-reference/lists/lists/lists-get.html
 func (c *Client) Get(ctx context.Context, iblockType IBlockType, list Ref) (*List, error) {
 	const method = "lists.get"
 	p, err := listParams(method, iblockType, list, 0)
@@ -205,12 +213,20 @@ func rawText(raw json.RawMessage) string {
 
 // Fields returns the fields of a list (lists.field.get without FIELD_ID),
 // ordered by SORT.
+//
+// Bitrix24 method: [lists.field.get].
+//
+// [lists.field.get]: https://apidocs.bitrix24.com/api-reference/lists/fields/lists-field-get.html
 func (c *Client) Fields(ctx context.Context, iblockType IBlockType, list Ref) ([]Field, error) {
 	return c.fields(ctx, iblockType, list, 0, "")
 }
 
 // Field returns one field (lists.field.get with FIELD_ID, e.g. "NAME" or
 // "PROPERTY_1151").
+//
+// Bitrix24 method: [lists.field.get].
+//
+// [lists.field.get]: https://apidocs.bitrix24.com/api-reference/lists/fields/lists-field-get.html
 func (c *Client) Field(ctx context.Context, iblockType IBlockType, list Ref, fieldID string) (*Field, error) {
 	if strings.TrimSpace(fieldID) == "" {
 		return nil, invalid("lists.field.get", "FIELD_ID", "required")
