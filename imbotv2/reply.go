@@ -30,7 +30,7 @@ type Replyable interface {
 // imbot.v2/events/events.md#bot-format; see webhook.BotClient), else the
 // portal's client (webhook.PortalClient). A bot registered through an
 // inbound webhook gets no tokens in its events: give its Client with
-// [ReplyVia]. Blank text is a validation error, sent nowhere.
+// [ReplyVia]. Empty text is a validation error, sent nowhere.
 func Reply[D Replyable](ctx context.Context, d *D, text string) error {
 	if d == nil {
 		return errors.New("imbotv2: Reply: nil event data")
