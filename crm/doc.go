@@ -3,7 +3,7 @@
 // smart processes), crm.item.productrow.*, and the legacy
 // crm.deal.productrows.get/set.
 //
-//	c, _ := bitrix.New(bitrix.WebhookURL("https://portal.bitrix24.com/rest/1/s3cr3t/"))
+//	c, err := bitrix.New(bitrix.WebhookURL(os.Getenv("B24_WEBHOOK_URL")))
 //	cc, err := crm.New(c)
 //	deals := cc.Items(crm.Deal)
 //	deal, err := deals.Add(ctx, crm.Fields{"title": "Order 1001", "opportunity": crm.MustDecimal("99.90")})

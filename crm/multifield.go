@@ -4,7 +4,7 @@ import "github.com/b24go/sdk/bitrix"
 
 // Multifield is one value of a lead's, contact's or company's PHONE, EMAIL,
 // WEB or IM multi-field: the crm_multifield object of the Bitrix24 docs
-// (api-reference/crm/data-types.md#crm_multifield), with its wire names
+// (https://apidocs.bitrix24.com/api-reference/crm/data-types.html#crm_multifield), with its wire names
 // ID, TYPE_ID, VALUE and VALUE_TYPE.
 //
 // The classic methods (crm.lead.add, crm.contact.add, crm.company.add and
@@ -14,7 +14,7 @@ import "github.com/b24go/sdk/bitrix"
 //
 // which is sent as fields[PHONE][0][VALUE]=+1 555 0100 and
 // fields[PHONE][0][VALUE_TYPE]=WORK, the shape of the crm.lead.add example
-// (api-reference/crm/leads/crm-lead-add.md). Decoding the PHONE or EMAIL
+// (https://apidocs.bitrix24.com/api-reference/crm/leads/crm-lead-add.html). Decoding the PHONE or EMAIL
 // list of crm.lead.get into a []Multifield fills all four fields.
 type Multifield struct {
 	// ID identifies a stored value (the classic get and list methods
@@ -31,7 +31,7 @@ type Multifield struct {
 }
 
 // PhoneType is the VALUE_TYPE of a phone number. The values are those
-// api-reference/crm/data-types.md#crm_multifield lists for phones.
+// https://apidocs.bitrix24.com/api-reference/crm/data-types.html#crm_multifield lists for phones.
 type PhoneType string
 
 // The documented phone value types.
@@ -46,7 +46,7 @@ const (
 )
 
 // EmailType is the VALUE_TYPE of an e-mail address. The values are those
-// api-reference/crm/data-types.md#crm_multifield lists for e-mail.
+// https://apidocs.bitrix24.com/api-reference/crm/data-types.html#crm_multifield lists for e-mail.
 type EmailType string
 
 // The documented e-mail value types.

@@ -20,7 +20,7 @@ const (
 
 // Product row types (type / TYPE; read-only, the portal takes it from the
 // catalog). The values are the documented ones of crm_item_product_row.type
-// in api-reference/crm/data-types.md.
+// in https://apidocs.bitrix24.com/api-reference/crm/data-types.html.
 const (
 	ProductTypeSimple              = 1 // simple product
 	ProductTypeBundle              = 2 // bundle
@@ -40,7 +40,7 @@ const (
 // PriceBrutto (before discount, with tax), PriceAccount (Price in the
 // report currency) and, for percent discounts, DiscountSum. The derived
 // fields, XMLID, Type and StoreID are read-only
-// (api-reference/crm/universal/product-rows/crm-item-productrow-fields.md):
+// (https://apidocs.bitrix24.com/api-reference/crm/universal/product-rows/crm-item-productrow-fields.html):
 // writes send only productId, productName, price, quantity, discountTypeId,
 // discountRate, discountSum, taxRate, taxIncluded, measureCode, measureName
 // and sort, and leave out the ones that are zero — so a zero Quantity means

@@ -30,13 +30,13 @@
 // names the field (it matches [bitrix.ErrInvalidArgument]); no request is
 // sent then. The portal's own answers are [*bitrix.APIError] values: unknown
 // bots and commands (BOT_ID_ERROR, COMMAND_ID_ERROR) match
-// [bitrix.ErrNotFound]; MESSAGE_ID_ERROR, documented as "Message ID can't be
-// empty" and also the fake's answer for a message the bot cannot address,
-// matches [bitrix.ErrInvalidArgument]; APP_ID_ERROR, ACCESS_ERROR and
+// [bitrix.ErrNotFound]; MESSAGE_ID_ERROR (documented as "Message ID can't
+// be empty") matches [bitrix.ErrInvalidArgument]; APP_ID_ERROR, ACCESS_ERROR and
 // CANT_EDIT_MESSAGE match [bitrix.ErrAccessDenied]; MAX_COUNT_ERROR matches
 // [bitrix.ErrLimitReached] and WITHOUT_CHANGES [bitrix.ErrWithoutChanges].
 //
-// The v1 imbot.* API is marked deprecated by Bitrix24 in favour of
-// imbot.v2.*, but it is what current portals and the event payloads of
-// package events speak.
+// Bitrix24 marks the v1 imbot.* API deprecated and offers Chatbots 2.0
+// (imbot.v2.*, package imbotv2) for new bots. Use this package for bots
+// registered through v1; a bot gets events only in the version it was
+// registered with.
 package imbot
