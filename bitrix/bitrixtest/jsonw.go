@@ -60,84 +60,111 @@ func appendJSON(b []byte, v any) []byte {
 		}
 		return append(b, x...)
 	case *obj:
-		b = append(b, '{')
-		for i, k := range x.keys {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, k)
-			b = append(b, ':')
-			b = appendJSON(b, x.vals[i])
-		}
-		return append(b, '}')
+		return appendObj(b, x)
 	case *phpform.Map:
-		if x == nil {
-			return append(b, "null"...)
-		}
-		list := x.IsList()
-		if list {
-			b = append(b, '[')
-		} else {
-			b = append(b, '{')
-		}
-		for i, k := range x.Keys() {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			if !list {
-				b = appendString(b, k)
-				b = append(b, ':')
-			}
-			e, _ := x.Get(k)
-			b = appendJSON(b, e)
-		}
-		if list {
-			return append(b, ']')
-		}
-		return append(b, '}')
+		return appendPHPMap(b, x)
 	case keyedObject:
-		b = append(b, '{')
-		for i, k := range x.m.Keys() {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, k)
-			b = append(b, ':')
-			e, _ := x.m.Get(k)
-			b = appendJSON(b, e)
-		}
-		return append(b, '}')
+		return appendKeyed(b, x)
 	case []any:
-		b = append(b, '[')
-		for i, e := range x {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSON(b, e)
-		}
-		return append(b, ']')
+		return appendList(b, x)
 	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		b = append(b, '{')
-		for i, k := range keys {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, k)
-			b = append(b, ':')
-			b = appendJSON(b, x[k])
-		}
-		return append(b, '}')
+		return appendMap(b, x)
+
 	}
 	js, err := json.Marshal(v)
 	if err != nil {
 		return append(b, "null"...)
 	}
 	return append(b, js...)
+}
+
+// appendObj writes an ordered object.
+func appendObj(b []byte, x *obj) []byte {
+	b = append(b, '{')
+	for i, k := range x.keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, k)
+		b = append(b, ':')
+		b = appendJSON(b, x.vals[i])
+	}
+	return append(b, '}')
+}
+
+// appendPHPMap writes a *phpform.Map: a list (an empty map too, PHP's []) as
+// an array, anything else as an object.
+func appendPHPMap(b []byte, x *phpform.Map) []byte {
+	if x == nil {
+		return append(b, "null"...)
+	}
+	list := x.IsList()
+	if list {
+		b = append(b, '[')
+	} else {
+		b = append(b, '{')
+	}
+	for i, k := range x.Keys() {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if !list {
+			b = appendString(b, k)
+			b = append(b, ':')
+		}
+		e, _ := x.Get(k)
+		b = appendJSON(b, e)
+	}
+	if list {
+		return append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// appendKeyed writes the map as an object even when its keys are 0..n-1.
+func appendKeyed(b []byte, x keyedObject) []byte {
+	b = append(b, '{')
+	for i, k := range x.m.Keys() {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, k)
+		b = append(b, ':')
+		e, _ := x.m.Get(k)
+		b = appendJSON(b, e)
+	}
+	return append(b, '}')
+}
+
+// appendList writes an array.
+func appendList(b []byte, x []any) []byte {
+	b = append(b, '[')
+	for i, e := range x {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSON(b, e)
+	}
+	return append(b, ']')
+}
+
+// appendMap writes an object with sorted keys, as encoding/json does.
+func appendMap(b []byte, x map[string]any) []byte {
+	keys := make([]string, 0, len(x))
+	for k := range x {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, k)
+		b = append(b, ':')
+		b = appendJSON(b, x[k])
+	}
+	return append(b, '}')
 }
 
 func appendFloat(b []byte, f float64) []byte {

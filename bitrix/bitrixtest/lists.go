@@ -186,80 +186,17 @@ func (s *Server) writeProps(ib *listIBlock, e *listElement, fields *phpform.Map,
 			e.sort = toInt(v)
 			continue
 		}
-		if !strings.HasPrefix(up, "PROPERTY_") {
+		rest, isProp := strings.CutPrefix(up, "PROPERTY_")
+		if !isProp {
 			continue
 		}
-		rest := up[len("PROPERTY_"):]
-		if strings.HasSuffix(rest, "_DEL") {
-			pid := toInt(strings.TrimSuffix(rest, "_DEL"))
-			del := idSet(v)
-			var kept []propValue
-			for _, pv := range e.props[pid] {
-				if !del[strconv.Itoa(pv.id)] {
-					kept = append(kept, pv)
-				}
-			}
-			e.props[pid] = kept
+		if del, isDel := strings.CutSuffix(rest, "_DEL"); isDel {
+			e.deleteValues(toInt(del), idSet(v))
 			continue
 		}
-		pid := toInt(rest)
-		f := ib.field(pid)
-		if f == nil {
-			continue
-		}
-		old := map[int]propValue{}
-		for _, pv := range e.props[pid] {
-			old[pv.id] = pv
-		}
-		var vals []propValue
-		if f.Type == "F" {
-			vals = e.props[pid] // new files are added
-		}
-		add := func(key string, x any) *APIError {
-			if m, ok := x.(*phpform.Map); ok && ciHas(m, "VALUE") {
-				x = ciGet(m, "VALUE")
-			}
-			if f.Type == "F" {
-				name, data, err := fileValue(x)
-				if err != nil {
-					return err
-				}
-				if name == "" && data == "" {
-					return nil
-				}
-				s.lists.nextVal++
-				vals = append(vals, propValue{id: s.lists.nextVal, value: strconv.Itoa(s.lists.nextVal), file: name})
-				return nil
-			}
-			sv, isLeaf := phpform.LeafString(x)
-			if !isLeaf || sv == "" {
-				return nil
-			}
-			if id, err := strconv.Atoi(key); err == nil {
-				if pv, ok := old[id]; ok {
-					pv.value = sv
-					vals = append(vals, pv)
-					return nil
-				}
-			}
-			s.lists.nextVal++
-			vals = append(vals, propValue{id: s.lists.nextVal, value: sv})
-			return nil
-		}
-		if m, ok := v.(*phpform.Map); ok && !(ciHas(m, "VALUE") || f.Type == "F" && m.IsList() && m.Len() == 2 && !f.Multiple && isFilePair(m)) {
-			for _, key := range m.Keys() {
-				x, _ := m.Get(key)
-				if err := add(key, x); err != nil {
-					return err
-				}
-			}
-		} else if err := add("", v); err != nil {
+		if err := s.writeProp(ib, e, toInt(rest), v); err != nil {
 			return err
 		}
-		if !f.Multiple && len(vals) > 1 {
-			vals = vals[len(vals)-1:]
-		}
-		e.props[pid] = vals
 	}
 	for _, f := range ib.fields {
 		if f.Required && len(e.props[f.ID]) == 0 {
@@ -269,6 +206,89 @@ func (s *Server) writeProps(ib *listIBlock, e *listElement, fields *phpform.Map,
 	if e.name == "" {
 		return errf(400, "ERROR_ADD_ELEMENT", "Field \"Name\" is required")
 	}
+	return nil
+}
+
+// deleteValues drops the values of property pid whose ids are in del
+// (PROPERTY_<id>_DEL).
+func (e *listElement) deleteValues(pid int, del map[string]bool) {
+	var kept []propValue
+	for _, pv := range e.props[pid] {
+		if !del[strconv.Itoa(pv.id)] {
+			kept = append(kept, pv)
+		}
+	}
+	e.props[pid] = kept
+}
+
+// writeProp sets property pid of the element from v (PROPERTY_<id>).
+func (s *Server) writeProp(ib *listIBlock, e *listElement, pid int, v any) *APIError {
+	f := ib.field(pid)
+	if f == nil {
+		return nil
+	}
+	w := propWriter{s: s, f: f, old: map[int]propValue{}}
+	for _, pv := range e.props[pid] {
+		w.old[pv.id] = pv
+	}
+	if f.Type == "F" {
+		w.vals = e.props[pid] // new files are added
+	}
+	if m, ok := v.(*phpform.Map); ok && !(ciHas(m, "VALUE") || f.Type == "F" && m.IsList() && m.Len() == 2 && !f.Multiple && isFilePair(m)) {
+		for _, key := range m.Keys() {
+			x, _ := m.Get(key)
+			if err := w.add(key, x); err != nil {
+				return err
+			}
+		}
+	} else if err := w.add("", v); err != nil {
+		return err
+	}
+	if !f.Multiple && len(w.vals) > 1 {
+		w.vals = w.vals[len(w.vals)-1:]
+	}
+	e.props[pid] = w.vals
+	return nil
+}
+
+// propWriter collects the new values of one property.
+type propWriter struct {
+	s    *Server
+	f    *ListField
+	old  map[int]propValue // the values before, by id
+	vals []propValue
+}
+
+// add adds value x sent under key (a value id keeps that id).
+func (w *propWriter) add(key string, x any) *APIError {
+	if m, ok := x.(*phpform.Map); ok && ciHas(m, "VALUE") {
+		x = ciGet(m, "VALUE")
+	}
+	if w.f.Type == "F" {
+		name, data, err := fileValue(x)
+		if err != nil {
+			return err
+		}
+		if name == "" && data == "" {
+			return nil
+		}
+		w.s.lists.nextVal++
+		w.vals = append(w.vals, propValue{id: w.s.lists.nextVal, value: strconv.Itoa(w.s.lists.nextVal), file: name})
+		return nil
+	}
+	sv, isLeaf := phpform.LeafString(x)
+	if !isLeaf || sv == "" {
+		return nil
+	}
+	if id, err := strconv.Atoi(key); err == nil {
+		if pv, ok := w.old[id]; ok {
+			pv.value = sv
+			w.vals = append(w.vals, pv)
+			return nil
+		}
+	}
+	w.s.lists.nextVal++
+	w.vals = append(w.vals, propValue{id: w.s.lists.nextVal, value: sv})
 	return nil
 }
 

@@ -496,16 +496,9 @@ func imbotV2BotRegister(c *Request) (Result, error) {
 	if f == nil {
 		return Result{}, v2err(400, "BOT_CODE_REQUIRED", "Bot code is required")
 	}
-	token := f.String("botToken")
-	if c.auth.kind == AuthWebhook {
-		if token == "" {
-			// bot-register.md passes botToken in fields; quick-start.md at
-			// the top level. The fake takes fields.botToken only.
-			return Result{}, v2err(400, "BOT_TOKEN_NOT_SPECIFIED", "Bot token is not specified")
-		}
-		if len([]rune(token)) > 40 { // change-log.md BOT-BC-0506-1 (from 06.08.2026)
-			return Result{}, v2err(400, "BOT_TOKEN_INVALID_LENGTH", "Bot token must not be longer than 40 characters")
-		}
+	token, e := c.v2registerToken(f)
+	if e != nil {
+		return Result{}, e
 	}
 	code := f.String("code")
 	if code == "" {
@@ -536,21 +529,9 @@ func imbotV2BotRegister(c *Request) (Result, error) {
 	if !slices.Contains([]string{"bot", "network", "openline", "supervisor", "personal"}, typ) {
 		return Result{}, v2err(400, "BOT_INVALID_TYPE", "Invalid bot type")
 	}
-	mode := f.String("eventMode")
-	if mode == "" {
-		mode = "fetch"
-	}
-	if mode != "fetch" && mode != "webhook" {
-		return Result{}, v2err(400, "BOT_INVALID_EVENT_MODE", "Invalid event mode")
-	}
-	hook := f.String("webhookUrl")
-	if mode == "webhook" {
-		if hook == "" {
-			return Result{}, v2err(400, "BOT_WEBHOOK_URL_REQUIRED", "Webhook URL is required")
-		}
-		if !validURL(hook) {
-			return Result{}, v2err(400, "BOT_INVALID_CALLBACK", "Invalid callback URL")
-		}
+	mode, hook, e := v2eventMode(f)
+	if e != nil {
+		return Result{}, e
 	}
 	n := 0
 	for _, b := range c.s.v2.bots {
@@ -574,6 +555,46 @@ func imbotV2BotRegister(c *Request) (Result, error) {
 	}
 	c.s.v2.bots[id] = b
 	return ok(map[string]any{"bot": c.s.v2botObject(b), "users": []any{c.s.v2user(id)}})
+}
+
+// v2registerToken reads fields.botToken, which a bot registered through an
+// inbound webhook needs.
+func (c *Request) v2registerToken(f *phpform.Map) (string, *APIError) {
+	token := f.String("botToken")
+	if c.auth.kind != AuthWebhook {
+		return token, nil
+	}
+	if token == "" {
+		// bot-register.md passes botToken in fields; quick-start.md at
+		// the top level. The fake takes fields.botToken only.
+		return "", v2err(400, "BOT_TOKEN_NOT_SPECIFIED", "Bot token is not specified")
+	}
+	if len([]rune(token)) > 40 { // change-log.md BOT-BC-0506-1 (from 06.08.2026)
+		return "", v2err(400, "BOT_TOKEN_INVALID_LENGTH", "Bot token must not be longer than 40 characters")
+	}
+	return token, nil
+}
+
+// v2eventMode reads fields.eventMode (default fetch) and, for webhook,
+// fields.webhookUrl.
+func v2eventMode(f *phpform.Map) (mode, hook string, e *APIError) {
+	mode = f.String("eventMode")
+	if mode == "" {
+		mode = "fetch"
+	}
+	if mode != "fetch" && mode != "webhook" {
+		return "", "", v2err(400, "BOT_INVALID_EVENT_MODE", "Invalid event mode")
+	}
+	hook = f.String("webhookUrl")
+	if mode == "webhook" {
+		if hook == "" {
+			return "", "", v2err(400, "BOT_WEBHOOK_URL_REQUIRED", "Webhook URL is required")
+		}
+		if !validURL(hook) {
+			return "", "", v2err(400, "BOT_INVALID_CALLBACK", "Invalid callback URL")
+		}
+	}
+	return mode, hook, nil
 }
 
 // imbotV2BotUpdate implements imbot.v2.Bot.update.

@@ -98,8 +98,15 @@ func TestBots(t *testing.T) {
 	k := newSink(t)
 	tok := s.IssueToken(1)
 	call := func(method string, p map[string]any) resp { return callToken(t, s, method, tok.AccessToken, p) }
+	botID, hookBot, cmdID := botsRegister(t, s, k, call)
+	botsMessages(t, s, call, botID, cmdID)
+	botsChats(t, s, call, botID, hookBot)
+}
+
+// botsRegister: imbot.register for apps and webhooks, limits, a command.
+func botsRegister(t *testing.T, s *Server, k *sink, call func(string, map[string]any) resp) (botID, hookBot, cmdID int) {
 	reg := map[string]any{"CODE": "echo", "EVENT_HANDLER": k.url("/bot"), "PROPERTIES": map[string]any{"NAME": "Echo"}}
-	botID := num(mustOK(t, call("imbot.register", reg)))
+	botID = num(mustOK(t, call("imbot.register", reg)))
 	if r := call("imbot.register", map[string]any{"EVENT_HANDLER": k.url("/bot")}); r.Body["error"] != "CODE_ERROR" {
 		t.Errorf("no code: %s", r.Raw)
 	}
@@ -107,7 +114,7 @@ func TestBots(t *testing.T) {
 	if r := callHook(t, s, "imbot.register", reg); r.Status != 403 || r.Body["error"] != "ACCESS_DENIED" {
 		t.Errorf("webhook without CLIENT_ID: %s", r.Raw)
 	}
-	hookBot := num(mustOK(t, callHook(t, s, "imbot.register", map[string]any{"CODE": "hb", "CLIENT_ID": "cid1", "EVENT_HANDLER": k.url("/hb"), "PROPERTIES": map[string]any{"NAME": "HB"}})))
+	hookBot = num(mustOK(t, callHook(t, s, "imbot.register", map[string]any{"CODE": "hb", "CLIENT_ID": "cid1", "EVENT_HANDLER": k.url("/hb"), "PROPERTIES": map[string]any{"NAME": "HB"}})))
 	if r := callHook(t, s, "imbot.message.add", map[string]any{"BOT_ID": hookBot, "DIALOG_ID": "1", "MESSAGE": "x"}); r.Body["error"] != "ACCESS_DENIED" {
 		t.Errorf("webhook call without CLIENT_ID: %s", r.Raw)
 	}
@@ -130,8 +137,12 @@ func TestBots(t *testing.T) {
 	if get(list, itoa(botID), "CODE") != "echo" {
 		t.Errorf("bot.list: %v", list)
 	}
-	cmdID := num(mustOK(t, call("imbot.command.register", map[string]any{"BOT_ID": botID, "COMMAND": "echo", "EVENT_COMMAND_ADD": k.url("/cmd"), "LANG": []map[string]string{{"LANGUAGE_ID": "en", "TITLE": "Echo"}}})))
+	cmdID = num(mustOK(t, call("imbot.command.register", map[string]any{"BOT_ID": botID, "COMMAND": "echo", "EVENT_COMMAND_ADD": k.url("/cmd"), "LANG": []map[string]string{{"LANGUAGE_ID": "en", "TITLE": "Echo"}}})))
+	return botID, hookBot, cmdID
+}
 
+// botsMessages: a user writes to the bot, the bot answers, a command.
+func botsMessages(t *testing.T, s *Server, call func(string, map[string]any) resp, botID, cmdID int) {
 	// A user writes to the bot: ONIMBOTMESSAGEADD with the documented shape.
 	msgID, err := s.SendBotMessage(botID, 2, "Hello")
 	if err != nil {
@@ -178,7 +189,10 @@ func TestBots(t *testing.T) {
 	}
 	cmdMsg := num(get(ev, "data", "COMMAND", itoa(cmdID), "MESSAGE_ID"))
 	mustOK(t, call("imbot.command.answer", map[string]any{"COMMAND_ID": cmdID, "MESSAGE_ID": cmdMsg, "MESSAGE": "test"}))
+}
 
+// botsChats: chats, join events, mentions, deletion, webhook bot events.
+func botsChats(t *testing.T, s *Server, call func(string, map[string]any) resp, botID, hookBot int) {
 	// Chats: create, add, join event, dialog.get.
 	chatID := num(mustOK(t, call("imbot.chat.add", map[string]any{"BOT_ID": botID, "TITLE": "Team", "USERS": []int{2, 3}})))
 	dlg := mustOK(t, call("imbot.dialog.get", map[string]any{"DIALOG_ID": fmt.Sprint("chat", chatID)}))
@@ -188,8 +202,8 @@ func TestBots(t *testing.T) {
 	if err := s.AddBotToChat(botID, 0); err != nil {
 		t.Fatal(err)
 	}
-	ds = s.Deliveries()
-	ev = tree(t, ds[len(ds)-1].Body)
+	ds := s.Deliveries()
+	ev := tree(t, ds[len(ds)-1].Body)
 	if diff := cmp.Diff(filterPaths(keyPaths(fixtureTree(t, "event_ONIMBOTJOINCHAT_private.json"), ""), "event_handler_id"), filterPaths(keyPaths(ev, ""), "data[PARAMS][CHAT_ENTITY_TYPE]")); diff != "" {
 		t.Errorf("ONIMBOTJOINCHAT paths (-want +got):\n%s", diff)
 	}
