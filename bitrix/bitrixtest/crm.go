@@ -381,25 +381,9 @@ func plainValue(v any) any {
 func (s *Server) applyFields(t *crmType, item map[string]any, fields *phpform.Map, classic bool) {
 	for _, k := range fields.Keys() {
 		v, _ := fields.Get(k)
-		var name string
-		var d *fieldDef
-		if isUF(k) {
-			name = t.ufName(k)
-		} else {
-			var ok bool
-			if classic {
-				d = t.byLower[strings.ToLower(k)]
-				ok = d != nil
-			} else {
-				d, ok = t.byName[k]
-				if !ok {
-					d, ok = t.byLower[strings.ToLower(k)]
-				}
-			}
-			if !ok || d.ro {
-				continue // unknown and read-only fields are ignored
-			}
-			name = d.name
+		name, d, known := t.fieldFor(k, classic)
+		if !known {
+			continue // unknown and read-only fields are ignored
 		}
 		if d != nil && d.typ == "crm_multifield" {
 			item[name] = s.applyFM(item[name], v)
@@ -411,56 +395,92 @@ func (s *Server) applyFields(t *crmType, item map[string]any, fields *phpform.Ma
 		item[name] = s.coerce(d, v)
 	}
 	if classic {
-		// Classic PHONE/EMAIL multi-fields go into fm.
-		for _, typ := range []string{"PHONE", "EMAIL", "WEB", "IM"} {
-			if v := ciGet(fields, typ); v != nil {
-				if _, has := t.byName["fm"]; has {
-					var add []any
-					for _, e := range listValues(v) {
-						if m, ok := e.(*phpform.Map); ok {
-							add = append(add, map[string]any{"typeId": typ, "valueType": ciString(m, "VALUE_TYPE"), "value": ciString(m, "VALUE")})
-						}
-					}
-					item["fm"] = s.applyFM(item["fm"], add)
-				}
-			}
-		}
+		s.applyClassicFM(t, item, fields)
 	}
 	if fm, ok := item["fm"].([]any); ok {
-		hasP, hasE := "N", "N"
-		for _, e := range fm {
-			m := e.(map[string]any)
-			switch m["typeId"] {
-			case "PHONE":
-				hasP = "Y"
-			case "EMAIL":
-				hasE = "Y"
+		t.deriveFMColumns(item, fm)
+	}
+}
+
+// fieldFor resolves a sent field name to the item's key and its definition
+// (nil for a user field); known is false for unknown and read-only fields.
+func (t *crmType) fieldFor(k string, classic bool) (name string, d *fieldDef, known bool) {
+	if isUF(k) {
+		return t.ufName(k), nil, true
+	}
+	var ok bool
+	if classic {
+		d = t.byLower[strings.ToLower(k)]
+		ok = d != nil
+	} else {
+		d, ok = t.byName[k]
+		if !ok {
+			d, ok = t.byLower[strings.ToLower(k)]
+		}
+	}
+	if !ok || d.ro {
+		return "", nil, false
+	}
+	return d.name, d, true
+}
+
+// applyClassicFM puts classic PHONE/EMAIL/WEB/IM multi-fields into fm.
+func (s *Server) applyClassicFM(t *crmType, item map[string]any, fields *phpform.Map) {
+	if _, has := t.byName["fm"]; !has {
+		return
+	}
+	for _, typ := range []string{"PHONE", "EMAIL", "WEB", "IM"} {
+		v := ciGet(fields, typ)
+		if v == nil {
+			continue
+		}
+		var add []any
+		for _, e := range listValues(v) {
+			if m, ok := e.(*phpform.Map); ok {
+				add = append(add, map[string]any{"typeId": typ, "valueType": ciString(m, "VALUE_TYPE"), "value": ciString(m, "VALUE")})
 			}
 		}
-		if _, ok := t.byName["hasPhone"]; ok {
-			item["hasPhone"], item["hasEmail"] = hasP, hasE
+		item["fm"] = s.applyFM(item["fm"], add)
+	}
+}
+
+// deriveFMColumns sets the columns the type derives from fm (hasPhone,
+// hasEmail, hasImol, phone, email, phoneWork, ...).
+func (t *crmType) deriveFMColumns(item map[string]any, fm []any) {
+	hasP, hasE := "N", "N"
+	for _, e := range fm {
+		m := e.(map[string]any)
+		switch m["typeId"] {
+		case "PHONE":
+			hasP = "Y"
+		case "EMAIL":
+			hasE = "Y"
 		}
-		if _, ok := t.byName["hasImol"]; ok {
-			item["hasImol"] = "N"
-			if firstFM(fm, "IM", "IMOL") != "" {
-				item["hasImol"] = "Y"
-			}
+	}
+	if _, ok := t.byName["hasPhone"]; ok {
+		item["hasPhone"], item["hasEmail"] = hasP, hasE
+	}
+	if _, ok := t.byName["hasImol"]; ok {
+		item["hasImol"] = "N"
+		if firstFM(fm, "IM", "IMOL") != "" {
+			item["hasImol"] = "Y"
 		}
-		if _, ok := t.byName["phone"]; ok {
-			// The lead sample of crm-item-get.md: phone/email are the first
-			// value of their type, phoneWork, emailHome, imol ... the first
-			// of that value type (IMOL: an IM value type, data-types.md
-			// crm_multifield), "" when there is none.
-			item["phone"], item["email"] = firstFM(fm, "PHONE", ""), firstFM(fm, "EMAIL", "")
-			for _, c := range [...]struct{ field, typ, vt string }{
-				{"phoneMobile", "PHONE", "MOBILE"}, {"phoneWork", "PHONE", "WORK"}, {"phoneMailing", "PHONE", "MAILING"},
-				{"emailHome", "EMAIL", "HOME"}, {"emailWork", "EMAIL", "WORK"}, {"emailMailing", "EMAIL", "MAILING"},
-				{"imol", "IM", "IMOL"},
-			} {
-				if _, ok := t.byName[c.field]; ok {
-					item[c.field] = firstFM(fm, c.typ, c.vt)
-				}
-			}
+	}
+	if _, ok := t.byName["phone"]; !ok {
+		return
+	}
+	// The lead sample of crm-item-get.md: phone/email are the first
+	// value of their type, phoneWork, emailHome, imol ... the first
+	// of that value type (IMOL: an IM value type, data-types.md
+	// crm_multifield), "" when there is none.
+	item["phone"], item["email"] = firstFM(fm, "PHONE", ""), firstFM(fm, "EMAIL", "")
+	for _, c := range [...]struct{ field, typ, vt string }{
+		{"phoneMobile", "PHONE", "MOBILE"}, {"phoneWork", "PHONE", "WORK"}, {"phoneMailing", "PHONE", "MAILING"},
+		{"emailHome", "EMAIL", "HOME"}, {"emailWork", "EMAIL", "WORK"}, {"emailMailing", "EMAIL", "MAILING"},
+		{"imol", "IM", "IMOL"},
+	} {
+		if _, ok := t.byName[c.field]; ok {
+			item[c.field] = firstFM(fm, c.typ, c.vt)
 		}
 	}
 }
@@ -765,204 +785,6 @@ func (s *Server) fireCRM(c *Request, t *crmType, suffix string, id int) {
 	}
 }
 
-func registerCRM() {
-	register("crm.item.fields", "crm", func(c *Request) (Result, error) {
-		t, e := c.s.crmType(c.params)
-		if e != nil {
-			return Result{}, e
-		}
-		fields := phpform.NewMap()
-		for _, d := range t.fields {
-			fm := phpform.NewMap()
-			fm.Set("type", d.typ)
-			fm.Set("isRequired", d.required)
-			fm.Set("isReadOnly", d.ro)
-			fm.Set("isImmutable", false)
-			fm.Set("isMultiple", d.multiple)
-			fm.Set("isDynamic", false)
-			fm.Set("title", d.title)
-			fm.Set("upperName", d.upper)
-			fields.Set(d.name, fm)
-		}
-		for _, uf := range t.ufOrder {
-			fm := phpform.NewMap()
-			fm.Set("type", "string")
-			fm.Set("isRequired", false)
-			fm.Set("isReadOnly", false)
-			fm.Set("isImmutable", false)
-			fm.Set("isMultiple", false)
-			fm.Set("isDynamic", true)
-			fm.Set("title", t.ufs[uf])
-			fm.Set("upperName", t.ufs[uf])
-			name := uf
-			if origUF(c.params) {
-				name = t.ufs[uf]
-			}
-			fields.Set(name, fm)
-		}
-		res := phpform.NewMap()
-		res.Set("fields", fields)
-		return ok(res)
-	})
-	register("crm.item.add", "crm", func(c *Request) (Result, error) {
-		t, e := c.s.crmType(c.params)
-		if e != nil {
-			return Result{}, e
-		}
-		if ciMap(c.params, "fields") == nil {
-			return Result{}, errf(400, "INVALID_ARG_VALUE", "Required fields: fields")
-		}
-		item := c.s.addItem(t, c.itemFields(t), c.auth.userID, false)
-		c.s.fireCRM(c, t, "ADD", int(item["id"].(int64)))
-		return ok(map[string]any{"item": t.itemView(item, nil, origUF(c.params))})
-	})
-	register("crm.item.get", "crm", func(c *Request) (Result, error) {
-		t, e := c.s.crmType(c.params)
-		if e != nil {
-			return Result{}, e
-		}
-		item := t.items[ciInt(c.params, "id")]
-		if item == nil {
-			return Result{}, errf(400, "NOT_FOUND", "Item not found")
-		}
-		return ok(map[string]any{"item": t.itemView(item, nil, origUF(c.params))})
-	})
-	register("crm.item.update", "crm", func(c *Request) (Result, error) {
-		t, e := c.s.crmType(c.params)
-		if e != nil {
-			return Result{}, e
-		}
-		id := ciInt(c.params, "id")
-		item := t.items[id]
-		if item == nil {
-			return Result{}, errf(400, "NOT_FOUND", "Item not found")
-		}
-		c.s.updateItem(t, item, c.itemFields(t), c.auth.userID, false)
-		c.s.fireCRM(c, t, "UPDATE", id)
-		return ok(map[string]any{"item": t.itemView(item, nil, origUF(c.params))})
-	})
-	register("crm.item.delete", "crm", func(c *Request) (Result, error) {
-		t, e := c.s.crmType(c.params)
-		if e != nil {
-			return Result{}, e
-		}
-		id := ciInt(c.params, "id")
-		if t.items[id] == nil {
-			return Result{}, errf(400, "NOT_FOUND", "Item not found")
-		}
-		c.s.deleteItem(t, id)
-		c.s.fireCRM(c, t, "DELETE", id)
-		return ok(phpform.NewMap()) // PHP's empty array: "result": []
-	})
-	register("crm.item.list", "crm", func(c *Request) (Result, error) {
-		t, e := c.s.crmType(c.params)
-		if e != nil {
-			return Result{}, e
-		}
-		items, total, next, e := c.s.listItems(c, t, false)
-		if e != nil {
-			return Result{}, e
-		}
-		res := phpform.NewMap()
-		res.Set("items", items)
-		return Result{Value: res, Total: total, Next: next}, nil
-	})
-
-	for _, typ := range []struct {
-		name string
-		id   int
-	}{{"lead", EntityLead}, {"deal", EntityDeal}, {"contact", EntityContact}, {"company", EntityCompany}, {"quote", EntityQuote}} {
-		typeID := typ.id
-		pfx := "crm." + typ.name + "."
-		get := func(c *Request) *crmType { return c.s.crm.types[typeID] }
-		register(pfx+"fields", "crm", func(c *Request) (Result, error) {
-			t := get(c)
-			res := phpform.NewMap()
-			for _, d := range t.fields {
-				if t.classicKeys != nil && !t.classicKeys[d.upper] {
-					continue
-				}
-				fm := phpform.NewMap()
-				fm.Set("type", d.typ)
-				fm.Set("isRequired", d.required)
-				fm.Set("isReadOnly", d.ro)
-				fm.Set("isImmutable", false)
-				fm.Set("isMultiple", d.multiple)
-				fm.Set("isDynamic", false)
-				fm.Set("title", d.upper)
-				res.Set(d.upper, fm)
-			}
-			return ok(res)
-		})
-		register(pfx+"add", "crm", func(c *Request) (Result, error) {
-			t := get(c)
-			f := ciMap(c.params, "fields")
-			if f == nil {
-				return Result{}, &APIError{StatusCode: 400, Code: "", Description: "Invalid data."}
-			}
-			item := c.s.addItem(t, f, c.auth.userID, true)
-			id := int(item["id"].(int64))
-			c.s.fireCRM(c, t, "ADD", id)
-			return ok(id)
-		})
-		register(pfx+"get", "crm", func(c *Request) (Result, error) {
-			t := get(c)
-			id := ciInt(c.params, "id")
-			if id <= 0 {
-				return Result{}, &APIError{StatusCode: 400, Code: "", Description: "ID is not defined or invalid."}
-			}
-			item := t.items[id]
-			if item == nil {
-				return Result{}, &APIError{StatusCode: 400, Code: "", Description: "Not found"}
-			}
-			all := map[string]bool{"PHONE": true, "EMAIL": true, "uf_*": true}
-			for _, d := range t.fields {
-				all[d.name] = true
-			}
-			return ok(t.classicView(item, all))
-		})
-		register(pfx+"update", "crm", func(c *Request) (Result, error) {
-			t := get(c)
-			id := ciInt(c.params, "id")
-			if id <= 0 {
-				return Result{}, &APIError{StatusCode: 400, Code: "", Description: "ID is not defined or invalid."}
-			}
-			item := t.items[id]
-			if item == nil {
-				return Result{}, &APIError{StatusCode: 400, Code: "", Description: "Not found"}
-			}
-			f := ciMap(c.params, "fields")
-			if f == nil {
-				f = phpform.NewMap()
-			}
-			c.s.updateItem(t, item, f, c.auth.userID, true)
-			c.s.fireCRM(c, t, "UPDATE", id)
-			return ok(true)
-		})
-		register(pfx+"delete", "crm", func(c *Request) (Result, error) {
-			t := get(c)
-			id := ciInt(c.params, "id")
-			if id <= 0 {
-				return Result{}, &APIError{StatusCode: 400, Code: "", Description: "ID is not defined or invalid."}
-			}
-			if t.items[id] == nil {
-				return Result{}, &APIError{StatusCode: 400, Code: "", Description: "Not found"}
-			}
-			c.s.deleteItem(t, id)
-			c.s.fireCRM(c, t, "DELETE", id)
-			return ok(true)
-		})
-		register(pfx+"list", "crm", func(c *Request) (Result, error) {
-			t := get(c)
-			items, total, next, e := c.s.listItems(c, t, true)
-			if e != nil {
-				return Result{}, e
-			}
-			return Result{Value: items, Total: total, Next: next}, nil
-		})
-	}
-}
-
 func (s *Server) deleteItem(t *crmType, id int) {
 	delete(t.items, id)
 	t.removeID(id)
@@ -970,50 +792,49 @@ func (s *Server) deleteItem(t *crmType, id int) {
 }
 
 // listItems implements crm.item.list and the classic crm.*.list.
-func (s *Server) listItems(c *Request, t *crmType, classic bool) ([]any, *int, *int, *APIError) {
-	offset, noCount := readStart(c.params)
-	filter, e := parseFilter(ciMap(c.params, "filter"), t.resolve)
-	if e != nil {
-		return nil, nil, nil, e
-	}
-	order, e := parseOrder(ciMap(c.params, "order"), t.resolve)
-	if e != nil {
-		return nil, nil, nil, e
-	}
-	var sel map[string]bool
-	if sm := ciMap(c.params, "select"); sm != nil && sm.Len() > 0 {
-		sel = map[string]bool{}
-		for _, v := range sm.Values() {
-			name, _ := phpform.LeafString(v)
-			switch {
-			case name == "*":
-				for _, d := range t.fields {
-					sel[d.name] = true
-				}
-			case strings.EqualFold(name, "UF_*"):
-				sel["uf_*"] = true
-			case strings.EqualFold(name, "PHONE") || strings.EqualFold(name, "EMAIL"):
-				sel[strings.ToUpper(name)] = true
-			default:
-				if f, ok := t.resolve(name); ok {
-					sel[f] = true
-				}
-			}
+// selection reads a list's select: nil means the default fields (all of
+// them for classic methods).
+func (t *crmType) selection(sm *phpform.Map, classic bool) map[string]bool {
+	if sm == nil || sm.Len() == 0 {
+		if !classic {
+			return nil
 		}
-	} else if classic {
-		sel = map[string]bool{}
+		sel := map[string]bool{}
 		for _, d := range t.fields {
 			sel[d.name] = true
 		}
+		return sel
 	}
+	sel := map[string]bool{}
+	for _, v := range sm.Values() {
+		name, _ := phpform.LeafString(v)
+		switch {
+		case name == "*":
+			for _, d := range t.fields {
+				sel[d.name] = true
+			}
+		case strings.EqualFold(name, "UF_*"):
+			sel["uf_*"] = true
+		case strings.EqualFold(name, "PHONE") || strings.EqualFold(name, "EMAIL"):
+			sel[strings.ToUpper(name)] = true
+		default:
+			if f, ok := t.resolve(name); ok {
+				sel[f] = true
+			}
+		}
+	}
+	return sel
+}
+
+// matchingIDs returns the ids of the items that match filter, in order.
+// cursor reports the fast path of ID-cursor scans (ascending id, start=-1):
+// it starts after the >id bound and stops after one page, so the caller's
+// offset no longer applies.
+func (t *crmType) matchingIDs(filter *filterExpr, order []orderBy, noCount bool) (ids []int, cursor bool) {
 	get := func(id int, f string) any { return t.items[id][f] }
 	matchID := func(id int) bool { return filter.match(func(f string) any { return get(id, f) }) }
-
-	var ids []int
 	byIDAsc := len(order) == 0 || len(order) == 1 && order[0].field == "id" && !order[0].desc
 	if byIDAsc && noCount {
-		// Fast path for ID-cursor scans: start after the >id bound, stop
-		// after one page.
 		from := 0
 		for _, cd := range filter.conds {
 			if cd.field == "id" && (cd.op == ">" || cd.op == ">=") && !filter.or {
@@ -1027,16 +848,33 @@ func (s *Server) listItems(c *Request, t *crmType, classic bool) ([]any, *int, *
 				ids = append(ids, t.ids[i])
 			}
 		}
+		return ids, true
+	}
+	for _, id := range t.ids {
+		if matchID(id) {
+			ids = append(ids, id)
+		}
+	}
+	if !byIDAsc {
+		sortRecords(ids, order, get)
+	}
+	return ids, false
+}
+
+func (s *Server) listItems(c *Request, t *crmType, classic bool) ([]any, *int, *int, *APIError) {
+	offset, noCount := readStart(c.params)
+	filter, e := parseFilter(ciMap(c.params, "filter"), t.resolve)
+	if e != nil {
+		return nil, nil, nil, e
+	}
+	order, e := parseOrder(ciMap(c.params, "order"), t.resolve)
+	if e != nil {
+		return nil, nil, nil, e
+	}
+	sel := t.selection(ciMap(c.params, "select"), classic)
+	ids, cursor := t.matchingIDs(filter, order, noCount)
+	if cursor {
 		offset = 0
-	} else {
-		for _, id := range t.ids {
-			if matchID(id) {
-				ids = append(ids, id)
-			}
-		}
-		if !byIDAsc {
-			sortRecords(ids, order, get)
-		}
 	}
 	var from, to int
 	var total, next *int

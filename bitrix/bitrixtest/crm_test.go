@@ -62,8 +62,28 @@ func TestCRMItemShapes(t *testing.T) {
 	if got := get(mustOK(t, r), "item", "UF_CRM_1721244707107"); got != json.Number("1111.1") {
 		t.Errorf("original UF name: %v", got)
 	}
+	crmLeadShape(t, s)
+
+	// delete answers [] and then NOT_FOUND.
+	r = callHook(t, s, "crm.item.delete", map[string]any{"entityTypeId": 2, "id": id})
+	if !strings.Contains(r.Raw, `"result":[]`) {
+		t.Errorf("delete: %s", r.Raw)
+	}
+	r = callHook(t, s, "crm.item.delete", map[string]any{"entityTypeId": 2, "id": id})
+	if diff := cmp.Diff(fixture(t, "error_crm_item_delete_not_found.json"), r.Body); diff != "" || r.Status != 400 {
+		t.Errorf("delete missing %d (-want +got):\n%s", r.Status, diff)
+	}
+	r = callHook(t, s, "crm.item.get", map[string]any{"entityTypeId": 999, "id": 1})
+	if r.Status != 400 || r.Body["error"] != "NOT_FOUND" {
+		t.Errorf("bad type: %d %s", r.Status, r.Raw)
+	}
+	crmFieldsAndTypes(t, s)
+}
+
+// crmLeadShape: a lead has the keys of the docs' sample and fm columns.
+func crmLeadShape(t *testing.T, s *Server) {
 	// lead shape.
-	r = callHook(t, s, "crm.item.add", map[string]any{"entityTypeId": 1, "fields": map[string]any{"title": "Lead", "name": "Admin",
+	r := callHook(t, s, "crm.item.add", map[string]any{"entityTypeId": 1, "fields": map[string]any{"title": "Lead", "name": "Admin",
 		"fm": []map[string]any{{"typeId": "PHONE", "valueType": "WORK", "value": "+6111111111"}}}})
 	lead := get(mustOK(t, r), "item")
 	if miss := missingKeys(get(fixture(t, "resp_crm_item_get_lead.json"), "result", "item"), lead); len(miss) > 0 {
@@ -81,22 +101,12 @@ func TestCRMItemShapes(t *testing.T) {
 	if get(lead, "hasPhone") != "Y" || get(lead, "fm", "0", "value") != "+6111111111" {
 		t.Errorf("lead fm: %v %v", get(lead, "hasPhone"), get(lead, "fm"))
 	}
+}
 
-	// delete answers [] and then NOT_FOUND.
-	r = callHook(t, s, "crm.item.delete", map[string]any{"entityTypeId": 2, "id": id})
-	if !strings.Contains(r.Raw, `"result":[]`) {
-		t.Errorf("delete: %s", r.Raw)
-	}
-	r = callHook(t, s, "crm.item.delete", map[string]any{"entityTypeId": 2, "id": id})
-	if diff := cmp.Diff(fixture(t, "error_crm_item_delete_not_found.json"), r.Body); diff != "" || r.Status != 400 {
-		t.Errorf("delete missing %d (-want +got):\n%s", r.Status, diff)
-	}
-	r = callHook(t, s, "crm.item.get", map[string]any{"entityTypeId": 999, "id": 1})
-	if r.Status != 400 || r.Body["error"] != "NOT_FOUND" {
-		t.Errorf("bad type: %d %s", r.Status, r.Raw)
-	}
+// crmFieldsAndTypes: crm.item.fields keys, smart invoices and SPAs.
+func crmFieldsAndTypes(t *testing.T, s *Server) {
 	// fields
-	r = callHook(t, s, "crm.item.fields", map[string]any{"entityTypeId": 2})
+	r := callHook(t, s, "crm.item.fields", map[string]any{"entityTypeId": 2})
 	f := get(mustOK(t, r), "fields", "id")
 	if diff := cmp.Diff(keysOf(get(fixture(t, "resp_crm_item_fields.json"), "result", "fields", "id")), keysOf(f)); diff != "" {
 		t.Errorf("fields keys (-want +got):\n%s", diff)

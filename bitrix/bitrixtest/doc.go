@@ -64,6 +64,20 @@
 // [Server.DropBeforeProcessing], [Server.DropAfterProcessing],
 // [Server.HTML502] and [Server.InjectFault].
 //
+// Methods and stubs: every method, built-in or not, is a [MethodFunc] in
+// the server's own method table, copied from the built-in one at start.
+// The built-ins live one file per family (methods_im.go has imbot.*,
+// methods_imv2.go imbot.v2.*, methods_crm.go crm.item.* and the classic
+// crm.deal/lead/contact/company.*, methods_crm_productrow.go product rows,
+// methods_lists.go, methods_event.go, methods_basic.go). [Server.Handle]
+// gives any method an answer for one server, a method the fake does not
+// model or a replacement of a built-in; [Server.On] with [Stub.Return] and
+// [Stub.Fail] is the short form. A [MethodFunc] sees the decoded parameters
+// and the [Caller] ([Request]) and answers a [Result], an [*APIError] or a
+// [Fault]; stubs run behind the same authentication, limits and faults,
+// work inside batch with $result references, and are logged ([Server.Calls]
+// takes method names to filter).
+//
 // Control API: every server also answers a JSON control API under
 // [ControlRoot] (/_bitrixtest/v1/, [Server.ControlURL] lists its calls), so
 // a test in any language can do what the Go helpers do: install the app at

@@ -155,16 +155,3 @@ func (r *Request) toAPIError(err error) *APIError {
 	}
 	return nil
 }
-
-// crmMethods is filled by registerCRM (transitional, until crm.go's
-// handlers move to methods_crm.go).
-var crmMethods = legacyCRM()
-
-var legacy []method
-
-func register(name, scope string, h MethodFunc) { legacy = append(legacy, method{name, scope, h}) }
-
-func legacyCRM() []method {
-	registerCRM()
-	return legacy
-}
