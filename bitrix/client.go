@@ -95,7 +95,7 @@ func New(auth Auth, opts ...Option) (*Client, error) {
 	}
 	c.limiter = cfg.limiter
 	if c.limiter == nil {
-		c.limiter = NewLimiter(DefaultRate, DefaultBurst)
+		c.limiter = defaultLimiter()
 	}
 	c.gate = cfg.gate
 	if c.gate == nil {

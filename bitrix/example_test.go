@@ -180,7 +180,10 @@ func ExampleAPIError() {
 
 func ExampleNewLimiter() {
 	// One limiter for every client of an Enterprise portal in this process.
-	limiter := bitrix.NewLimiter(bitrix.EnterpriseRate, bitrix.EnterpriseBurst)
+	limiter, err := bitrix.NewLimiter(bitrix.EnterpriseRate, bitrix.EnterpriseBurst)
+	if err != nil {
+		panic(err)
+	}
 	a, _ := bitrix.New(bitrix.WebhookURL("https://portal.bitrix24.com/rest/1/secret1/"), bitrix.WithLimiter(limiter))
 	b, _ := bitrix.New(bitrix.WebhookURL("https://portal.bitrix24.com/rest/7/secret2/"), bitrix.WithLimiter(limiter))
 	fmt.Println(a.PortalKey() == b.PortalKey())

@@ -40,8 +40,8 @@ type Limiter interface {
 // requests fewer than the configured burst (at least 1 remains). It drains
 // at the configured rate: both clocks tick at the same speed, and a slower
 // drain only costs time (a 120-call storm took 1.08× the portal's floor
-// with a 5% margin; see docs/BENCHMARKS.md). [BurstMargin] and
-// [DrainMargin] change the margins.
+// with a 5% margin; see docs/BENCHMARKS.md). [WithBurstMargin] and
+// [WithDrainMargin] change the margins.
 type BucketLimiter struct {
 	rate  float64 // effective drain per second
 	capac float64 // effective bucket size
@@ -56,44 +56,70 @@ type bucket struct {
 }
 
 // DefaultBurstMargin is how many requests a [BucketLimiter] keeps back from
-// the burst unless [BurstMargin] says otherwise.
+// the burst unless [WithBurstMargin] says otherwise.
 const DefaultBurstMargin = 2
 
-// LimiterOption configures [NewLimiter].
-type LimiterOption func(*limiterConfig)
+// LimiterOption configures [NewLimiter]. Options validate their
+// arguments; NewLimiter returns the first error.
+type LimiterOption func(*limiterConfig) error
 
 type limiterConfig struct {
 	burstMargin int
 	drainMargin float64
 }
 
-// BurstMargin keeps n requests back from the burst (default
+// WithBurstMargin keeps n requests back from the burst (default
 // [DefaultBurstMargin]; the bucket keeps room for at least one request).
-// A negative n is taken as 0.
-func BurstMargin(n int) LimiterOption {
-	return func(c *limiterConfig) { c.burstMargin = max(n, 0) }
+// A negative n is an error.
+func WithBurstMargin(n int) LimiterOption {
+	return func(c *limiterConfig) error {
+		if n < 0 {
+			return fmt.Errorf("bitrix: WithBurstMargin: negative margin %d", n)
+		}
+		c.burstMargin = n
+		return nil
+	}
 }
 
-// DrainMargin makes the bucket drain the given fraction slower than the
-// configured rate (default 0; 0.05 drains at 95%). Values outside [0, 0.5]
-// are clamped.
-func DrainMargin(fraction float64) LimiterOption {
-	return func(c *limiterConfig) { c.drainMargin = min(max(fraction, 0), 0.5) }
+// WithDrainMargin makes the bucket drain the given fraction slower than
+// the configured rate (default 0; 0.05 drains at 95%). A fraction outside
+// [0, 0.5] is an error.
+func WithDrainMargin(fraction float64) LimiterOption {
+	return func(c *limiterConfig) error {
+		if !(fraction >= 0 && fraction <= 0.5) {
+			return fmt.Errorf("bitrix: WithDrainMargin: %v is outside [0, 0.5]", fraction)
+		}
+		c.drainMargin = fraction
+		return nil
+	}
 }
 
 // NewLimiter returns a leaky bucket draining perSecond requests per second
-// with room for burst requests (less the margins). It panics if
-// perSecond <= 0 or burst < 1; options validate these before calling it.
-func NewLimiter(perSecond float64, burst int, opts ...LimiterOption) *BucketLimiter {
+// with room for burst requests (less the margins). It fails if perSecond
+// is not positive (or above a million), burst < 1, or an option is
+// invalid.
+func NewLimiter(perSecond float64, burst int, opts ...LimiterOption) (*BucketLimiter, error) {
 	if err := checkRate(perSecond, burst); err != nil {
-		panic(err)
+		return nil, err
 	}
 	cfg := limiterConfig{burstMargin: DefaultBurstMargin}
 	for _, o := range opts {
-		if o != nil {
-			o(&cfg)
+		if o == nil {
+			continue
+		}
+		if err := o(&cfg); err != nil {
+			return nil, err
 		}
 	}
+	return newBucketLimiter(perSecond, burst, cfg), nil
+}
+
+// defaultLimiter is the limiter of a client built without WithLimiter.
+func defaultLimiter() *BucketLimiter {
+	return newBucketLimiter(DefaultRate, DefaultBurst, limiterConfig{burstMargin: DefaultBurstMargin})
+}
+
+func newBucketLimiter(perSecond float64, burst int, cfg limiterConfig) *BucketLimiter {
 	capac := float64(burst - cfg.burstMargin)
 	if capac < 1 {
 		capac = 1

@@ -15,7 +15,7 @@ import (
 func TestLimiterBurstThenRate(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		l := bitrix.NewLimiter(bitrix.DefaultRate, bitrix.DefaultBurst)
+		l := mustLimiter(t, bitrix.DefaultRate, bitrix.DefaultBurst)
 		ctx := t.Context()
 		start := time.Now()
 		// The safety margin leaves 48 of the 50 slots for immediate use.
@@ -54,7 +54,7 @@ func TestLimiterBurstThenRate(t *testing.T) {
 func TestLimiterDrainsWhileIdle(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		l := bitrix.NewLimiter(2, 10) // capacity 8
+		l := mustLimiter(t, 2, 10) // capacity 8
 		for i := 0; i < 8; i++ {
 			_ = l.Wait(t.Context(), "p")
 		}
@@ -72,7 +72,7 @@ func TestLimiterDrainsWhileIdle(t *testing.T) {
 func TestLimiterContextCancelRefunds(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		l := bitrix.NewLimiter(1, 3, bitrix.DrainMargin(0.05)) // capacity 1, 0.95/s
+		l := mustLimiter(t, 1, 3, bitrix.WithDrainMargin(0.05)) // capacity 1, 0.95/s
 		_ = l.Wait(t.Context(), "p")
 		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 		defer cancel()
@@ -110,7 +110,7 @@ func TestLimiterSharedByClients(t *testing.T) {
 			mu.Unlock()
 			ok("2024-01-01T00:00:00+00:00")(w, r)
 		})
-		l := bitrix.NewLimiter(2, 10)
+		l := mustLimiter(t, 2, 10)
 		var progress []bitrix.Progress
 		c1 := newMemClient(t, p, bitrix.WithLimiter(l), bitrix.WithProgress(func(pr bitrix.Progress) { progress = append(progress, pr) }))
 		c2 := newMemClient(t, p, bitrix.WithLimiter(l))
@@ -252,13 +252,13 @@ func TestLimiterMargins(t *testing.T) {
 		next  time.Duration // wait of the request after the burst
 	}{
 		{"default", nil, 8, 500 * time.Millisecond},
-		{"no burst margin", []bitrix.LimiterOption{bitrix.BurstMargin(0)}, 10, 500 * time.Millisecond},
-		{"burst margin larger than the burst", []bitrix.LimiterOption{bitrix.BurstMargin(50)}, 1, 500 * time.Millisecond},
-		{"5% drain margin", []bitrix.LimiterOption{bitrix.DrainMargin(0.05)}, 8, time.Second * 10 / 19},
+		{"no burst margin", []bitrix.LimiterOption{bitrix.WithBurstMargin(0)}, 10, 500 * time.Millisecond},
+		{"burst margin larger than the burst", []bitrix.LimiterOption{bitrix.WithBurstMargin(50)}, 1, 500 * time.Millisecond},
+		{"5% drain margin", []bitrix.LimiterOption{bitrix.WithDrainMargin(0.05)}, 8, time.Second * 10 / 19},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				l := bitrix.NewLimiter(2, 10, tc.opts...)
+				l := mustLimiter(t, 2, 10, tc.opts...)
 				start := time.Now()
 				for range tc.burst {
 					_ = l.Wait(t.Context(), "p")
@@ -327,4 +327,38 @@ func TestProgressReportsRealWaits(t *testing.T) {
 			t.Errorf("progress = %+v, want %+v", waits, want)
 		}
 	})
+}
+
+func mustLimiter(t testing.TB, perSecond float64, burst int, opts ...bitrix.LimiterOption) *bitrix.BucketLimiter {
+	t.Helper()
+	l, err := bitrix.NewLimiter(perSecond, burst, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// TestNewLimiterRefusesBadInput: bad rates and margins are errors from
+// NewLimiter (they used to panic, or be clamped silently).
+func TestNewLimiterRefusesBadInput(t *testing.T) {
+	t.Parallel()
+	for name, tc := range map[string]struct {
+		rate  float64
+		burst int
+		opt   bitrix.LimiterOption
+	}{
+		"zero rate":             {0, 10, nil},
+		"negative rate":         {-1, 10, nil},
+		"zero burst":            {2, 0, nil},
+		"negative burst margin": {2, 10, bitrix.WithBurstMargin(-1)},
+		"drain margin above":    {2, 10, bitrix.WithDrainMargin(0.6)},
+		"negative drain margin": {2, 10, bitrix.WithDrainMargin(-0.1)},
+	} {
+		if l, err := bitrix.NewLimiter(tc.rate, tc.burst, tc.opt); err == nil || l != nil {
+			t.Errorf("%s: NewLimiter = %v, %v; want an error", name, l, err)
+		}
+	}
+	if _, err := bitrix.NewLimiter(2, 10, nil, bitrix.WithBurstMargin(0), bitrix.WithDrainMargin(0.5)); err != nil {
+		t.Errorf("valid options: %v", err)
+	}
 }

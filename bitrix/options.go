@@ -121,10 +121,11 @@ func WithLimiter(l Limiter) Option {
 // (EnterpriseRate, EnterpriseBurst for Enterprise plans).
 func WithRateLimit(perSecond float64, burst int) Option {
 	return func(c *config) error {
-		if err := checkRate(perSecond, burst); err != nil {
+		l, err := NewLimiter(perSecond, burst)
+		if err != nil {
 			return err
 		}
-		c.limiter = NewLimiter(perSecond, burst)
+		c.limiter = l
 		return nil
 	}
 }

@@ -130,8 +130,11 @@ func ExampleWithLimiterFallback() {
 	// Nothing listens on port 1: Redis is down for this example.
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
 	defer rdb.Close()
-	lim := redisstore.NewLimiter(rdb, bitrix.DefaultRate, bitrix.DefaultBurst,
-		redisstore.WithLimiterFallback(bitrix.NewLimiter(bitrix.DefaultRate/4, bitrix.DefaultBurst/4)))
+	fallback, err := bitrix.NewLimiter(bitrix.DefaultRate/4, bitrix.DefaultBurst/4)
+	if err != nil {
+		log.Fatal(err)
+	}
+	lim := redisstore.NewLimiter(rdb, bitrix.DefaultRate, bitrix.DefaultBurst, redisstore.WithLimiterFallback(fallback))
 	gate := redisstore.NewOperatingGate(rdb, redisstore.WithGateFallback(bitrix.NewOperatingGate()))
 	c, err := bitrix.New(bitrix.WebhookURL(portal.WebhookURL()), // https://portal.bitrix24.com/rest/1/secret/
 		bitrix.WithLimiter(lim), bitrix.WithOperatingGate(gate), bitrix.WithAllowHTTP())

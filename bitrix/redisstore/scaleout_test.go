@@ -438,9 +438,13 @@ func TestReplicaRedisDown(t *testing.T) {
 		t.Errorf("the portal got %d requests while Redis was down, want 0", n)
 	}
 
+	fallback, err := bitrix.NewLimiter(bitrix.DefaultRate/2, bitrix.DefaultBurst/2)
+	if err != nil {
+		t.Fatal(err)
+	}
 	lenient, err := bitrix.New(bitrix.WebhookURL(portal.WebhookURL()), bitrix.WithAllowHTTP(),
 		bitrix.WithLimiter(NewLimiter(rdb, bitrix.DefaultRate, bitrix.DefaultBurst,
-			WithLimiterFallback(bitrix.NewLimiter(bitrix.DefaultRate/2, bitrix.DefaultBurst/2)))),
+			WithLimiterFallback(fallback))),
 		bitrix.WithOperatingGate(NewOperatingGate(rdb, WithGateFallback(bitrix.NewOperatingGate()))))
 	if err != nil {
 		t.Fatal(err)

@@ -152,7 +152,7 @@ func newHandler(cfg config, bot *echoBot, logger *slog.Logger, clientOpts []bitr
 func clientOptions(cfg config, logger *slog.Logger) []bitrix.Option {
 	opts := []bitrix.Option{
 		bitrix.WithLogger(logger),
-		bitrix.WithLimiter(bitrix.NewLimiter(bitrix.DefaultRate, bitrix.DefaultBurst)),
+		bitrix.WithRateLimit(bitrix.DefaultRate, bitrix.DefaultBurst),
 	}
 	if cfg.allowHTTP {
 		opts = append(opts, bitrix.WithAllowHTTP())

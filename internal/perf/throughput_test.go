@@ -202,7 +202,7 @@ func measureConcurrentAt(t *testing.T, lat time.Duration, calls, workers, client
 		}
 		var opts []bitrix.Option
 		if shared {
-			opts = append(opts, bitrix.WithLimiter(bitrix.NewLimiter(bitrix.DefaultRate, bitrix.DefaultBurst)))
+			opts = append(opts, bitrix.WithRateLimit(bitrix.DefaultRate, bitrix.DefaultBurst))
 		}
 		if coalesce > 0 {
 			opts = append(opts, bitrix.WithCoalescing(coalesce))
