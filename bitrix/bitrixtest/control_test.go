@@ -208,19 +208,7 @@ func TestControlApp(t *testing.T) {
 	tok := r["access_token"].(string)
 	mustOK(t, callToken(t, s, "event.bind", tok, map[string]any{"event": "ONAPPUNINSTALL", "handler": k.url("/uninstall")}))
 
-	d := ctlOK(t, s, "GET", "deliveries", nil)["deliveries"].([]any)
-	if len(d) != 1 || get(d, "0", "event") != "ONAPPINSTALL" || get(d, "0", "delivered") != true || num(get(d, "0", "status")) != 200 ||
-		get(d, "0", "url") != k.url("/install") || num(get(d, "0", "seq")) != 1 || get(d, "0", "error") != nil {
-		t.Errorf("deliveries %v", d)
-	}
-	for _, key := range []string{"access_token", "refresh_token", "application_token"} {
-		if v := get(d, "0", "data", "auth", key); v != "[REDACTED]" {
-			t.Errorf("deliveries show auth.%s = %v, want [REDACTED]", key, v)
-		}
-	}
-	if get(d, "0", "data", "data", "INSTALLED") != "Y" {
-		t.Errorf("delivery data %v", get(d, "0", "data"))
-	}
+	checkInstallDelivery(t, s, k)
 
 	k.mu.Lock()
 	k.status = 500
@@ -229,7 +217,7 @@ func TestControlApp(t *testing.T) {
 	if r["deliveries_from"] != json.Number("1") || !strings.Contains(fmt.Sprint(r["delivery_error"]), "HTTP 500") {
 		t.Errorf("install at a failing handler answered %v", r)
 	}
-	d = ctlOK(t, s, "GET", "deliveries?after=1", nil)["deliveries"].([]any)
+	d := ctlOK(t, s, "GET", "deliveries?after=1", nil)["deliveries"].([]any)
 	if len(d) != 1 || get(d, "0", "delivered") != false || num(get(d, "0", "status")) != 500 || get(d, "0", "error") != "handler answered HTTP 500" {
 		t.Errorf("failed delivery shows as %v", d)
 	}
@@ -246,6 +234,24 @@ func TestControlApp(t *testing.T) {
 	}
 	if d := ctlOK(t, s, "GET", "deliveries?event=onappuninstall", nil)["deliveries"].([]any); len(d) != 1 || num(get(d, "0", "seq")) != 3 {
 		t.Errorf("deliveries?event=onappuninstall: %v", d)
+	}
+}
+
+// checkInstallDelivery: the deliveries list shows the ONAPPINSTALL with its
+// tokens redacted.
+func checkInstallDelivery(t *testing.T, s *Server, k *sink) {
+	d := ctlOK(t, s, "GET", "deliveries", nil)["deliveries"].([]any)
+	if len(d) != 1 || get(d, "0", "event") != "ONAPPINSTALL" || get(d, "0", "delivered") != true || num(get(d, "0", "status")) != 200 ||
+		get(d, "0", "url") != k.url("/install") || num(get(d, "0", "seq")) != 1 || get(d, "0", "error") != nil {
+		t.Errorf("deliveries %v", d)
+	}
+	for _, key := range []string{"access_token", "refresh_token", "application_token"} {
+		if v := get(d, "0", "data", "auth", key); v != "[REDACTED]" {
+			t.Errorf("deliveries show auth.%s = %v, want [REDACTED]", key, v)
+		}
+	}
+	if get(d, "0", "data", "data", "INSTALLED") != "Y" {
+		t.Errorf("delivery data %v", get(d, "0", "data"))
 	}
 }
 
@@ -572,6 +578,11 @@ func TestControlClockLimitsFaults(t *testing.T) {
 		t.Errorf("call with the limits off: %s", r.Raw)
 	}
 
+	controlFaults(t, s)
+}
+
+// controlFaults: faults, fault rate, clear and latency through the control API.
+func controlFaults(t *testing.T, s *Server) {
 	ctlOK(t, s, "POST", "faults", map[string]any{"method": "crm.item.list", "status": 503, "code": "OVERLOAD_LIMIT", "times": 1})
 	if r := callHook(t, s, "crm.item.list", map[string]any{"entityTypeId": 2}); r.Status != 503 || r.Body["error"] != "OVERLOAD_LIMIT" || r.Body["error_description"] != describe("OVERLOAD_LIMIT") {
 		t.Errorf("call after the fault: HTTP %d %s", r.Status, r.Raw)

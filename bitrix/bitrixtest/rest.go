@@ -145,13 +145,9 @@ func (s *Server) serveREST(w http.ResponseWriter, r *http.Request, rest string) 
 	} else if len(out) > 0 {
 		s.deliverAsync(out)
 	}
-	if f != nil && (f.Kind == FaultDropAfter || f.Kind == FaultHTML500) {
+	if f = afterFault(f, hf); f != nil {
 		// The call ran; the answer is lost or replaced by an error page.
 		breakAnswer(w, f.Kind)
-		return
-	}
-	if hf != nil {
-		breakAnswer(w, hf.Kind)
 		return
 	}
 	if aerr != nil {
@@ -210,6 +206,16 @@ func (lw *latencyWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, http.ErrNotSupported
 	}
 	return h.Hijack()
+}
+
+// afterFault picks the connection fault that breaks the answer of a call
+// that ran: an injected FaultDropAfter or FaultHTML500, else the one the
+// MethodFunc returned (hf), if any.
+func afterFault(injected, hf *Fault) *Fault {
+	if injected != nil && (injected.Kind == FaultDropAfter || injected.Kind == FaultHTML500) {
+		return injected
+	}
+	return hf
 }
 
 // breakAnswer answers as a connection fault of kind k does: the
