@@ -44,7 +44,11 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, tel *otelbitrix.Tele
 	cfg := config{clientID: pa.ClientID, clientSecret: bitrix.Secret(pa.ClientSecret), allowHTTP: true, handlerURL: handlerURL,
 		oauthServer: pa.ServerEndpoint, tel: tel}
 	app := bitrix.App{ClientID: pa.ClientID, ClientSecret: cfg.clientSecret, TokenURL: pa.TokenURL}
-	clientOpts := clientOptions(cfg, logger)
+	clientOpts, err := clientOptions(cfg, logger)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	bot := newEchoBot(handlerURL, app, logger)
 	h, err := newHandler(cfg, bot, logger, clientOpts)
 	if err != nil {

@@ -149,10 +149,17 @@ func newHandler(cfg config, bot *echoBot, logger *slog.Logger, clientOpts []bitr
 	return h, nil
 }
 
-func clientOptions(cfg config, logger *slog.Logger) []bitrix.Option {
+// clientOptions are the options of every client the bot builds. They share
+// one limiter (it keeps a bucket per portal), so all clients of a portal
+// keep to its rate together.
+func clientOptions(cfg config, logger *slog.Logger) ([]bitrix.Option, error) {
+	limiter, err := bitrix.NewLimiter(bitrix.DefaultRate, bitrix.DefaultBurst)
+	if err != nil {
+		return nil, err
+	}
 	opts := []bitrix.Option{
 		bitrix.WithLogger(logger),
-		bitrix.WithRateLimit(bitrix.DefaultRate, bitrix.DefaultBurst),
+		bitrix.WithLimiter(limiter),
 	}
 	if cfg.allowHTTP {
 		opts = append(opts, bitrix.WithAllowHTTP())
@@ -160,7 +167,7 @@ func clientOptions(cfg config, logger *slog.Logger) []bitrix.Option {
 	if cfg.tel != nil {
 		opts = append(opts, bitrix.WithObserver(cfg.tel.Observer()))
 	}
-	return opts
+	return opts, nil
 }
 
 // serve runs the bot for real portals until ctx ends.
@@ -174,7 +181,11 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 		logger.Warn("B24_HANDLER_URL is not set; registering the bot with a local URL that a cloud portal cannot reach", "url", cfg.handlerURL)
 	}
 	app := bitrix.App{ClientID: cfg.clientID, ClientSecret: cfg.clientSecret, TokenURL: cfg.tokenURL}
-	clientOpts := clientOptions(cfg, logger)
+	clientOpts, err := clientOptions(cfg, logger)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	bot := newEchoBot(cfg.handlerURL, app, logger)
 	h, err := newHandler(cfg, bot, logger, clientOpts)
 	if err != nil {

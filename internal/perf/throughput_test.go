@@ -202,7 +202,11 @@ func measureConcurrentAt(t *testing.T, lat time.Duration, calls, workers, client
 		}
 		var opts []bitrix.Option
 		if shared {
-			opts = append(opts, bitrix.WithRateLimit(bitrix.DefaultRate, bitrix.DefaultBurst))
+			l, err := bitrix.NewLimiter(bitrix.DefaultRate, bitrix.DefaultBurst) // one limiter for every client
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts = append(opts, bitrix.WithLimiter(l))
 		}
 		if coalesce > 0 {
 			opts = append(opts, bitrix.WithCoalescing(coalesce))
