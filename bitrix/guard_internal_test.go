@@ -63,3 +63,19 @@ func TestCheckMethod(t *testing.T) {
 		}
 	}
 }
+
+// TestWithAuth: the token joins the body (never the URL) of either kind,
+// with a separator only when the body has something before it.
+func TestWithAuth(t *testing.T) {
+	for _, tt := range []struct{ body, ctype, want string }{
+		{"", ctypeForm, "auth=t%2Bk"},
+		{"id=5", ctypeForm, "id=5&auth=t%2Bk"},
+		{"{}", ctypeJSON, `{"auth":"t+k"}`},
+		{" { } ", ctypeJSON, `{"auth":"t+k"}`},
+		{`{"id":5}`, ctypeJSON, `{"auth":"t+k","id":5}`},
+	} {
+		if got := string(withAuth([]byte(tt.body), tt.ctype, "t+k")); got != tt.want {
+			t.Errorf("withAuth(%q, %s) = %s, want %s", tt.body, tt.ctype, got, tt.want)
+		}
+	}
+}

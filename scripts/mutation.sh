@@ -25,6 +25,9 @@ if [ ! -x "$GREMLINS" ]; then
   echo "gremlins not found; install it: go install github.com/go-gremlins/gremlins/cmd/gremlins@v0.6.0" >&2
   exit 1
 fi
+# -count=1: a cached coverage run takes ~2 s, and gremlins times each
+# mutant out at that time x TIMEOUT_COEF: every mutant would "time out".
+export GOFLAGS="${GOFLAGS:--trimpath} -count=1"
 WORKERS=${WORKERS:-1}         # the machine is shared: keep it low
 TIMEOUT_COEF=${TIMEOUT_COEF:-5}
 OUT=${OUT:-${TMPDIR:-/tmp}/b24go-mutation}
