@@ -128,3 +128,27 @@ func TestReadBodyContentLength(t *testing.T) {
 		}
 	}
 }
+
+// TestZeroLimitsAreDefaults: a zero Limits field means its default, not
+// "no limit": 10,000 pairs pass and 10,001 do not.
+func TestZeroLimitsAreDefaults(t *testing.T) {
+	t.Parallel()
+	body := func(pairs int) []byte {
+		var b strings.Builder
+		b.WriteString("event=E")
+		for i := 1; i < pairs; i++ {
+			b.WriteString("&x=1")
+		}
+		return []byte(b.String())
+	}
+	if _, err := (Limits{}).ParseBody(body(DefaultLimits.MaxPairs)); err != nil {
+		t.Errorf("%d pairs: %v", DefaultLimits.MaxPairs, err)
+	}
+	if _, err := (Limits{}).ParseBody(body(DefaultLimits.MaxPairs + 1)); !errors.Is(err, ErrMalformed) {
+		t.Errorf("%d pairs: %v, want ErrMalformed", DefaultLimits.MaxPairs+1, err)
+	}
+	deep := "event=E&data" + strings.Repeat("[a]", 40) + "=1"
+	if _, err := (Limits{}).ParseBody([]byte(deep)); !errors.Is(err, ErrMalformed) {
+		t.Errorf("40 levels deep: %v, want ErrMalformed", err)
+	}
+}
