@@ -2,6 +2,7 @@ package events
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -119,12 +120,26 @@ func TestParseBodyEdges(t *testing.T) {
 func TestReadBodyContentLength(t *testing.T) {
 	t.Parallel()
 	body := wireBody(t, "wire_ONCRMCONTACTADD.txt")
-	for _, n := range []int64{1 << 50, 1, int64(len(body)), -1} {
+	for _, n := range []int64{1 << 50, 1, int64(len(body)) - 1, int64(len(body)), int64(len(body)) + 10, -1} {
 		r := httptest.NewRequest(http.MethodPost, "/h", strings.NewReader(body))
 		r.ContentLength = n
 		got, err := readBody(r, DefaultLimits.MaxBodySize)
 		if err != nil || got != body {
 			t.Errorf("Content-Length %d: read %d bytes, %v; want the %d-byte body", n, len(got), err, len(body))
+		}
+		// A body that breaks off is an error, whatever its length says.
+		r = httptest.NewRequest(http.MethodPost, "/h", io.MultiReader(strings.NewReader(body), resetReader{}))
+		r.ContentLength = n
+		if _, err := readBody(r, DefaultLimits.MaxBodySize); err == nil {
+			t.Errorf("Content-Length %d: a broken body read without error", n)
+		}
+	}
+	// Over the limit: limit+1 bytes at most, whatever the length says.
+	for _, n := range []int64{-1, 10, int64(len(body))} {
+		r := httptest.NewRequest(http.MethodPost, "/h", strings.NewReader(body))
+		r.ContentLength = n
+		if got, err := readBody(r, 10); err != nil || got != body[:11] {
+			t.Errorf("limit 10, Content-Length %d: %q, %v; want the first 11 bytes", n, got, err)
 		}
 	}
 }
