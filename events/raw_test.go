@@ -30,6 +30,8 @@ func TestReadAnyMatchesParseAny(t *testing.T) {
 		{"form", "application/x-www-form-urlencoded", wireBody(t, "wire_ONCRMCONTACTADD.txt"), false},
 		{"form with charset", "application/x-www-form-urlencoded; charset=UTF-8", wireBody(t, "wire_ONAPPTEST.txt"), false},
 		{"form without content type", "", wireBody(t, "wire_ONCRMDEALUPDATE_outgoing_webhook.txt"), false},
+		// auth[...][...] is not a plain envelope key: the envelope comes from the tree.
+		{"form needing the tree", "", wireBody(t, "wire_ONCRMCONTACTADD.txt") + "&auth[extra][x]=1", false},
 		{"json", "application/json", string(jsonBody), true},
 		{"json with charset", "application/json; charset=utf-8", string(jsonBody), true},
 	}
@@ -129,6 +131,7 @@ func TestReadAnyRefuses(t *testing.T) {
 		{"json no event", "application/json", `{"ts":"1"}`, Limits{}, ErrMalformed},
 		{"json auth not scalar", "application/json", `{"event":"E","auth":{"domain":{"a":1}}}`, Limits{}, ErrMalformed},
 		{"form no event", "", "ts=1&data[FIELDS][ID]=1", Limits{}, ErrMalformed},
+		{"form event is an array", "", "event[x]=ONCRMDEALADD&ts=1", Limits{}, ErrMalformed},
 		{"form blank event", "", "event=%20&ts=1", Limits{}, ErrMalformed},
 		{"form bad expires", "", "event=ONCRMDEALADD&auth[expires]=soon", Limits{}, ErrMalformed},
 		{"form too many pairs", "", "event=E&a=1&b=2&c=3", Limits{MaxPairs: 2}, ErrMalformed},
