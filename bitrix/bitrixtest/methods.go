@@ -21,8 +21,8 @@ import (
 //     [FaultHTML500], [FaultHTML502]) breaks the HTTP answer that carries
 //     the call (the whole batch when the call is a batch command) as that
 //     fault does; a Fault of kind [FaultError] answers its error envelope;
-//   - any other error answers 500 INTERNAL_SERVER_ERROR with the error's
-//     text as error_description.
+//   - any other error, or a panic, answers 500 INTERNAL_SERVER_ERROR with
+//     the error's text as error_description.
 type MethodFunc func(r *Request) (Result, error)
 
 // Result is what a [MethodFunc] answers: the envelope's "result" and, for
@@ -64,7 +64,18 @@ func (r *Request) Method() string { return r.method }
 // of [Call].Params: nested maps as map[string]any (lists as []any), leaves
 // as the strings of a form or the values of a JSON body. The map is a copy.
 func (r *Request) Params() map[string]any {
-	return phpform.Plain(r.params.Clone()).(map[string]any)
+	return plainParams(r.params)
+}
+
+// plainParams renders parameters in the shape of [Call].Params: a map even
+// when the keys are 0..n-1 (phpform.Plain would make that a list).
+func plainParams(m *phpform.Map) map[string]any {
+	out := make(map[string]any, m.Len())
+	for _, k := range m.Keys() {
+		v, _ := m.Get(k)
+		out[k] = phpform.Plain(v)
+	}
+	return out
 }
 
 // Caller returns who made the call.

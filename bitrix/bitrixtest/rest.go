@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"strconv"
@@ -325,7 +326,7 @@ func (s *Server) invoke(c *Request) (Result, timeBlock, *APIError) {
 			break
 		}
 		var err error
-		rep, err = spec.h(c)
+		rep, err = runMethod(spec.h, c)
 		aerr = c.toAPIError(err)
 		cost = s.cfg.methodCost[c.method]
 		s.operatingCharge(c, cost)
@@ -338,7 +339,7 @@ func (s *Server) invoke(c *Request) (Result, timeBlock, *APIError) {
 	if f := ciMap(c.params, "fields"); f != nil {
 		f.Delete("botToken")
 	}
-	call := Call{Method: c.method, Params: phpform.Plain(c.params).(map[string]any), AuthKind: c.auth.kind, UserID: c.auth.userID, InBatch: c.inBatch, Status: 200, Time: c.now}
+	call := Call{Method: c.method, Params: plainParams(c.params), AuthKind: c.auth.kind, UserID: c.auth.userID, InBatch: c.inBatch, Status: 200, Time: c.now}
 	if aerr != nil {
 		call.Status, call.Code = aerr.StatusCode, aerr.Code
 		if c.inBatch {
@@ -350,6 +351,18 @@ func (s *Server) invoke(c *Request) (Result, timeBlock, *APIError) {
 	copy(s.calls[logAt+1:], s.calls[logAt:])
 	s.calls[logAt] = call
 	return rep, tb, aerr
+}
+
+// runMethod runs h, turning a panic into an error (an answer of 500
+// INTERNAL_SERVER_ERROR, as a PHP fatal error gives) so that a panicking
+// stub fails its test instead of leaving the portal locked.
+func runMethod(h MethodFunc, c *Request) (rep Result, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic in %s: %v", c.method, p)
+		}
+	}()
+	return h(c)
 }
 
 func (s *Server) logCall(c Call) {
@@ -419,7 +432,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, transport, m
 		for _, k := range []string{"auth", "access_token", "ap", "aplogin", "botToken"} {
 			cp.Delete(k)
 		}
-		p = phpform.Plain(cp).(map[string]any)
+		p = plainParams(cp)
 	}
 	s.logCall(Call{Method: method, Params: p, AuthKind: AuthNone, Status: e.StatusCode, Code: e.Code, Time: start})
 	s.writeErrorLogged(w, r, transport, e, authInfo{})

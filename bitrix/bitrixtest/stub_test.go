@@ -220,3 +220,36 @@ func TestHandleEmptyNamePanics(t *testing.T) {
 	}()
 	s.Handle(" ", func(*Request) (Result, error) { return Result{}, nil })
 }
+
+// TestListShapedParams: parameters keyed 0..n-1 (a form "0=a&1=b") are
+// logged and handed to a stub as a map; they used to panic the call log
+// (phpform.Plain makes such a map a list) with the portal locked.
+func TestListShapedParams(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	var got map[string]any
+	s.Handle("a.list", func(r *Request) (Result, error) {
+		got = r.Params()
+		return Result{Value: true}, nil
+	})
+	mustOK(t, callForm(t, s, "a.list", "0=a&1=b"))
+	mustOK(t, callForm(t, s, "server.time", "0=a"))
+	if d := cmp.Diff(map[string]any{"0": "a", "1": "b"}, got); d != "" {
+		t.Errorf("params (-want +got):\n%s", d)
+	}
+	if c := s.Calls("server.time"); len(c) != 1 || c[0].Params["0"] != "a" {
+		t.Errorf("logged %+v", c)
+	}
+}
+
+// TestHandlePanics: a panicking stub answers 500 and the portal stays
+// usable (it used to stay locked).
+func TestHandlePanics(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	s.Handle("a.panic", func(*Request) (Result, error) { panic("boom") })
+	if r := callHook(t, s, "a.panic", nil); r.Status != 500 || r.Body["error"] != "INTERNAL_SERVER_ERROR" || !strings.Contains(fmt.Sprint(r.Body["error_description"]), "boom") {
+		t.Errorf("panicking stub answered %d %s", r.Status, r.Raw)
+	}
+	mustOK(t, callHook(t, s, "server.time", nil))
+}
