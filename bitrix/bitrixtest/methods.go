@@ -37,7 +37,7 @@ type Result struct {
 
 // Caller is the identity a call was authenticated with.
 type Caller struct {
-	Auth     AuthKind // AuthWebhook or AuthOAuth
+	Auth     AuthKind // AuthWebhook or AuthOAuth; AuthNone for a portal user's action through the control API
 	UserID   int      // the webhook's user, or the user the OAuth token was issued to
 	ClientID string   // OAuth: the application's client id; "" for webhooks
 }
@@ -62,7 +62,8 @@ func (r *Request) Method() string { return r.method }
 
 // Params returns the decoded parameters without credentials, in the shape
 // of [Call].Params: nested maps as map[string]any (lists as []any), leaves
-// as the strings of a form or the values of a JSON body. The map is a copy.
+// as the strings of a form or the values of a JSON body (json.Number for
+// numbers). The map is a copy.
 func (r *Request) Params() map[string]any {
 	return plainParams(r.params)
 }
