@@ -307,7 +307,14 @@ func TestNoCredentialInAnyOutput(t *testing.T) {
 	secret(redisPassword)
 	rdb := redis.NewClient(&redis.Options{Addr: addr, Password: redisPassword, DialTimeout: time.Second, MaxRetries: -1})
 	t.Cleanup(func() { _ = rdb.Close() })
-	rstore, rreg := redisstore.NewTokenStore(rdb), redisstore.NewRegistry(rdb)
+	rstore, err := redisstore.NewTokenStore(rdb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rreg, err := redisstore.NewRegistry(rdb)
+	if err != nil {
+		t.Fatal(err)
+	}
 	add("redis token store", rstore)
 	add("redis registry", rreg)
 	add("redis save error", rstore.SaveToken(ctx, memberID, saved))

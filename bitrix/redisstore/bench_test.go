@@ -12,7 +12,7 @@ import (
 // Lua round trip to a local redis-server.
 func BenchmarkLimiterWait(b *testing.B) {
 	srv := startRedis(b)
-	l := NewLimiter(srv.client(b), 1e6, 1<<30)
+	l := newLimiter(b, srv.client(b), 1e6, 1<<30)
 	ctx := b.Context()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -25,7 +25,7 @@ func BenchmarkLimiterWait(b *testing.B) {
 // BenchmarkOperatingGateWait measures Wait on a method that is not blocked.
 func BenchmarkOperatingGateWait(b *testing.B) {
 	srv := startRedis(b)
-	g := NewOperatingGate(srv.client(b))
+	g := newGate(b, srv.client(b))
 	ctx := b.Context()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -38,7 +38,7 @@ func BenchmarkOperatingGateWait(b *testing.B) {
 // BenchmarkTokenStoreLoad measures loading and decoding a stored pair.
 func BenchmarkTokenStoreLoad(b *testing.B) {
 	srv := startRedis(b)
-	s := NewTokenStore(srv.client(b))
+	s := newTokenStore(b, srv.client(b))
 	ctx := b.Context()
 	tok := bitrix.Token{AccessToken: "a", RefreshToken: "r", Expires: time.Unix(1_900_000_000, 0), MemberID: "m",
 		Domain: "portal.example", ClientEndpoint: "https://portal.example/rest/"}
@@ -56,7 +56,7 @@ func BenchmarkTokenStoreLoad(b *testing.B) {
 // BenchmarkDedupeClaim measures claiming a fresh key.
 func BenchmarkDedupeClaim(b *testing.B) {
 	srv := startRedis(b)
-	d := NewDedupe(srv.client(b))
+	d := newDedupe(b, srv.client(b))
 	ctx := b.Context()
 	b.ReportAllocs()
 	i := 0

@@ -13,18 +13,20 @@ import (
 // handler once. Claim is SET NX PX, so the keys expire by themselves.
 type Dedupe struct {
 	rdb redis.UniversalClient
-	o   options
+	o   config
 }
 
-// NewDedupe returns a dedupe store on rdb. It does no I/O and panics if
-// rdb is nil. Pass it to webhook.WithDedupe with the TTL to remember keys.
+// NewDedupe returns a dedupe store on rdb. It does no I/O; a nil rdb or a
+// bad option is an error. Pass it to webhook.WithDedupe with the TTL to
+// remember keys.
 //
 // Options used: [WithPrefix], [WithOpTimeout].
-func NewDedupe(rdb redis.UniversalClient, opts ...Option) *Dedupe {
-	if rdb == nil {
-		panic("redisstore: NewDedupe: nil Redis client")
+func NewDedupe(rdb redis.UniversalClient, opts ...Option) (*Dedupe, error) {
+	o, err := buildConfig("NewDedupe", rdb, opts)
+	if err != nil {
+		return nil, err
 	}
-	return &Dedupe{rdb: rdb, o: buildOptions(opts)}
+	return &Dedupe{rdb: rdb, o: o}, nil
 }
 
 func (d *Dedupe) key(k string) string { return d.o.prefix + "dedupe:" + k }

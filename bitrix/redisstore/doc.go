@@ -37,16 +37,22 @@
 // Give every replica the same components on its own go-redis client:
 //
 //	rdb := redis.NewClient(&redis.Options{Addr: "redis:6379"})
-//	c, err := bitrix.New(
-//		bitrix.OAuth(tok, app, redisstore.NewTokenStore(rdb)),
-//		bitrix.WithLimiter(redisstore.NewLimiter(rdb, bitrix.DefaultRate, bitrix.DefaultBurst)),
-//		bitrix.WithOperatingGate(redisstore.NewOperatingGate(rdb)),
-//	)
+//	tokens, err1 := redisstore.NewTokenStore(rdb)
+//	limiter, err2 := redisstore.NewLimiter(rdb, bitrix.DefaultRate, bitrix.DefaultBurst)
+//	gate, err3 := redisstore.NewOperatingGate(rdb)
+//	registry, err4 := redisstore.NewRegistry(rdb)
+//	dedupe, err5 := redisstore.NewDedupe(rdb)
+//	if err := errors.Join(err1, err2, err3, err4, err5); err != nil {
+//		return err // a nil client or a bad option value
+//	}
+//	c, err := bitrix.New(bitrix.OAuth(tok, app, tokens),
+//		bitrix.WithLimiter(limiter), bitrix.WithOperatingGate(gate))
 //
-//	h, err := webhook.New(
-//		webhook.WithRegistry(redisstore.NewRegistry(rdb)),
-//		webhook.WithDedupe(redisstore.NewDedupe(rdb), 24*time.Hour),
-//	)
+//	h, err := webhook.New(webhook.WithRegistry(registry),
+//		webhook.WithDedupe(dedupe, 24*time.Hour))
+//
+// The constructors do no I/O; a nil client or a bad option value
+// ([Option]) is an error from the constructor.
 //
 // Keys are the portal key of the client (bitrix.Client.PortalKey: the
 // member id for OAuth, the portal host for webhooks) under a common prefix

@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -86,11 +87,19 @@ func Example() {
 		MemberID:       issued.MemberID,
 		ClientEndpoint: issued.ClientEndpoint,
 	}
+	tokens, err1 := redisstore.NewTokenStore(rdb)
+	limiter, err2 := redisstore.NewLimiter(rdb, bitrix.DefaultRate, bitrix.DefaultBurst)
+	gate, err3 := redisstore.NewOperatingGate(rdb)
+	registry, err4 := redisstore.NewRegistry(rdb)
+	dedupe, err5 := redisstore.NewDedupe(rdb)
+	if err := errors.Join(err1, err2, err3, err4, err5); err != nil {
+		log.Fatal(err)
+	}
 	c, err := bitrix.New(
 		bitrix.OAuth(tok, bitrix.App{ClientID: app.ClientID, ClientSecret: bitrix.Secret(app.ClientSecret), TokenURL: app.TokenURL},
-			redisstore.NewTokenStore(rdb)),
-		bitrix.WithLimiter(redisstore.NewLimiter(rdb, bitrix.DefaultRate, bitrix.DefaultBurst)),
-		bitrix.WithOperatingGate(redisstore.NewOperatingGate(rdb)),
+			tokens),
+		bitrix.WithLimiter(limiter),
+		bitrix.WithOperatingGate(gate),
 		bitrix.WithAllowHTTP(), // the fake portal is plain http
 	)
 	if err != nil {
@@ -107,8 +116,8 @@ func Example() {
 	fmt.Println("user", me.ID)
 
 	h, err := webhook.New(
-		webhook.WithRegistry(redisstore.NewRegistry(rdb)),
-		webhook.WithDedupe(redisstore.NewDedupe(rdb), 24*time.Hour),
+		webhook.WithRegistry(registry),
+		webhook.WithDedupe(dedupe, 24*time.Hour),
 	)
 	if err != nil {
 		fmt.Println(err)
@@ -134,8 +143,11 @@ func ExampleWithLimiterFallback() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	lim := redisstore.NewLimiter(rdb, bitrix.DefaultRate, bitrix.DefaultBurst, redisstore.WithLimiterFallback(fallback))
-	gate := redisstore.NewOperatingGate(rdb, redisstore.WithGateFallback(bitrix.NewOperatingGate()))
+	lim, err1 := redisstore.NewLimiter(rdb, bitrix.DefaultRate, bitrix.DefaultBurst, redisstore.WithLimiterFallback(fallback))
+	gate, err2 := redisstore.NewOperatingGate(rdb, redisstore.WithGateFallback(bitrix.NewOperatingGate()))
+	if err := errors.Join(err1, err2); err != nil {
+		log.Fatal(err)
+	}
 	c, err := bitrix.New(bitrix.WebhookURL(portal.WebhookURL()), // https://portal.bitrix24.com/rest/1/secret/
 		bitrix.WithLimiter(lim), bitrix.WithOperatingGate(gate), bitrix.WithAllowHTTP())
 	if err != nil {

@@ -35,22 +35,23 @@ return 0
 // method is not blocked.
 type OperatingGate struct {
 	rdb  redis.UniversalClient
-	o    options
+	o    config
 	circ circuit
 }
 
 var _ bitrix.OperatingGate = (*OperatingGate)(nil)
 
-// NewOperatingGate returns a gate on rdb. It does no I/O and panics if rdb
-// is nil.
+// NewOperatingGate returns a gate on rdb. It does no I/O; a nil rdb or a
+// bad option is an error.
 //
 // Options used: [WithPrefix], [WithOpTimeout], [WithGateFallback],
 // [WithRetryAfter], [WithLogger].
-func NewOperatingGate(rdb redis.UniversalClient, opts ...Option) *OperatingGate {
-	if rdb == nil {
-		panic("redisstore: NewOperatingGate: nil Redis client")
+func NewOperatingGate(rdb redis.UniversalClient, opts ...Option) (*OperatingGate, error) {
+	o, err := buildConfig("NewOperatingGate", rdb, opts)
+	if err != nil {
+		return nil, err
 	}
-	return &OperatingGate{rdb: rdb, o: buildOptions(opts)}
+	return &OperatingGate{rdb: rdb, o: o}, nil
 }
 
 func (g *OperatingGate) key(portal, method string) string {

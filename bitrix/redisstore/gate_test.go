@@ -12,8 +12,8 @@ import (
 func TestOperatingGateSharedBlock(t *testing.T) {
 	t.Parallel()
 	srv := startRedis(t)
-	a := NewOperatingGate(srv.client(t))
-	b := NewOperatingGate(srv.client(t))
+	a := newGate(t, srv.client(t))
+	b := newGate(t, srv.client(t))
 	ctx := t.Context()
 	// A block far longer than any margin below: a Wait that is held cannot
 	// end with nil before its deadline, however slow the machine is.
@@ -55,7 +55,7 @@ func TestOperatingGateBlockExtendsOnly(t *testing.T) {
 	t.Parallel()
 	srv := startRedis(t)
 	rdb := srv.client(t)
-	g := NewOperatingGate(rdb)
+	g := newGate(t, rdb)
 	ctx := t.Context()
 	now := time.Now()
 	steps := []time.Duration{10 * time.Second, time.Second, 20 * time.Second, -time.Second}
@@ -82,7 +82,7 @@ func TestOperatingGateBlockExtendsOnly(t *testing.T) {
 
 func TestOperatingGateRedisDown(t *testing.T) {
 	t.Parallel()
-	g := NewOperatingGate(deadClient(t))
+	g := newGate(t, deadClient(t))
 	ctx := t.Context()
 	if err := g.Wait(ctx, "p", "m"); !errors.Is(err, ErrUnavailable) {
 		t.Errorf("Wait with Redis down = %v, want ErrUnavailable", err)
@@ -93,7 +93,7 @@ func TestOperatingGateRedisDown(t *testing.T) {
 
 	// With a fallback, blocks land there and Wait consults it.
 	fb := bitrix.NewOperatingGate()
-	g = NewOperatingGate(deadClient(t), WithGateFallback(fb))
+	g = newGate(t, deadClient(t), WithGateFallback(fb))
 	if err := g.Block(ctx, "p", "m", time.Now().Add(time.Minute)); err != nil {
 		t.Fatalf("Block with a fallback = %v, want nil", err)
 	}

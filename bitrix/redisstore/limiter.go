@@ -78,7 +78,7 @@ type Limiter struct {
 	rdb      redis.UniversalClient
 	rate     float64
 	capac    float64
-	o        options
+	o        config
 	circ     circuit
 	rateArg  string
 	capacArg string
@@ -90,30 +90,31 @@ var _ bitrix.Limiter = (*Limiter)(nil)
 // room for burst requests (less the safety margin), e.g.
 // NewLimiter(rdb, bitrix.DefaultRate, bitrix.DefaultBurst) or
 // NewLimiter(rdb, bitrix.EnterpriseRate, bitrix.EnterpriseBurst). Every
-// replica must use the same rate, burst and prefix. It does no I/O. It
-// panics if rdb is nil, perSecond <= 0 or burst < 1, like
-// [bitrix.NewLimiter].
+// replica must use the same rate, burst and prefix. It does no I/O. Like
+// [bitrix.NewLimiter], it returns an error if perSecond is not in
+// (0, 1e6] or burst < 1, and also for a nil rdb or a bad option.
 //
 // Options used: [WithPrefix], [WithOpTimeout], [WithLimiterFallback],
 // [WithRetryAfter], [WithLogger].
-func NewLimiter(rdb redis.UniversalClient, perSecond float64, burst int, opts ...Option) *Limiter {
-	if rdb == nil {
-		panic("redisstore: NewLimiter: nil Redis client")
+func NewLimiter(rdb redis.UniversalClient, perSecond float64, burst int, opts ...Option) (*Limiter, error) {
+	o, err := buildConfig("NewLimiter", rdb, opts)
+	if err != nil {
+		return nil, err
 	}
 	if !(perSecond > 0) || perSecond > 1e6 {
-		panic(fmt.Sprintf("redisstore: rate limit must be a positive number of requests per second, got %v", perSecond))
+		return nil, fmt.Errorf("redisstore: NewLimiter: rate limit must be a positive number of requests per second up to 1e6, got %v", perSecond)
 	}
 	if burst < 1 {
-		panic(fmt.Sprintf("redisstore: rate limit burst must be at least 1, got %d", burst))
+		return nil, fmt.Errorf("redisstore: NewLimiter: rate limit burst must be at least 1, got %d", burst)
 	}
 	capac := float64(burst - 2)
 	if capac < 1 {
 		capac = 1
 	}
-	l := &Limiter{rdb: rdb, rate: perSecond * 0.95, capac: capac, o: buildOptions(opts)}
+	l := &Limiter{rdb: rdb, rate: perSecond * 0.95, capac: capac, o: o}
 	l.rateArg = fmt.Sprintf("%.17g", l.rate)
 	l.capacArg = fmt.Sprintf("%.17g", l.capac)
-	return l
+	return l, nil
 }
 
 func (l *Limiter) key(portal string) string { return l.o.prefix + "limit:" + portal }

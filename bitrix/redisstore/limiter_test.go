@@ -30,7 +30,7 @@ func TestLimiterBurstThenWait(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			l := NewLimiter(srv.client(t), tt.rate, tt.burst, WithPrefix(t.Name()+":"))
+			l := newLimiter(t, srv.client(t), tt.rate, tt.burst, WithPrefix(t.Name()+":"))
 			ctx := t.Context()
 			start := time.Now()
 			for i := range tt.free {
@@ -68,8 +68,8 @@ func TestLimiterBurstThenWait(t *testing.T) {
 func TestLimiterSharedBetweenReplicas(t *testing.T) {
 	t.Parallel()
 	srv := startRedis(t)
-	a := NewLimiter(srv.client(t), bitrix.DefaultRate, bitrix.DefaultBurst)
-	b := NewLimiter(srv.client(t), bitrix.DefaultRate, bitrix.DefaultBurst)
+	a := newLimiter(t, srv.client(t), bitrix.DefaultRate, bitrix.DefaultBurst)
+	b := newLimiter(t, srv.client(t), bitrix.DefaultRate, bitrix.DefaultBurst)
 	ctx := t.Context()
 	for i := range 48 {
 		l := a
@@ -95,7 +95,7 @@ func TestLimiterWaitHonoursContextAndRefunds(t *testing.T) {
 	t.Parallel()
 	srv := startRedis(t)
 	rdb := srv.client(t)
-	l := NewLimiter(rdb, bitrix.DefaultRate, bitrix.DefaultBurst)
+	l := newLimiter(t, rdb, bitrix.DefaultRate, bitrix.DefaultBurst)
 	ctx := t.Context()
 	for range 48 {
 		if err := l.Wait(ctx, "p"); err != nil {
@@ -128,7 +128,7 @@ func TestLimiterKeyExpires(t *testing.T) {
 	t.Parallel()
 	srv := startRedis(t)
 	rdb := srv.client(t)
-	l := NewLimiter(rdb, 1000, 10)
+	l := newLimiter(t, rdb, 1000, 10)
 	if err := l.Wait(t.Context(), "p"); err != nil {
 		t.Fatal(err)
 	}
@@ -143,35 +143,9 @@ func TestLimiterKeyExpires(t *testing.T) {
 	}
 }
 
-func TestNewLimiterPanicsOnBadArguments(t *testing.T) {
-	t.Parallel()
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
-	defer rdb.Close()
-	for _, tt := range []struct {
-		name  string
-		rdb   redis.UniversalClient
-		rate  float64
-		burst int
-	}{
-		{"nil client", nil, 2, 50},
-		{"zero rate", rdb, 0, 50},
-		{"negative rate", rdb, -1, 50},
-		{"zero burst", rdb, 2, 0},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			defer func() {
-				if recover() == nil {
-					t.Error("NewLimiter did not panic")
-				}
-			}()
-			NewLimiter(tt.rdb, tt.rate, tt.burst)
-		})
-	}
-}
-
 func TestLimiterRedisDownFailsFast(t *testing.T) {
 	t.Parallel()
-	l := NewLimiter(deadClient(t), bitrix.DefaultRate, bitrix.DefaultBurst)
+	l := newLimiter(t, deadClient(t), bitrix.DefaultRate, bitrix.DefaultBurst)
 	err := l.Wait(t.Context(), "p")
 	if !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("Wait with Redis down = %v, want ErrUnavailable", err)
@@ -217,7 +191,7 @@ func TestLimiterFallback(t *testing.T) {
 	t.Cleanup(func() { _ = rdb.Close() })
 	fb := &countingLimiter{}
 	var logs syncBuffer
-	l := NewLimiter(rdb, bitrix.DefaultRate, bitrix.DefaultBurst,
+	l := newLimiter(t, rdb, bitrix.DefaultRate, bitrix.DefaultBurst,
 		WithLimiterFallback(fb), WithRetryAfter(time.Nanosecond), WithLogger(logs.logger()))
 	ctx := t.Context()
 	for range 3 {
@@ -255,7 +229,7 @@ func TestLimiterFallbackCircuit(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, Dialer: fd.dial, MaxRetries: -1, DisableIdentity: true})
 	t.Cleanup(func() { _ = rdb.Close() })
 	fb := &countingLimiter{}
-	l := NewLimiter(rdb, bitrix.DefaultRate, bitrix.DefaultBurst, WithLimiterFallback(fb), WithRetryAfter(time.Hour))
+	l := newLimiter(t, rdb, bitrix.DefaultRate, bitrix.DefaultBurst, WithLimiterFallback(fb), WithRetryAfter(time.Hour))
 	ctx := t.Context()
 	if err := l.Wait(ctx, "p"); err != nil {
 		t.Fatal(err)

@@ -15,16 +15,19 @@ import (
 // saved offset was reached after its events were handled.
 type OffsetStore struct {
 	rdb redis.UniversalClient
-	o   options
+	o   config
 }
 
-// NewOffsetStore returns a store on rdb (WithPrefix and WithOpTimeout
-// apply). It panics on a nil client.
-func NewOffsetStore(rdb redis.UniversalClient, opts ...Option) *OffsetStore {
-	if rdb == nil {
-		panic("redisstore: NewOffsetStore: nil Redis client")
+// NewOffsetStore returns a store on rdb. It does no I/O; a nil rdb or a
+// bad option is an error.
+//
+// Options used: [WithPrefix], [WithOpTimeout].
+func NewOffsetStore(rdb redis.UniversalClient, opts ...Option) (*OffsetStore, error) {
+	o, err := buildConfig("NewOffsetStore", rdb, opts)
+	if err != nil {
+		return nil, err
 	}
-	return &OffsetStore{rdb: rdb, o: buildOptions(opts)}
+	return &OffsetStore{rdb: rdb, o: o}, nil
 }
 
 func (s *OffsetStore) key(k string) string { return s.o.prefix + "offset:" + k }

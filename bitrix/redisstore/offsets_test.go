@@ -8,8 +8,8 @@ import (
 func TestOffsetStore(t *testing.T) {
 	t.Parallel()
 	srv := startRedis(t)
-	a := NewOffsetStore(srv.client(t))
-	b := NewOffsetStore(srv.client(t)) // a replacement worker
+	a := newOffsetStore(t, srv.client(t))
+	b := newOffsetStore(t, srv.client(t)) // a replacement worker
 	ctx := t.Context()
 	if n, err := a.LoadOffset(ctx, "p/imbotv2/7"); n != 0 || err != nil {
 		t.Fatalf("empty store: %d, %v", n, err)
@@ -43,7 +43,7 @@ func TestOffsetStore(t *testing.T) {
 
 func TestOffsetStoreUnavailable(t *testing.T) {
 	t.Parallel()
-	s := NewOffsetStore(deadClient(t))
+	s := newOffsetStore(t, deadClient(t))
 	if _, err := s.LoadOffset(t.Context(), "k"); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("load: %v", err)
 	}

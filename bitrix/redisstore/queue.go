@@ -31,7 +31,7 @@ import (
 // is run by whichever replica claims it.
 type Queue struct {
 	rdb      redis.UniversalClient
-	o        options
+	o        config
 	stream   string
 	delayed  string
 	dead     string
@@ -55,30 +55,36 @@ const (
 const queueGroup = "workers"
 
 // NewQueue returns the queue name on rdb. It does no I/O (the consumer
-// group is created on first use) and panics on a nil client or an empty
-// name. maxLen (0: [DefaultQueueMax]) bounds the jobs held; maxAge (0:
-// [DefaultQueueMaxAge]) trims jobs older than that from the stream.
+// group is created on first use). maxLen (0: [DefaultQueueMax]) bounds the
+// jobs held; maxAge (0: [DefaultQueueMaxAge]) trims jobs older than that
+// from the stream. A nil rdb, an empty name, a negative maxLen or maxAge,
+// or a bad option is an error.
 //
 // Options used: [WithPrefix], [WithOpTimeout], [WithPollInterval] (how
 // long a Claim blocks in one XREADGROUP is four times it).
-func NewQueue(rdb redis.UniversalClient, name string, maxLen int, maxAge time.Duration, opts ...Option) *Queue {
-	if rdb == nil {
-		panic("redisstore: NewQueue: nil Redis client")
+func NewQueue(rdb redis.UniversalClient, name string, maxLen int, maxAge time.Duration, opts ...Option) (*Queue, error) {
+	o, err := buildConfig("NewQueue", rdb, opts)
+	if err != nil {
+		return nil, err
 	}
-	if name == "" {
-		panic("redisstore: NewQueue: empty queue name")
+	switch {
+	case name == "":
+		return nil, errors.New("redisstore: NewQueue: empty queue name")
+	case maxLen < 0:
+		return nil, fmt.Errorf("redisstore: NewQueue: negative maxLen %d (0 means DefaultQueueMax)", maxLen)
+	case maxAge < 0:
+		return nil, fmt.Errorf("redisstore: NewQueue: negative maxAge %v (0 means DefaultQueueMaxAge)", maxAge)
 	}
-	o := buildOptions(opts)
 	base := o.prefix + "queue:" + name
 	q := &Queue{rdb: rdb, o: o, stream: base, delayed: base + ":delayed", dead: base + ":dead",
 		consumer: randHex(8), max: int64(maxLen), maxAge: maxAge}
-	if q.max <= 0 {
+	if q.max == 0 {
 		q.max = DefaultQueueMax
 	}
-	if q.maxAge <= 0 {
+	if q.maxAge == 0 {
 		q.maxAge = DefaultQueueMaxAge
 	}
-	return q
+	return q, nil
 }
 
 var _ webhook.Queue = (*Queue)(nil)

@@ -30,7 +30,7 @@ func BenchmarkIntakeModes(b *testing.B) {
 			return webhook.WithQueue(webhook.NewMemoryQueue(0), 2, webhook.RetryPolicy{})
 		}},
 		{"redis", func() webhook.Option {
-			return webhook.WithQueue(NewQueue(srv.client(b), "bench-"+b.Name(), 0, 0), 2, webhook.RetryPolicy{})
+			return webhook.WithQueue(newQueue(b, srv.client(b), "bench-"+b.Name(), 0, 0), 2, webhook.RetryPolicy{})
 		}},
 	} {
 		b.Run(mode.name, func(b *testing.B) {

@@ -41,7 +41,11 @@ const (
 // It prints its address and serves until killed.
 func queueReceiverMain() int {
 	rdb := redis.NewClient(&redis.Options{Addr: os.Getenv(receiverEnv), DisableIdentity: true})
-	q := redisstore.NewQueue(rdb, "kill", 0, 0, redisstore.WithPollInterval(10*time.Millisecond))
+	q, err := redisstore.NewQueue(rdb, "kill", 0, 0, redisstore.WithPollInterval(10*time.Millisecond))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	h, err := webhook.New(webhook.WithApplicationToken(killToken),
 		webhook.WithQueue(q, 4, webhook.RetryPolicy{MaxAttempts: killAttempt, Backoff: 20 * time.Millisecond, Visibility: 3 * time.Second}))
 	if err != nil {
@@ -189,7 +193,10 @@ func TestQueueSurvivesKill(t *testing.T) {
 	close(next)
 	wg.Wait()
 
-	q := redisstore.NewQueue(rdb, "kill", 0, 0)
+	q, err := redisstore.NewQueue(rdb, "kill", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
 		s, err := q.Stats(ctx)

@@ -21,7 +21,7 @@ func TestQueueAckRetryDead(t *testing.T) {
 	t.Parallel()
 	srv := startRedis(t)
 	ctx := t.Context()
-	q := NewQueue(srv.client(t), "t1", 0, 0)
+	q := newQueue(t, srv.client(t), "t1", 0, 0)
 	put, err := q.Put(ctx, webhook.Job{Event: "ONCRMDEALADD", Body: "event=ONCRMDEALADD&x=%26", JSON: false})
 	if err != nil {
 		t.Fatal(err)
@@ -90,8 +90,8 @@ func TestQueueVisibilityTimeout(t *testing.T) {
 	t.Parallel()
 	srv := startRedis(t)
 	ctx := t.Context()
-	a := NewQueue(srv.client(t), "vis", 0, 0)
-	b := NewQueue(srv.client(t), "vis", 0, 0)
+	a := newQueue(t, srv.client(t), "vis", 0, 0)
+	b := newQueue(t, srv.client(t), "vis", 0, 0)
 	put, _ := a.Put(ctx, webhook.Job{Event: "E", Body: "event=E"})
 	ja, err := a.Claim(ctx, time.Second)
 	if err != nil || ja.ID != put.ID {
@@ -117,7 +117,7 @@ func TestQueueVisibilityTimeout(t *testing.T) {
 // accepted.
 func TestQueueUnavailable(t *testing.T) {
 	t.Parallel()
-	q := NewQueue(deadClient(t), "down", 0, 0, WithOpTimeout(time.Second))
+	q := newQueue(t, deadClient(t), "down", 0, 0, WithOpTimeout(time.Second))
 	if _, err := q.Put(t.Context(), webhook.Job{Event: "E", Body: "x"}); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("put: %v", err)
 	}
@@ -162,7 +162,7 @@ func TestQueueReplicasShareWork(t *testing.T) {
 	var hs []*webhook.Handler
 	var servers []*httptest.Server
 	for r := range 2 {
-		q := NewQueue(srv.client(t), "share", 0, 0, WithPollInterval(10*time.Millisecond))
+		q := newQueue(t, srv.client(t), "share", 0, 0, WithPollInterval(10*time.Millisecond))
 		h, err := webhook.New(webhook.WithApplicationToken("tok"),
 			webhook.WithQueue(q, 4, webhook.RetryPolicy{MaxAttempts: 5, Backoff: 50 * time.Millisecond, Visibility: 30 * time.Second}))
 		if err != nil {
@@ -225,7 +225,7 @@ func TestQueueReplicasShareWork(t *testing.T) {
 func TestQueueFull(t *testing.T) {
 	t.Parallel()
 	srv := startRedis(t)
-	q := NewQueue(srv.client(t), "full", 1, 0)
+	q := newQueue(t, srv.client(t), "full", 1, 0)
 	if _, err := q.Put(t.Context(), webhook.Job{Event: "E", Body: "a"}); err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +241,7 @@ func TestQueuePutDead(t *testing.T) {
 	t.Parallel()
 	srv := startRedis(t)
 	ctx := t.Context()
-	q := NewQueue(srv.client(t), "t-putdead", 0, 0)
+	q := newQueue(t, srv.client(t), "t-putdead", 0, 0)
 	d, err := q.PutDead(ctx, webhook.Job{Event: "ONIMBOTV2MESSAGEADD", Body: `{"eventId":7}`, JSON: true, Attempt: 5}, "still broken")
 	if err != nil || d.ID == "" || d.Enqueued.IsZero() {
 		t.Fatalf("PutDead %+v, %v", d, err)

@@ -18,20 +18,21 @@ import (
 // Tokens are stored in clear: protect the Redis like any credential store.
 type Registry struct {
 	rdb redis.UniversalClient
-	o   options
+	o   config
 }
 
 var _ events.Registry = (*Registry)(nil)
 
-// NewRegistry returns a registry on rdb. It does no I/O and panics if rdb
-// is nil.
+// NewRegistry returns a registry on rdb. It does no I/O; a nil rdb or a
+// bad option is an error.
 //
 // Options used: [WithPrefix], [WithOpTimeout].
-func NewRegistry(rdb redis.UniversalClient, opts ...Option) *Registry {
-	if rdb == nil {
-		panic("redisstore: NewRegistry: nil Redis client")
+func NewRegistry(rdb redis.UniversalClient, opts ...Option) (*Registry, error) {
+	o, err := buildConfig("NewRegistry", rdb, opts)
+	if err != nil {
+		return nil, err
 	}
-	return &Registry{rdb: rdb, o: buildOptions(opts)}
+	return &Registry{rdb: rdb, o: o}, nil
 }
 
 func (r *Registry) key(memberID string) string { return r.o.prefix + "apptoken:" + memberID }

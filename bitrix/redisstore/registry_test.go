@@ -11,8 +11,8 @@ import (
 func TestRegistry(t *testing.T) {
 	t.Parallel()
 	srv := startRedis(t)
-	a := NewRegistry(srv.client(t))
-	b := NewRegistry(srv.client(t))
+	a := newRegistry(t, srv.client(t))
+	b := newRegistry(t, srv.client(t))
 	ctx := t.Context()
 	const member = "0123456789abcdef0123456789abcdef"
 	if _, err := a.Lookup(ctx, member); !errors.Is(err, events.ErrUnknownPortal) {
@@ -53,10 +53,10 @@ func TestRegistryWithVerifier(t *testing.T) {
 	srv := startRedis(t)
 	ctx := t.Context()
 	const member = "0123456789abcdef0123456789abcdef"
-	if err := NewRegistry(srv.client(t)).Store(ctx, member, "app-token"); err != nil {
+	if err := newRegistry(t, srv.client(t)).Store(ctx, member, "app-token"); err != nil {
 		t.Fatal(err)
 	}
-	v := events.NewVerifier(NewRegistry(srv.client(t)))
+	v := events.NewVerifier(newRegistry(t, srv.client(t)))
 	ev := &events.Event{}
 	ev.Auth.MemberID = member
 	ev.Auth.ApplicationToken = "app-token"
@@ -67,7 +67,7 @@ func TestRegistryWithVerifier(t *testing.T) {
 	if err := v.Verify(ctx, ev); !errors.Is(err, events.ErrTokenMismatch) {
 		t.Errorf("Verify with a wrong token = %v, want ErrTokenMismatch", err)
 	}
-	down := events.NewVerifier(NewRegistry(deadClient(t)))
+	down := events.NewVerifier(newRegistry(t, deadClient(t)))
 	ev.Auth.ApplicationToken = "app-token"
 	err := down.Verify(ctx, ev)
 	if !errors.Is(err, ErrUnavailable) || errors.Is(err, events.ErrTokenMismatch) {

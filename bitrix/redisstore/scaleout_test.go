@@ -61,8 +61,8 @@ func TestReplicasShareRateLimit(t *testing.T) {
 	for r := range replicas {
 		rdb := rs.client(t) // each replica its own connection pool
 		c, err := bitrix.New(bitrix.WebhookURL(portal.WebhookURL()), bitrix.WithAllowHTTP(),
-			bitrix.WithLimiter(NewLimiter(rdb, rate, burst)),
-			bitrix.WithOperatingGate(NewOperatingGate(rdb)))
+			bitrix.WithLimiter(newLimiter(t, rdb, rate, burst)),
+			bitrix.WithOperatingGate(newGate(t, rdb)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -170,8 +170,8 @@ func TestReplicasRefreshOnce(t *testing.T) {
 			clients := make([]*bitrix.Client, replicas)
 			for r := range clients {
 				rdb := rs.client(t)
-				c, err := bitrix.New(bitrix.OAuth(tok, app, NewTokenStore(rdb, WithPollInterval(5*time.Millisecond))),
-					bitrix.WithAllowHTTP(), bitrix.WithoutRateLimit(), bitrix.WithOperatingGate(NewOperatingGate(rdb)))
+				c, err := bitrix.New(bitrix.OAuth(tok, app, newTokenStore(t, rdb, WithPollInterval(5*time.Millisecond))),
+					bitrix.WithAllowHTTP(), bitrix.WithoutRateLimit(), bitrix.WithOperatingGate(newGate(t, rdb)))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -232,7 +232,7 @@ func TestReplicasDedupeDeliveries(t *testing.T) {
 	var receivers []http.Handler
 	for range 2 {
 		h, err := webhook.New(webhook.WithApplicationToken(token),
-			webhook.WithDedupe(NewDedupe(rs.client(t)), time.Hour))
+			webhook.WithDedupe(newDedupe(t, rs.client(t)), time.Hour))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -322,7 +322,7 @@ func TestDedupeClaimRelease(t *testing.T) {
 	t.Parallel()
 	rs := startRedis(t)
 	rdb := rs.client(t)
-	a, b := NewDedupe(rdb), NewDedupe(rs.client(t))
+	a, b := newDedupe(t, rdb), newDedupe(t, rs.client(t))
 	var _ webhook.DedupeStore = a
 	ctx := t.Context()
 	steps := []struct {
@@ -356,7 +356,7 @@ func TestDedupeClaimRelease(t *testing.T) {
 	if err != nil || ttl <= 0 || ttl > 200*time.Millisecond {
 		t.Errorf("claimed key TTL = %v (%v), want in (0, 200ms]", ttl, err)
 	}
-	down := NewDedupe(deadClient(t))
+	down := newDedupe(t, deadClient(t))
 	if _, err := down.Claim(ctx, "k", time.Hour); !errors.Is(err, ErrUnavailable) {
 		t.Errorf("Claim with Redis down = %v, want ErrUnavailable", err)
 	}
@@ -378,7 +378,7 @@ func TestReplicasShareOperatingBlock(t *testing.T) {
 	for range 2 {
 		rdb := rs.client(t)
 		c, err := bitrix.New(bitrix.WebhookURL(portal.WebhookURL()), bitrix.WithAllowHTTP(), bitrix.WithoutRateLimit(),
-			bitrix.WithOperatingGate(NewOperatingGate(rdb)))
+			bitrix.WithOperatingGate(newGate(t, rdb)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -421,8 +421,8 @@ func TestReplicaRedisDown(t *testing.T) {
 	ctx := t.Context()
 	rdb := deadClient(t)
 	strict, err := bitrix.New(bitrix.WebhookURL(portal.WebhookURL()), bitrix.WithAllowHTTP(),
-		bitrix.WithLimiter(NewLimiter(rdb, bitrix.DefaultRate, bitrix.DefaultBurst)),
-		bitrix.WithOperatingGate(NewOperatingGate(rdb)))
+		bitrix.WithLimiter(newLimiter(t, rdb, bitrix.DefaultRate, bitrix.DefaultBurst)),
+		bitrix.WithOperatingGate(newGate(t, rdb)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -443,9 +443,9 @@ func TestReplicaRedisDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	lenient, err := bitrix.New(bitrix.WebhookURL(portal.WebhookURL()), bitrix.WithAllowHTTP(),
-		bitrix.WithLimiter(NewLimiter(rdb, bitrix.DefaultRate, bitrix.DefaultBurst,
+		bitrix.WithLimiter(newLimiter(t, rdb, bitrix.DefaultRate, bitrix.DefaultBurst,
 			WithLimiterFallback(fallback))),
-		bitrix.WithOperatingGate(NewOperatingGate(rdb, WithGateFallback(bitrix.NewOperatingGate()))))
+		bitrix.WithOperatingGate(newGate(t, rdb, WithGateFallback(bitrix.NewOperatingGate()))))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,9 +48,9 @@ func TestReplicaStartupDoesNotClobberRefreshedToken(t *testing.T) {
 		}
 		return c
 	}
-	a := newClient(NewTokenStore(rs.client(t)))
+	a := newClient(newTokenStore(t, rs.client(t)))
 	var aErr error
-	b := newClient(&hookStore{TokenStore: NewTokenStore(rs.client(t)), hook: func() {
+	b := newClient(&hookStore{TokenStore: newTokenStore(t, rs.client(t)), hook: func() {
 		_, aErr = a.Call(ctx, "user.current", nil, nil)
 	}})
 	if _, err := b.Call(ctx, "user.current", nil, nil); err != nil {

@@ -47,10 +47,11 @@ const (
 var ErrUnavailable = errors.New("redisstore: Redis is unavailable")
 
 // Option configures the constructors of this package. Options that do not
-// apply to a component are ignored by its constructor.
-type Option func(*options)
+// apply to a component are ignored by its constructor. An option given a
+// bad value makes the constructor return its error.
+type Option func(*config) error
 
-type options struct {
+type config struct {
 	prefix        string
 	opTimeout     time.Duration
 	leaseTTL      time.Duration
@@ -61,8 +62,13 @@ type options struct {
 	gateFallback  bitrix.OperatingGate
 }
 
-func buildOptions(opts []Option) options {
-	o := options{
+// buildOptions checks the client given to the constructor named ctor and
+// applies opts over the defaults, returning the first error.
+func buildConfig(ctor string, rdb redis.UniversalClient, opts []Option) (config, error) {
+	if isNilClient(rdb) {
+		return config{}, fmt.Errorf("redisstore: %s: nil Redis client", ctor)
+	}
+	o := config{
 		prefix:     DefaultPrefix,
 		opTimeout:  DefaultOpTimeout,
 		leaseTTL:   DefaultLeaseTTL,
@@ -70,63 +76,107 @@ func buildOptions(opts []Option) options {
 		retryAfter: DefaultRetryAfter,
 	}
 	for _, opt := range opts {
-		if opt != nil {
-			opt(&o)
+		if opt == nil {
+			continue
+		}
+		if err := opt(&o); err != nil {
+			return config{}, err
 		}
 	}
 	if o.log == nil {
 		o.log = slog.New(slog.DiscardHandler)
 	}
-	return o
+	return o, nil
+}
+
+// isNilClient reports a nil client, including a nil pointer of one of the
+// go-redis client types held in the interface.
+func isNilClient(rdb redis.UniversalClient) bool {
+	switch c := rdb.(type) {
+	case nil:
+		return true
+	case *redis.Client:
+		return c == nil
+	case *redis.ClusterClient:
+		return c == nil
+	case *redis.Ring:
+		return c == nil
+	}
+	return false
+}
+
+// positive is the check of the duration options.
+func positive(name string, d time.Duration) error {
+	if d <= 0 {
+		return fmt.Errorf("redisstore: %s: duration must be positive, got %v", name, d)
+	}
+	return nil
 }
 
 // WithPrefix sets the prefix of every key (default [DefaultPrefix]). Give
 // every component of one deployment the same prefix, and different
-// deployments sharing a Redis different ones.
-func WithPrefix(prefix string) Option { return func(o *options) { o.prefix = prefix } }
+// deployments sharing a Redis different ones. An empty prefix is an error:
+// omit the option for the default.
+func WithPrefix(prefix string) Option {
+	return func(o *config) error {
+		if prefix == "" {
+			return errors.New("redisstore: WithPrefix: empty prefix (omit the option for DefaultPrefix)")
+		}
+		o.prefix = prefix
+		return nil
+	}
+}
 
 // WithOpTimeout bounds each Redis command (default [DefaultOpTimeout]), so
 // that a hung Redis fails a call with [ErrUnavailable] instead of blocking
-// it. Values <= 0 keep the default. The go-redis client's own DialTimeout,
+// it. A value <= 0 is an error. The go-redis client's own DialTimeout,
 // ReadTimeout and MaxRetries apply as well; see the package documentation.
 func WithOpTimeout(d time.Duration) Option {
-	return func(o *options) {
-		if d > 0 {
-			o.opTimeout = d
+	return func(o *config) error {
+		if err := positive("WithOpTimeout", d); err != nil {
+			return err
 		}
+		o.opTimeout = d
+		return nil
 	}
 }
 
 // WithLeaseTTL sets the lifetime of a refresh lease (default
 // [DefaultLeaseTTL]). The holder renews the lease while it refreshes, so
 // the TTL only bounds how long a crashed holder blocks the other replicas.
-// Values <= 0 keep the default.
+// A value <= 0 is an error.
 func WithLeaseTTL(d time.Duration) Option {
-	return func(o *options) {
-		if d > 0 {
-			o.leaseTTL = d
+	return func(o *config) error {
+		if err := positive("WithLeaseTTL", d); err != nil {
+			return err
 		}
+		o.leaseTTL = d
+		return nil
 	}
 }
 
 // WithPollInterval sets how often a replica waiting for a refresh lease
-// retries it (default [DefaultPollInterval]). Values <= 0 keep the default.
+// retries it (default [DefaultPollInterval]). A value <= 0 is an error.
 func WithPollInterval(d time.Duration) Option {
-	return func(o *options) {
-		if d > 0 {
-			o.poll = d
+	return func(o *config) error {
+		if err := positive("WithPollInterval", d); err != nil {
+			return err
 		}
+		o.poll = d
+		return nil
 	}
 }
 
 // WithLogger logs Redis failures, fallbacks and lost leases to l (silent
-// by default). No secret is ever logged.
-func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+// by default; nil keeps it silent). No secret is ever logged.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *config) error { o.log = l; return nil }
+}
 
 // WithLimiterFallback makes a [Limiter] use fb while Redis is unavailable
 // instead of failing with [ErrUnavailable]. After a failure the limiter
 // uses fb for [DefaultRetryAfter] (see [WithRetryAfter]) and then tries
-// Redis again.
+// Redis again. A nil fb is an error.
 //
 // The fallback is per process, so N replicas falling back together may
 // send N times its rate: give it the portal's rate divided by the number of
@@ -134,31 +184,46 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 // bitrix.DefaultBurst/4) for four replicas. The client still retries
 // QUERY_LIMIT_EXCEEDED answers should the fleet overshoot.
 func WithLimiterFallback(fb bitrix.Limiter) Option {
-	return func(o *options) { o.limitFallback = fb }
+	return func(o *config) error {
+		if fb == nil {
+			return errors.New("redisstore: WithLimiterFallback: nil limiter")
+		}
+		o.limitFallback = fb
+		return nil
+	}
 }
 
 // WithGateFallback makes an [OperatingGate] use fb while Redis is
 // unavailable instead of failing with [ErrUnavailable]. Blocks are always
 // recorded in fb as well, so a replica honours its own blocks while Redis
 // is down. Use it together with [WithLimiterFallback]: a gate without a
-// fallback fails every call while Redis is down anyway.
+// fallback fails every call while Redis is down anyway. A nil fb is an
+// error.
 func WithGateFallback(fb bitrix.OperatingGate) Option {
-	return func(o *options) { o.gateFallback = fb }
+	return func(o *config) error {
+		if fb == nil {
+			return errors.New("redisstore: WithGateFallback: nil gate")
+		}
+		o.gateFallback = fb
+		return nil
+	}
 }
 
 // WithRetryAfter sets how long a component keeps using its fallback after
 // a Redis failure before it tries Redis again (default
-// [DefaultRetryAfter]). Values <= 0 keep the default.
+// [DefaultRetryAfter]). A value <= 0 is an error.
 func WithRetryAfter(d time.Duration) Option {
-	return func(o *options) {
-		if d > 0 {
-			o.retryAfter = d
+	return func(o *config) error {
+		if err := positive("WithRetryAfter", d); err != nil {
+			return err
 		}
+		o.retryAfter = d
+		return nil
 	}
 }
 
 // opCtx bounds one Redis command.
-func (o *options) opCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+func (o *config) opCtx(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, o.opTimeout)
 }
 

@@ -57,7 +57,7 @@ return false
 // logs them or puts them in an error.
 type TokenStore struct {
 	rdb redis.UniversalClient
-	o   options
+	o   config
 }
 
 var (
@@ -66,16 +66,17 @@ var (
 	_ bitrix.TokenInitializer = (*TokenStore)(nil)
 )
 
-// NewTokenStore returns a token store on rdb. It does no I/O and panics if
-// rdb is nil.
+// NewTokenStore returns a token store on rdb. It does no I/O; a nil rdb or
+// a bad option is an error.
 //
 // Options used: [WithPrefix], [WithOpTimeout], [WithLeaseTTL],
 // [WithPollInterval], [WithLogger].
-func NewTokenStore(rdb redis.UniversalClient, opts ...Option) *TokenStore {
-	if rdb == nil {
-		panic("redisstore: NewTokenStore: nil Redis client")
+func NewTokenStore(rdb redis.UniversalClient, opts ...Option) (*TokenStore, error) {
+	o, err := buildConfig("NewTokenStore", rdb, opts)
+	if err != nil {
+		return nil, err
 	}
-	return &TokenStore{rdb: rdb, o: buildOptions(opts)}
+	return &TokenStore{rdb: rdb, o: o}, nil
 }
 
 func (s *TokenStore) tokenKey(key string) string { return s.o.prefix + "token:" + key }

@@ -16,8 +16,8 @@ import (
 func TestTokenStoreRoundTrip(t *testing.T) {
 	t.Parallel()
 	srv := startRedis(t)
-	a := NewTokenStore(srv.client(t))
-	b := NewTokenStore(srv.client(t))
+	a := newTokenStore(t, srv.client(t))
+	b := newTokenStore(t, srv.client(t))
 	ctx := t.Context()
 	if _, err := a.LoadToken(ctx, "m1"); !errors.Is(err, bitrix.ErrTokenNotFound) {
 		t.Fatalf("LoadToken of an empty store = %v, want ErrTokenNotFound", err)
@@ -45,7 +45,7 @@ func TestTokenStoreRoundTrip(t *testing.T) {
 		t.Errorf("token read by another replica (-want +got):\n%s", diff)
 	}
 	// Another prefix is another namespace.
-	c := NewTokenStore(srv.client(t), WithPrefix("other:"))
+	c := newTokenStore(t, srv.client(t), WithPrefix("other:"))
 	if _, err := c.LoadToken(ctx, "m1"); !errors.Is(err, bitrix.ErrTokenNotFound) {
 		t.Errorf("LoadToken under another prefix = %v, want ErrTokenNotFound", err)
 	}
@@ -65,7 +65,7 @@ func TestTokenStoreCorruptValueKeepsSecrets(t *testing.T) {
 	t.Parallel()
 	srv := startRedis(t)
 	rdb := srv.client(t)
-	s := NewTokenStore(rdb)
+	s := newTokenStore(t, rdb)
 	ctx := t.Context()
 	const secret = "s3cr3t-refresh-value"
 	if err := rdb.Set(ctx, s.tokenKey("m"), `{"access_token":"`+secret, 0).Err(); err != nil {
@@ -83,8 +83,8 @@ func TestTokenStoreCorruptValueKeepsSecrets(t *testing.T) {
 func TestRefreshLeaseIsExclusive(t *testing.T) {
 	t.Parallel()
 	srv := startRedis(t)
-	a := NewTokenStore(srv.client(t), WithPollInterval(5*time.Millisecond))
-	b := NewTokenStore(srv.client(t), WithPollInterval(5*time.Millisecond))
+	a := newTokenStore(t, srv.client(t), WithPollInterval(5*time.Millisecond))
+	b := newTokenStore(t, srv.client(t), WithPollInterval(5*time.Millisecond))
 	ctx := t.Context()
 	unlockA, err := a.LockRefresh(ctx, "m")
 	if err != nil {
@@ -125,7 +125,7 @@ func TestRefreshLeaseExpiresAfterCrash(t *testing.T) {
 	srv := startRedis(t)
 	rdb := srv.client(t)
 	const ttl = 300 * time.Millisecond
-	s := NewTokenStore(rdb, WithLeaseTTL(ttl), WithPollInterval(5*time.Millisecond))
+	s := newTokenStore(t, rdb, WithLeaseTTL(ttl), WithPollInterval(5*time.Millisecond))
 	ctx := t.Context()
 	start := time.Now()
 	if err := rdb.SetNX(ctx, s.leaseKey("m"), "crashed-owner", ttl).Err(); err != nil {
@@ -151,8 +151,8 @@ func TestRefreshLeaseRenewalAndSafeRelease(t *testing.T) {
 	// trip; a TTL of 1 s tolerates a renewal delayed by up to 2/3 s on a
 	// loaded machine (150 ms left 100 ms: one late renewal and b got in).
 	const ttl = time.Second
-	a := NewTokenStore(rdb, WithLeaseTTL(ttl), WithPollInterval(5*time.Millisecond))
-	b := NewTokenStore(srv.client(t), WithLeaseTTL(ttl), WithPollInterval(5*time.Millisecond))
+	a := newTokenStore(t, rdb, WithLeaseTTL(ttl), WithPollInterval(5*time.Millisecond))
+	b := newTokenStore(t, srv.client(t), WithLeaseTTL(ttl), WithPollInterval(5*time.Millisecond))
 	ctx := t.Context()
 	unlockA, err := a.LockRefresh(ctx, "m")
 	if err != nil {
@@ -186,7 +186,7 @@ func TestRefreshLeaseRenewalAndSafeRelease(t *testing.T) {
 
 func TestTokenStoreRedisDown(t *testing.T) {
 	t.Parallel()
-	s := NewTokenStore(deadClient(t))
+	s := newTokenStore(t, deadClient(t))
 	ctx := t.Context()
 	if _, err := s.LoadToken(ctx, "m"); !errors.Is(err, ErrUnavailable) {
 		t.Errorf("LoadToken = %v, want ErrUnavailable", err)

@@ -71,7 +71,11 @@ func main() {
 			opts = append(opts, webhook.WithQueue(webhook.NewMemoryQueue(0), 1, webhook.RetryPolicy{}))
 		case "redis":
 			rdb := redis.NewClient(&redis.Options{Addr: *redisAddr})
-			opts = append(opts, webhook.WithQueue(redisstore.NewQueue(rdb, "intakebench", 0, 0), 1, webhook.RetryPolicy{}))
+			q, err := redisstore.NewQueue(rdb, "intakebench", 0, 0)
+			if err != nil {
+				log.Fatal(err)
+			}
+			opts = append(opts, webhook.WithQueue(q, 1, webhook.RetryPolicy{}))
 		default:
 			log.Fatalf("unknown mode %q", *mode)
 		}
