@@ -2,6 +2,7 @@
 // the README's "Three programs" compiling: every ```go block of llms.txt
 // and of that README section must appear, line for line (leading tabs
 // aside), in one of the functions below, which the compiler checks.
+// programs_test.go also runs the README's programs against the fake portal.
 package llmstxt_test
 
 import (
@@ -155,8 +156,8 @@ func programSync() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	const smartProcess, listID = 128, 17
-	rows := ls.Elements(lists.TypeLists, lists.ByID(listID))
+	const smartProcess = 128
+	rows := ls.Elements(lists.TypeLists, lists.ByCode("orders")) // the list's symbolic code
 	sync := func(ctx context.Context, _ *events.Event, d *events.CRMEntity) error {
 		item, err := items.Items(smartProcess).Get(ctx, d.EntityID())
 		if err != nil {
@@ -200,6 +201,12 @@ func TestLLMsTxtCodeCompiles(t *testing.T) {
 
 func TestREADMEProgramsCompile(t *testing.T) {
 	t.Parallel()
+	checkBlocks(t, "README.md's Three programs", readmePrograms(t), 3)
+}
+
+// readmePrograms returns the "## Three programs" section of README.md.
+func readmePrograms(t *testing.T) string {
+	t.Helper()
 	doc, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
@@ -213,7 +220,7 @@ func TestREADMEProgramsCompile(t *testing.T) {
 	if end := strings.Index(s, "\n## "); end >= 0 {
 		s = s[:end]
 	}
-	checkBlocks(t, "README.md's Three programs", s, 3)
+	return s
 }
 
 // checkBlocks fails unless doc has at least want ```go blocks and each
