@@ -924,14 +924,18 @@ func (s *Server) CRMItems(entityTypeID int) []map[string]any {
 }
 
 // SeedOption configures [Server.SeedCRMItems].
-type SeedOption func(*seedConfig)
+// An option given a bad value makes SeedCRMItems return an error before
+// it seeds anything.
+type SeedOption func(*seedConfig) error
 
 type seedConfig struct{ silent bool }
 
 // WithoutEvents seeds silently: the items appear without the events a
 // real change raises, as if they had been there before any handler was
 // bound.
-func WithoutEvents() SeedOption { return func(c *seedConfig) { c.silent = true } }
+func WithoutEvents() SeedOption {
+	return func(c *seedConfig) error { c.silent = true; return nil }
+}
 
 // SeedCRMItems adds n items of a type with the given fields (crm.item.*
 // spelling; "title" defaults to "Item #i") and returns the new ids. It is
@@ -944,8 +948,11 @@ func WithoutEvents() SeedOption { return func(c *seedConfig) { c.silent = true }
 func (s *Server) SeedCRMItems(entityTypeID, n int, fields map[string]any, opts ...SeedOption) ([]int, error) {
 	var cfg seedConfig
 	for _, o := range opts {
-		if o != nil {
-			o(&cfg)
+		if o == nil {
+			continue
+		}
+		if err := o(&cfg); err != nil {
+			return nil, fmt.Errorf("bitrixtest: SeedCRMItems: %w", err)
 		}
 	}
 	keys := make([]string, 0, len(fields))

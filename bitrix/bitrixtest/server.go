@@ -136,10 +136,12 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 func Start(opts ...Option) (*Server, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {
-		o(&cfg)
-	}
-	if cfg.rateLimit && (cfg.ratePerSecond <= 0 || cfg.rateBurst <= 0) {
-		return nil, errors.New("bitrixtest: WithRateLimit needs a positive rate and burst")
+		if o == nil {
+			continue
+		}
+		if err := o(&cfg); err != nil {
+			return nil, fmt.Errorf("bitrixtest: %w", err)
+		}
 	}
 	if cfg.webhookSecret == "" {
 		cfg.webhookSecret = randHex(8)

@@ -78,6 +78,7 @@ func TestRunFlags(t *testing.T) {
 		{[]string{"-seed-deals", "many"}, true, true},
 		{[]string{"-nope"}, true, true},
 		{[]string{"extra"}, true, false},
+		{[]string{"-addr", ""}, true, false}, // WithAddr refuses an empty address; run reports it
 	} {
 		var stderr strings.Builder
 		err := run(t.Context(), tc.args, io.Discard, &stderr)
