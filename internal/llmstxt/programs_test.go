@@ -129,7 +129,7 @@ func start(t *testing.T, bin, arg string, env ...string) (io.Reader, <-chan stru
 	}
 	exited := make(chan struct{})
 	go func() {
-		_, _ = cmd.Process.Wait()
+		_ = cmd.Wait() // also waits until stderr is copied
 		close(exited)
 	}()
 	t.Cleanup(func() {
