@@ -8,10 +8,14 @@ import (
 	"github.com/b24go/sdk/bitrix"
 )
 
-// BotService groups imbot.v2.Bot.* (imbot.v2/bots/).
+// BotService groups the imbot.v2.Bot.* methods ([docs]).
+//
+// [docs]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/bots/index.html
 type BotService struct{ c *Client }
 
-// Event delivery modes (bot-register.md, fields.eventMode).
+// Event delivery modes: the eventMode field of [imbot.v2.Bot.register].
+//
+// [imbot.v2.Bot.register]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/bots/bot-register.html
 const (
 	// ModeFetch: the bot pulls its events with imbot.v2.Event.get (the
 	// portal's default); no public URL needed. See [Poller].
@@ -20,7 +24,10 @@ const (
 	ModeWebhook = "webhook"
 )
 
-// Bot types (index.md#bot-types; bot-register.md, BOT_INVALID_TYPE).
+// [Bot types]: the type field of imbot.v2.Bot.register, which refuses
+// other values with BOT_INVALID_TYPE.
+//
+// [Bot types]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/index.html#bot-types
 const (
 	TypeBot        = "bot"        // answers mentions and private chats
 	TypeSupervisor = "supervisor" // sees every message of its chats
@@ -29,10 +36,14 @@ const (
 	TypeNetwork    = "network"
 )
 
-// Backgrounds lists the documented chat backgrounds (bot-register.md#backgrounds).
+// Backgrounds lists the [documented chat backgrounds].
+//
+// [documented chat backgrounds]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/bots/bot-register.html#backgrounds
 var Backgrounds = []string{"azure", "mint", "steel", "slate", "teal", "cornflower", "sky", "peach", "frost"}
 
-// Properties is the bot's profile (bot-register.md#properties).
+// Properties is the bot's [profile].
+//
+// [profile]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/bots/bot-register.html#properties
 type Properties struct {
 	Name         string `json:"name"` // required at registration
 	LastName     string `json:"lastName,omitempty"`
@@ -68,10 +79,9 @@ type BotResult struct {
 	Users []User `json:"users"`
 }
 
-// Register calls imbot.v2.Bot.register (bots/bot-register.md). With an
-// inbound webhook the client's botToken goes in fields.botToken (as the
-// method page shows; quick-start.md puts it at the top level instead, see
-// docs/CONFORMANCE.md) and becomes the bot's credential.
+// Register calls imbot.v2.Bot.register. With an inbound webhook the
+// client's botToken goes in fields.botToken (as the method page shows) and
+// becomes the bot's credential.
 //
 // Bitrix24 method: [imbot.v2.Bot.register].
 //
@@ -92,6 +102,8 @@ func (s *BotService) Register(ctx context.Context, r Registration) (*BotResult, 
 	setBool(f, "isReactionsEnabled", r.IsReactionsEnabled)
 	setBool(f, "isSupportOpenline", r.IsSupportOpenline)
 	if s.c.token != "" {
+		// fields.botToken as bots/bot-register.md shows; quick-start.md puts
+		// it at the top level instead (docs/CONFORMANCE.md, Chatbots 2.0).
 		f["botToken"] = s.c.token.Reveal()
 	}
 	var out BotResult
@@ -165,16 +177,16 @@ type BotUpdate struct {
 	IsSupportOpenline  *bool
 	BackgroundID       string
 	// EventMode and WebhookURL switch the delivery mode; the portal moves
-	// the bot's subscriptions itself (change-log.md BOT-FIX-0501-1).
+	// the bot's subscriptions itself (change log entry BOT-FIX-0501-1).
 	EventMode  string
 	WebhookURL string
-	// NewBotToken rotates the botToken (change-log.md BOT-NEW-0501-2): the
+	// NewBotToken rotates the botToken (change log entry BOT-NEW-0501-2): the
 	// call authenticates with the client's current token, the old token
 	// stops working at once; build a new Client with the new one.
 	NewBotToken bitrix.Secret
 }
 
-// Update calls imbot.v2.Bot.update (bots/bot-update.md).
+// Update calls imbot.v2.Bot.update.
 //
 // Bitrix24 method: [imbot.v2.Bot.update].
 //
@@ -212,7 +224,7 @@ func (s *BotService) Update(ctx context.Context, botID int, u BotUpdate) (*BotRe
 	return &out, nil
 }
 
-// Get calls imbot.v2.Bot.get by id (bots/bot-get.md).
+// Get calls imbot.v2.Bot.get by id.
 //
 // Bitrix24 method: [imbot.v2.Bot.get].
 //
@@ -260,7 +272,7 @@ type BotList struct {
 	HasNextPage bitrix.Bool `json:"hasNextPage"`
 }
 
-// List calls imbot.v2.Bot.list (bots/bot-list.md): the application's bots.
+// List calls imbot.v2.Bot.list: the application's bots.
 //
 // Bitrix24 method: [imbot.v2.Bot.list].
 //
@@ -287,9 +299,8 @@ func (s *BotService) List(ctx context.Context, o BotListOptions) (*BotList, erro
 	return &out, nil
 }
 
-// Unregister calls imbot.v2.Bot.unregister (bots/bot-unregister.md); the
-// portal drops the bot's event subscriptions itself (change-log.md
-// BOT-FIX-0501-1).
+// Unregister calls imbot.v2.Bot.unregister; the portal drops the bot's
+// event subscriptions itself (change log entry BOT-FIX-0501-1).
 //
 // Bitrix24 method: [imbot.v2.Bot.unregister].
 //

@@ -7,14 +7,17 @@ import (
 	"time"
 )
 
-// ChatService groups imbot.v2.Chat.* (imbot.v2/chats/, imbot.v2/ui/).
+// ChatService groups the imbot.v2.Chat.* methods ([chats], [chat UI]).
+//
+// [chats]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/chats/index.html
+// [chat UI]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/ui/index.html
 type ChatService struct{ c *Client }
 
-// NewChat is the request of [ChatService.Add] (chats/chat-add.md#fields).
+// NewChat is the request of [ChatService.Add].
 type NewChat struct {
 	Title       string `json:"title,omitempty"`
 	Description string `json:"description,omitempty"`
-	// Color is a color code such as "mint" (chat-add.md#available-colors).
+	// Color is a color code such as "mint" (the colors imbot.v2.Chat.add lists).
 	Color string `json:"color,omitempty"`
 	// Avatar is the image as Base64.
 	Avatar  string `json:"avatar,omitempty"`
@@ -31,7 +34,7 @@ type ChatResult struct {
 	Users []User `json:"users"`
 }
 
-// Add calls imbot.v2.Chat.add (chats/chat-add.md).
+// Add calls imbot.v2.Chat.add.
 //
 // Bitrix24 method: [imbot.v2.Chat.add].
 //
@@ -53,7 +56,7 @@ func (s *ChatService) Add(ctx context.Context, botID int, c NewChat) (*ChatResul
 	return &out, nil
 }
 
-// Get calls imbot.v2.Chat.get (chats/chat-get.md).
+// Get calls imbot.v2.Chat.get.
 //
 // Bitrix24 method: [imbot.v2.Chat.get].
 //
@@ -72,7 +75,7 @@ func (s *ChatService) Get(ctx context.Context, botID int, dialog DialogID) (*Cha
 	return &out.Chat, nil
 }
 
-// ChatUpdate is the request of [ChatService.Update] (chats/chat-update.md).
+// ChatUpdate is the request of [ChatService.Update].
 type ChatUpdate struct {
 	Title       string `json:"title,omitempty"`
 	Description string `json:"description,omitempty"`
@@ -109,7 +112,7 @@ func (s *ChatService) Leave(ctx context.Context, botID int, dialog DialogID) err
 	return s.c.callTrue(ctx, m, botID, params{"dialogId": dialog})
 }
 
-// AddUsers calls imbot.v2.Chat.User.add (chats/chat-user-add.md).
+// AddUsers calls imbot.v2.Chat.User.add.
 //
 // Bitrix24 method: [imbot.v2.Chat.User.add].
 //
@@ -118,7 +121,7 @@ func (s *ChatService) AddUsers(ctx context.Context, botID int, dialog DialogID, 
 	return s.userIDs(ctx, "imbot.v2.Chat.User.add", botID, dialog, userIDs)
 }
 
-// AddManagers calls imbot.v2.Chat.Manager.add (chats/chat-manager-add.md).
+// AddManagers calls imbot.v2.Chat.Manager.add.
 //
 // Bitrix24 method: [imbot.v2.Chat.Manager.add].
 //
@@ -127,7 +130,7 @@ func (s *ChatService) AddManagers(ctx context.Context, botID int, dialog DialogI
 	return s.userIDs(ctx, "imbot.v2.Chat.Manager.add", botID, dialog, userIDs)
 }
 
-// DeleteManagers calls imbot.v2.Chat.Manager.delete (chats/chat-manager-delete.md).
+// DeleteManagers calls imbot.v2.Chat.Manager.delete.
 //
 // Bitrix24 method: [imbot.v2.Chat.Manager.delete].
 //
@@ -151,7 +154,7 @@ func (s *ChatService) userIDs(ctx context.Context, m string, botID int, dialog D
 	return s.c.callTrue(ctx, m, botID, params{"dialogId": dialog, "userIds": ids})
 }
 
-// DeleteUser calls imbot.v2.Chat.User.delete (chats/chat-user-delete.md).
+// DeleteUser calls imbot.v2.Chat.User.delete.
 //
 // Bitrix24 method: [imbot.v2.Chat.User.delete].
 //
@@ -160,7 +163,7 @@ func (s *ChatService) DeleteUser(ctx context.Context, botID int, dialog DialogID
 	return s.userID(ctx, "imbot.v2.Chat.User.delete", botID, dialog, userID)
 }
 
-// SetOwner calls imbot.v2.Chat.setOwner (chats/chat-set-owner.md).
+// SetOwner calls imbot.v2.Chat.setOwner.
 //
 // Bitrix24 method: [imbot.v2.Chat.setOwner].
 //
@@ -179,8 +182,7 @@ func (s *ChatService) userID(ctx context.Context, m string, botID int, dialog Di
 	return s.c.callTrue(ctx, m, botID, params{"dialogId": dialog, "userId": id})
 }
 
-// UserListOptions orders and limits [ChatService.Users]
-// (chats/chat-user-list.md).
+// UserListOptions orders and limits [ChatService.Users].
 type UserListOptions struct {
 	// OrderBy is id, lastSendMessageId or userId ("" = the portal's order).
 	OrderBy string
@@ -223,8 +225,9 @@ func (s *ChatService) Users(ctx context.Context, botID int, dialog DialogID, o U
 	return out, nil
 }
 
-// Status codes of the bot's action indicator
-// (ui/chat-input-action-notify.md#status-codes); "" shows "typing".
+// [Status codes] of the bot's action indicator; "" shows "typing".
+//
+// [Status codes]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/ui/chat-input-action-notify.html#status-codes
 const (
 	ActionThinking    = "IMBOT_AGENT_ACTION_THINKING"
 	ActionSearching   = "IMBOT_AGENT_ACTION_SEARCHING"
@@ -269,7 +272,7 @@ func (s *ChatService) InputAction(ctx context.Context, botID int, dialog DialogI
 }
 
 // TextField calls imbot.v2.Chat.TextField.enabled: turn the dialog's text
-// input on or off (ui/chat-text-field-enabled.md).
+// input on or off.
 //
 // Bitrix24 method: [imbot.v2.Chat.TextField.enabled].
 //

@@ -18,24 +18,33 @@ import (
 // api-reference/chat-bots/chat-bots-v2/.
 
 // MaxBotTokenLen is the longest botToken the portal accepts: Bot.update
-// rejects longer ones already, Bot.register from 06.08.2026
-// (change-log.md BOT-BC-0506-1 and BOT-NEW-0501-2;
-// imbot.v2/bots/bot-register.md, fields.botToken).
+// rejects longer ones already, Bot.register from 06.08.2026 (entries
+// BOT-BC-0506-1 and BOT-NEW-0501-2 of the [change log]; the botToken field
+// of [imbot.v2.Bot.register]).
+//
+// [change log]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/change-log.html
+// [imbot.v2.Bot.register]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/bots/bot-register.html
 const MaxBotTokenLen = 40
 
-// Entities shared with package events, where the v2 event data types live.
+// Entities shared with package events, where the v2 event data types live:
+// the bot, user, chat and message objects of the [Chatbots 2.0 entities].
+//
+// [Chatbots 2.0 entities]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/entities.html
 type (
-	Bot     = events.BotV2     // entities.md#bot
-	User    = events.UserV2    // entities.md#user
-	Chat    = events.ChatV2    // entities.md#chat
-	Message = events.MessageV2 // entities.md#message
+	Bot     = events.BotV2
+	User    = events.UserV2
+	Chat    = events.ChatV2
+	Message = events.MessageV2
 )
 
-// The v1 builders are reused where the wire format is the same: dialog ids
-// (index.md#dialog-id), keyboards (imbot.v2/messages/message-keyboards.md:
-// the same button fields, sent as fields.keyboard instead of KEYBOARD) and
-// attachments (imbot.v2/messages/attachments/index.md: the same blocks,
-// sent as fields.attach instead of ATTACH).
+// The v1 builders are reused where the wire format is the same: [dialog ids],
+// [keyboards] (the same button fields, sent as fields.keyboard instead of
+// KEYBOARD) and [attachments] (the same blocks, sent as fields.attach
+// instead of ATTACH).
+//
+// [dialog ids]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/index.html#dialog-id
+// [keyboards]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/message-keyboards.html
+// [attachments]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/attachments/index.html
 type (
 	DialogID = imbot.DialogID
 	Keyboard = imbot.Keyboard
@@ -52,10 +61,12 @@ func ChatDialog(chatID int) DialogID { return imbot.Chat(chatID) }
 // Client calls the imbot.v2.* methods of one portal. Build it with [New];
 // it is safe for concurrent use.
 //
-// Authentication follows the bitrix.Client it wraps (index.md#auth): with
-// an OAuth application the bot is tied to the app and no botToken is sent;
-// with an inbound webhook every call must carry the bot's own botToken,
-// set with [WithBotToken].
+// Authentication follows the bitrix.Client it wraps ([authorization]):
+// with an OAuth application the bot is tied to the app and no botToken is
+// sent; with an inbound webhook every call must carry the bot's own
+// botToken, set with [WithBotToken].
+//
+// [authorization]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/index.html#auth
 type Client struct {
 	c     *bitrix.Client
 	token bitrix.Secret
@@ -87,10 +98,12 @@ type config struct {
 }
 
 // WithBotToken sets the botToken sent with every call, required when the
-// bitrix.Client authenticates with an inbound webhook (index.md#auth). It
-// is the string you chose when registering the bot: non-empty, at most
+// bitrix.Client authenticates with an inbound webhook ([authorization]).
+// It is the string you chose when registering the bot: non-empty, at most
 // [MaxBotTokenLen] characters, no white space. It stays a bitrix.Secret:
 // no error or log line quotes it.
+//
+// [authorization]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/index.html#auth
 func WithBotToken(token bitrix.Secret) Option {
 	return func(c *config) error {
 		if err := CheckBotToken(token); err != nil {
@@ -216,7 +229,8 @@ func checkDialog(method string, d DialogID) error {
 	return nil
 }
 
-// Revision is the API revision set of a portal (imbot.v2/revision-get.md).
+// Revision is the API revision set of a portal, the answer of
+// [Client.Revision].
 type Revision struct {
 	REST    int `json:"rest"`
 	Web     int `json:"web"`
@@ -225,12 +239,13 @@ type Revision struct {
 }
 
 // Revision calls imbot.v2.Revision.get, which needs neither botId nor
-// botToken: compare REST with the revision of change-log.md a feature
+// botToken: compare REST with the revision of the [change log] a feature
 // needs (this package follows revision 36).
 //
 // Bitrix24 method: [imbot.v2.Revision.get].
 //
 // [imbot.v2.Revision.get]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/revision-get.html
+// [change log]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/change-log.html
 func (c *Client) Revision(ctx context.Context) (*Revision, error) {
 	var r Revision
 	body := json.RawMessage(`{}`)
@@ -240,8 +255,10 @@ func (c *Client) Revision(ctx context.Context) (*Revision, error) {
 	return &r, nil
 }
 
-// FollowedRevision is the REST revision of change-log.md this package
+// FollowedRevision is the REST revision of the [change log] this package
 // implements (REST Revision 36, 06.05.2026).
+//
+// [change log]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/change-log.html
 const FollowedRevision = 36
 
 // String describes the client without its botToken.

@@ -7,10 +7,12 @@ import (
 	"github.com/b24go/sdk/bitrix"
 )
 
-// CommandService groups imbot.v2.Command.* (imbot.v2/commands/).
+// CommandService groups the imbot.v2.Command.* methods ([docs]).
+//
+// [docs]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/commands/index.html
 type CommandService struct{ c *Client }
 
-// Command is a registered slash command (commands/command-list.md).
+// Command is a registered slash command, as [CommandService.List] returns it.
 type Command struct {
 	ID              int         `json:"id"`
 	BotID           int         `json:"botId"`
@@ -24,8 +26,7 @@ type Command struct {
 	Context         string      `json:"context,omitempty"`
 }
 
-// CommandSpec is the request of [CommandService.Register]
-// (commands/command-register.md#fields).
+// CommandSpec is the request of [CommandService.Register].
 type CommandSpec struct {
 	// Command is the name without the slash ("help"); required.
 	Command string
@@ -33,16 +34,18 @@ type CommandSpec struct {
 	// required unless Hidden.
 	Title, Params map[string]string
 	// Common makes the command available in every chat, not only where
-	// the bot is (command-register.md#common-types).
+	// the bot is.
 	Common, Hidden, ExtranetSupport bool
 }
 
 // Register calls imbot.v2.Command.register with the fields object
-// (change-log.md BOT-BC-0330-1: the flat legacy format ends 30.09.2026).
+// ([change log] entry BOT-BC-0330-1: the flat legacy format ends
+// 30.09.2026).
 //
 // Bitrix24 method: [imbot.v2.Command.register].
 //
 // [imbot.v2.Command.register]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/commands/command-register.html
+// [change log]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/change-log.html
 func (s *CommandService) Register(ctx context.Context, botID int, c CommandSpec) (*Command, error) {
 	const m = "imbot.v2.Command.register"
 	if err := checkBot(m, botID); err != nil {
@@ -87,12 +90,12 @@ func checkLangs(m, field string, l map[string]string) error {
 	return nil
 }
 
-// CommandUpdate is the request of [CommandService.Update]
-// (commands/command-update.md); nil fields stay unchanged.
+// CommandUpdate is the request of [CommandService.Update]; nil fields stay
+// unchanged.
 type CommandUpdate struct {
 	Command *string
 	// Title and Params change the listed languages; a nil text removes
-	// that language (command-update.md, second sample: {"en": null}).
+	// that language (sent as {"en": null}).
 	Title, Params                   map[string]*string
 	Common, Hidden, ExtranetSupport *bool
 }
@@ -181,7 +184,7 @@ func (s *CommandService) Unregister(ctx context.Context, botID, commandID int) e
 	return s.c.callTrue(ctx, m, botID, params{"commandId": commandID})
 }
 
-// Answer calls imbot.v2.Command.answer (commands/command-answer.md): the
+// Answer calls imbot.v2.Command.answer: the
 // reply to an ONIMBOTV2COMMANDADD, with its command.id, message.id and
 // chat.dialogId.
 //

@@ -5,11 +5,10 @@
 // v1 ([github.com/b24go/sdk/imbot]) and v2 bots run side by side on a
 // portal, and a bot gets events only in the version it was registered
 // with. Start new bots here; keep existing v1 bots on package imbot, or
-// move them with the docs' migration guide.
+// move them with the docs' [migration guide].
 //
-// Sources: api-reference/chat-bots/chat-bots-v2/ of bitrix24/b24restdocs at
-// commit 5988ed13, change-log.md up to REST revision 36 (06.05.2026); see
-// [FollowedRevision] and the "Chatbots 2.0" section of docs/CONFORMANCE.md.
+// The package follows the [Chatbots 2.0 documentation] up to REST revision
+// 36 of its [change log] (06.05.2026); see [FollowedRevision].
 //
 // # Authentication
 //
@@ -18,7 +17,7 @@
 // call carries the bot's own botToken, the string chosen at registration:
 // pass it with [WithBotToken]. It is a bitrix.Secret, at most
 // [MaxBotTokenLen] characters (longer tokens are refused from 06.08.2026,
-// change-log.md BOT-BC-0506-1), and never printed.
+// [change log] entry BOT-BC-0506-1), and never printed.
 //
 // # Services
 //
@@ -57,4 +56,13 @@
 // takes form and JSON bodies (the docs show both). [Reply] answers with the
 // bot's own token from the event (an application's bot), or with the
 // Client given to [ReplyVia] (a bot of an inbound webhook).
+//
+// [Chatbots 2.0 documentation]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/index.html
+// [change log]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/change-log.html
+// [migration guide]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/migration.html
 package imbotv2
+
+// Sources: api-reference/chat-bots/chat-bots-v2/ of bitrix24/b24restdocs at
+// commit 5988ed13, change-log.md up to REST revision 36 (06.05.2026); where
+// the pages disagree or are silent, see the "Chatbots 2.0" section of
+// docs/CONFORMANCE.md.

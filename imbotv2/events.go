@@ -10,11 +10,13 @@ import (
 	"github.com/b24go/sdk/events"
 )
 
-// MaxEventLimit is the most events one Event.get returns
-// (imbot.v2/events/event-get.md, limit: 1–1000, default 100).
+// MaxEventLimit is the most events one Event.get returns (its limit is
+// 1–1000, default 100).
 const MaxEventLimit = 1000
 
-// EventService groups imbot.v2.Event.get (imbot.v2/events/event-get.md).
+// EventService groups imbot.v2.Event.get ([docs]).
+//
+// [docs]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/events/index.html
 type EventService struct{ c *Client }
 
 // EventQuery is the request of [EventService.Get].
@@ -25,7 +27,7 @@ type EventQuery struct {
 	// Limit is 1–1000 (0: the portal's default, 100).
 	Limit int
 	// WithUserEvents adds the ONIMV2* events of the authorizing user; it
-	// needs the im scope and im.v2.Event.subscribe (event-get.md#combined-fetch).
+	// needs the im scope and im.v2.Event.subscribe.
 	WithUserEvents bool
 }
 
@@ -35,7 +37,7 @@ type FetchedEvent struct {
 	EventID int64       `json:"eventId"`
 	Type    string      `json:"type"`
 	Date    bitrix.Time `json:"date"`
-	// Data is the event's data object (imbot.v2/events/events.md).
+	// Data is the event's data object (decoded by [FetchedEvent.Event]).
 	Data json.RawMessage `json:"data"`
 }
 
@@ -65,7 +67,7 @@ type wireBatch struct {
 
 // Get calls imbot.v2.Event.get: it confirms the events below q.Offset and
 // returns the next ones. Only the application that registered the bot
-// receives its events (event-get.md); one consumer per bot.
+// receives its events; one consumer per bot.
 //
 // Bitrix24 method: [imbot.v2.Event.get].
 //

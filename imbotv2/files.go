@@ -9,14 +9,18 @@ import (
 	"github.com/b24go/sdk/bitrix"
 )
 
-// MaxFileSize is the largest upload, before Base64 (files/file-upload.md,
-// fields.content: 100 MB).
+// MaxFileSize is the largest upload, before Base64 (the content field of
+// imbot.v2.File.upload: 100 MB).
 const MaxFileSize = 100 << 20
 
-// FileService groups imbot.v2.File.* (imbot.v2/files/).
+// FileService groups the imbot.v2.File.* methods ([docs]).
+//
+// [docs]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/files/index.html
 type FileService struct{ c *Client }
 
-// File is an uploaded file (entities.md#file).
+// File is an uploaded [file].
+//
+// [file]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/entities.html#file
 type File struct {
 	ID        int    `json:"id"`
 	ChatID    int    `json:"chatId"`
@@ -66,7 +70,7 @@ type UploadResult struct {
 	DialogID  string `json:"dialogId"`
 }
 
-// Upload calls imbot.v2.File.upload (files/file-upload.md): the file goes
+// Upload calls imbot.v2.File.upload: the file goes
 // to the dialog as a message of the bot.
 //
 // Bitrix24 method: [imbot.v2.File.upload].
@@ -98,7 +102,7 @@ func (s *FileService) Upload(ctx context.Context, botID int, dialog DialogID, u 
 }
 
 // Download calls imbot.v2.File.download and returns the file's download
-// URL (files/file-download.md). The URL carries an access token: treat it
+// URL. The URL carries an access token: treat it
 // as a secret.
 //
 // Bitrix24 method: [imbot.v2.File.download].

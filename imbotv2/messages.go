@@ -11,21 +11,26 @@ import (
 )
 
 // MaxTextLen is the longest message text in characters; the portal cuts
-// longer texts and appends " (...)" (entities.md#message;
-// messages/chat-message-send.md, fields.message), so the SDK refuses them.
+// longer texts and appends " (...)" (the [message] entity; the message
+// field of imbot.v2.Chat.Message.send), so the SDK refuses them.
+//
+// [message]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/entities.html#message
 const MaxTextLen = 20000
 
-// MaxForwards is the most messages one send may forward
-// (chat-message-send.md, fields.forwardIds).
+// MaxForwards is the most messages one send may forward (the forwardIds
+// field of imbot.v2.Chat.Message.send).
 const MaxForwards = 100
 
-// MessageService groups imbot.v2.Chat.Message.* (imbot.v2/messages/).
+// MessageService groups the imbot.v2.Chat.Message.* methods ([docs]).
+//
+// [docs]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/index.html
 type MessageService struct{ c *Client }
 
 // MessageFields is the content of [MessageService.Send] and of
-// [CommandService.Answer] (chat-message-send.md#fields).
+// [CommandService.Answer].
 type MessageFields struct {
-	// Text is fields.message (BB codes allowed, messages/message-formatting.md).
+	// Text is fields.message. BB codes are allowed:
+	// https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/message-formatting.html
 	Text string
 	// Attach and Keyboard are the v1 builders: the same JSON, sent as
 	// fields.attach and fields.keyboard.
@@ -157,7 +162,7 @@ type SendResult struct {
 	UUIDMap bitrix.FlexMap[int] `json:"uuidMap"`
 }
 
-// Send calls imbot.v2.Chat.Message.send (messages/chat-message-send.md).
+// Send calls imbot.v2.Chat.Message.send.
 //
 // Bitrix24 method: [imbot.v2.Chat.Message.send].
 //
@@ -178,7 +183,7 @@ func (s *MessageService) Send(ctx context.Context, botID int, dialog DialogID, f
 	return &out, nil
 }
 
-// Update calls imbot.v2.Chat.Message.update (messages/chat-message-update.md):
+// Update calls imbot.v2.Chat.Message.update:
 // text, attach, keyboard and urlPreview of one of the bot's messages.
 //
 // Bitrix24 method: [imbot.v2.Chat.Message.update].
@@ -226,8 +231,7 @@ type MessageResult struct {
 	User    User    `json:"user"`
 }
 
-// Get calls imbot.v2.Chat.Message.get (supervisor and personal bots only,
-// messages/chat-message-get.md).
+// Get calls imbot.v2.Chat.Message.get (supervisor and personal bots only).
 //
 // Bitrix24 method: [imbot.v2.Chat.Message.get].
 //
@@ -257,7 +261,7 @@ type MessageContext struct {
 
 // Context calls imbot.v2.Chat.Message.getContext: the messages around
 // messageID, span on each side 1–50 (0: the portal's default, 50).
-// Supervisor and personal bots only (messages/chat-message-get-context.md).
+// Supervisor and personal bots only.
 //
 // Bitrix24 method: [imbot.v2.Chat.Message.getContext].
 //
@@ -293,7 +297,7 @@ type ReadResult struct {
 }
 
 // Read calls imbot.v2.Chat.Message.read: mark the dialog read up to
-// messageID (0: everything) (messages/chat-message-read.md).
+// messageID (0: everything).
 //
 // Bitrix24 method: [imbot.v2.Chat.Message.read].
 //
@@ -318,12 +322,13 @@ func (s *MessageService) Read(ctx context.Context, botID int, dialog DialogID, m
 }
 
 // AddReaction calls imbot.v2.Chat.Message.Reaction.add with a reaction
-// code such as "like" (messages/chat-message-reaction-add.md#reactions;
-// the list may change without notice, so the SDK does not check it).
+// code such as "like" (see the list of [reactions]; it may change without
+// notice, so the SDK does not check it).
 //
 // Bitrix24 method: [imbot.v2.Chat.Message.Reaction.add].
 //
 // [imbot.v2.Chat.Message.Reaction.add]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/chat-message-reaction-add.html
+// [reactions]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/chat-message-reaction-add.html#reactions
 func (s *MessageService) AddReaction(ctx context.Context, botID, messageID int, reaction string) error {
 	return s.reaction(ctx, "imbot.v2.Chat.Message.Reaction.add", botID, messageID, reaction)
 }

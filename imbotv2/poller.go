@@ -87,7 +87,7 @@ func OnUserMessage(r Router, fn func(ctx context.Context, ev *events.Event, d *e
 // saving sees the same events again on restart; nothing is skipped.
 //
 // One bot, one consumer: only the application that registered the bot
-// receives its events (imbot.v2/events/event-get.md), and two Pollers on
+// receives its events, and two Pollers on
 // one bot would confirm each other's events. Run one per bot; a standby
 // worker with a shared Store (bitrix/redisstore) takes over after the
 // first one stopped.
@@ -96,9 +96,12 @@ func OnUserMessage(r Router, fn func(ctx context.Context, ev *events.Event, d *e
 // and retry policy. Between polls the Poller waits MorePause while the
 // portal reports more events, Idle after a batch, and from Idle doubling
 // up to MaxIdle while the queue stays empty; after an error it backs off
-// from Idle doubling up to MaxBackoff (index.md#polling: 5–30 s when idle,
-// at least 2 s when hasMore, up to 60 s after errors). Time goes through
-// the runtime's timers, so tests run it under testing/synctest.
+// from Idle doubling up to MaxBackoff (the [polling cycle] the docs
+// recommend: 5–30 s when idle, at least 2 s when hasMore, up to 60 s after
+// errors). Time goes through the runtime's timers, so tests run it under
+// testing/synctest.
+//
+// [polling cycle]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/index.html#polling
 type Poller struct {
 	// Client calls the portal (required).
 	Client *Client
@@ -109,7 +112,7 @@ type Poller struct {
 	// Limit is the batch size, 1–1000 (default 100).
 	Limit int
 	// WithUserEvents also fetches the ONIMV2* events of the authorizing
-	// user (event-get.md#combined-fetch).
+	// user.
 	WithUserEvents bool
 	// Idle, MaxIdle, MorePause and MaxBackoff tune the waits (defaults
 	// 5 s, 30 s, 2 s and 60 s).

@@ -26,8 +26,8 @@ type Replyable interface {
 // It sends with, in this order: the Client of the [Poller] running the
 // handler (fetch mode; with its botToken) or of [ReplyVia]; in a
 // webhook.Handler's handler, the bot's own OAuth token from the event
-// (data.bot.auth, which webhook-mode events of an application's bot carry:
-// imbot.v2/events/events.md#bot-format; see webhook.BotClient), else the
+// (data.bot.auth, which webhook-mode events of an application's bot carry;
+// see webhook.BotClient), else the
 // portal's client (webhook.PortalClient). A bot registered through an
 // inbound webhook gets no tokens in its events: give its Client with
 // [ReplyVia]. Empty text is a validation error, sent nowhere.
