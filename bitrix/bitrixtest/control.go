@@ -70,10 +70,10 @@ func (c *ctlState) next() <-chan struct{} {
 //	POST chats                   {"title","owner_id","members"}: create a group chat
 //	POST bots/join               {"bot_id"|"bot_code","chat_id","user_id"}: add a bot to a chat
 //	POST bots/open               {"bot_id"|"bot_code","user_id","context"}: v2 context link
-//	POST messages/send           {"bot_id"|"bot_code"|"chat_id","from_user_id","text","api"}
+//	POST messages/send           {"bot_id"|"bot_code"|"chat_id","from_user_id","text"}: every bot of a chat, v1 and v2
 //	POST messages/command        {"bot_id"|"bot_code","chat_id","from_user_id","command","params"}
-//	POST messages/edit           {"message_id","text","api"}
-//	POST messages/delete         {"message_id","api"}
+//	POST messages/edit           {"message_id","text"}: every bot of the chat, v1 and v2
+//	POST messages/delete         {"message_id"}
 //	POST messages/react          {"message_id","from_user_id","reaction","remove"}: v2
 //	GET  messages                ?bot_id|bot_code&chat_id&dialog_id&after&wait: what bots sent
 //	GET  crm/items               ?entity_type_id
@@ -512,44 +512,16 @@ func ctlOpen(s *Server, r *http.Request) (any, *ctlError) {
 
 // ---- messages ----
 
-// chatAPI picks the bot API whose helpers handle a message in chat id: the
-// API of its bots, or want when given. It errs when the chat has bots of
-// both APIs and want is empty.
-func (s *Server) chatAPI(chatID int, want string) (string, *ctlError) {
-	switch want {
-	case "v1", "v2":
-		return want, nil
-	case "":
-	default:
-		return "", badArg(`api must be "v1" or "v2", not %q`, want)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var v1, v2 bool
-	if ch := s.im.chats[chatID]; ch != nil {
-		for _, u := range ch.users {
-			v1 = v1 || s.im.bots[u] != nil
-			v2 = v2 || s.v2.bots[u] != nil
-		}
-	}
-	switch {
-	case v1 && v2:
-		return "", badArg(`chat %d has v1 and v2 bots; give "api"`, chatID)
-	case v2:
-		return "v2", nil
-	}
-	return "v1", nil
-}
-
 type sendResult struct {
 	actionResult
 	MessageID int    `json:"message_id"`
-	API       string `json:"api"`
+	API       string `json:"api,omitempty"` // the named bot's API; a chat message goes to the bots of both
 }
 
 // sendText posts text as a user to a bot's private dialog (b set) or to a
-// group chat.
-func (s *Server) sendText(b *ctlBot, chatID, from int, text, api string) (any, *ctlError) {
+// group chat, where every bot is told in its own API's format
+// ([Server.SendChatMessage]).
+func (s *Server) sendText(b *ctlBot, chatID, from int, text string) (any, *ctlError) {
 	if from == 0 {
 		from = 1
 	}
@@ -557,6 +529,7 @@ func (s *Server) sendText(b *ctlBot, chatID, from int, text, api string) (any, *
 		return nil, badArg("text is required")
 	}
 	var id int
+	var api string
 	var send func() error
 	switch {
 	case b != nil && b.API == "v1":
@@ -567,15 +540,7 @@ func (s *Server) sendText(b *ctlBot, chatID, from int, text, api string) (any, *
 		if !s.groupChat(chatID) {
 			return nil, ctlErrf(http.StatusNotFound, "CHAT_NOT_FOUND", "no group chat %d", chatID)
 		}
-		var e *ctlError
-		if api, e = s.chatAPI(chatID, api); e != nil {
-			return nil, e
-		}
-		if api == "v1" {
-			send = func() (err error) { id, err = s.SendChatMessage(chatID, from, text); return err }
-		} else {
-			send = func() (err error) { id, err = s.V2SendChatMessage(chatID, from, text); return err }
-		}
+		send = func() (err error) { id, err = s.SendChatMessage(chatID, from, text); return err }
 	}
 	res := s.act(send)
 	return sendResult{res, id, api}, nil
@@ -587,7 +552,6 @@ func ctlSend(s *Server, r *http.Request) (any, *ctlError) {
 		ChatID     int    `json:"chat_id"`
 		FromUserID int    `json:"from_user_id"`
 		Text       string `json:"text"`
-		API        string `json:"api"`
 	}
 	if e := decodeBody(r, &req); e != nil {
 		return nil, e
@@ -597,13 +561,13 @@ func ctlSend(s *Server, r *http.Request) (any, *ctlError) {
 		return nil, badArg("give a bot (bot_id or bot_code: its private dialog) or a chat_id, not both")
 	}
 	if !named {
-		return s.sendText(nil, req.ChatID, req.FromUserID, req.Text, req.API)
+		return s.sendText(nil, req.ChatID, req.FromUserID, req.Text)
 	}
 	b, e := s.resolveBot(req.botRef)
 	if e != nil {
 		return nil, e
 	}
-	return s.sendText(&b, 0, req.FromUserID, req.Text, "")
+	return s.sendText(&b, 0, req.FromUserID, req.Text)
 }
 
 // hasCommand reports whether the bot has the slash command name.
@@ -653,33 +617,33 @@ func ctlCommand(s *Server, r *http.Request) (any, *ctlError) {
 		text += " " + p
 	}
 	if req.ChatID == 0 {
-		return s.sendText(&b, 0, req.FromUserID, text, "")
+		return s.sendText(&b, 0, req.FromUserID, text)
 	}
 	// In a group chat the message is the command alone ("MESSAGE":
 	// "/echo test" in the group-chat sample of
 	// chat-bots/outdated/commands/events/on-im-command-add.md).
-	return s.sendText(nil, req.ChatID, req.FromUserID, text, b.API)
+	return s.sendText(nil, req.ChatID, req.FromUserID, text)
 }
 
-// userMessageChat returns the chat of a user's (not a bot's) message.
-func (s *Server) userMessageChat(id int) (int, *ctlError) {
+// checkUserMessage refuses an id that is not a live user's (not a bot's)
+// message.
+func (s *Server) checkUserMessage(id int) *ctlError {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m := s.im.messages[id]
 	if m == nil || m.deleted {
-		return 0, ctlErrf(http.StatusNotFound, "MESSAGE_NOT_FOUND", "no message %d", id)
+		return ctlErrf(http.StatusNotFound, "MESSAGE_NOT_FOUND", "no message %d", id)
 	}
 	if u := s.users[m.authorID]; u != nil && u.IsBot {
-		return 0, badArg("message %d is a bot's; a bot changes its messages through REST", id)
+		return badArg("message %d is a bot's; a bot changes its messages through REST", id)
 	}
-	return m.chatID, nil
+	return nil
 }
 
 func ctlEditOrDelete(s *Server, r *http.Request, del bool) (any, *ctlError) {
 	var req struct {
 		MessageID int    `json:"message_id"`
 		Text      string `json:"text"`
-		API       string `json:"api"`
 	}
 	if e := decodeBody(r, &req); e != nil {
 		return nil, e
@@ -687,26 +651,15 @@ func ctlEditOrDelete(s *Server, r *http.Request, del bool) (any, *ctlError) {
 	if !del && strings.TrimSpace(req.Text) == "" {
 		return nil, badArg("text is required")
 	}
-	chatID, e := s.userMessageChat(req.MessageID)
-	if e != nil {
+	if e := s.checkUserMessage(req.MessageID); e != nil {
 		return nil, e
 	}
-	api, e := s.chatAPI(chatID, req.API)
-	if e != nil {
-		return nil, e
+	// One path for both APIs: every bot of the chat is told in its own
+	// version's format ([Server.changeUserMessage]).
+	if del {
+		return s.act(func() error { return s.DeleteUserMessage(req.MessageID) }), nil
 	}
-	var f func() error
-	switch {
-	case api == "v1" && del:
-		f = func() error { return s.DeleteUserMessage(req.MessageID) }
-	case api == "v1":
-		f = func() error { return s.EditUserMessage(req.MessageID, req.Text) }
-	case del:
-		f = func() error { return s.V2DeleteMessage(req.MessageID) }
-	default:
-		f = func() error { return s.V2EditMessage(req.MessageID, req.Text) }
-	}
-	return s.act(f), nil
+	return s.act(func() error { return s.EditUserMessage(req.MessageID, req.Text) }), nil
 }
 
 func ctlEdit(s *Server, r *http.Request) (any, *ctlError)   { return ctlEditOrDelete(s, r, false) }

@@ -539,7 +539,14 @@ func (s *Server) botEvent(b *bot, event, handlerKey string, data *phpform.Map, u
 	return []delivery{{event: event, url: url, body: s.payload(event, 0, data, auth)}}
 }
 
-// userMessage stores a message from a user and builds the bot events.
+// userMessage is the one path of a portal user's new message, whichever
+// helper or control call posted it: it stores the message and tells every
+// bot of the chat in its own API version's format, as [Server.changeUserMessage]
+// does for edits and deletions. Each version's page ties its event to a
+// message in a chat with the bot, not to an API (v1
+// chat-bots/outdated/messages/events/on-imbot-message-add.md, v2
+// chat-bots-v2/imbot.v2/events/events.md#onimbotv2messageadd;
+// docs/CONFORMANCE.md).
 func (s *Server) userMessage(ch *chat, fromUserID int, text string) (*message, []delivery) {
 	s.ensureUser(fromUserID)
 	s.im.nextMsg++
@@ -547,26 +554,35 @@ func (s *Server) userMessage(ch *chat, fromUserID int, text string) (*message, [
 	s.im.messages[m.id] = m
 	var out []delivery
 	for _, uid := range ch.users {
-		b := s.im.bots[uid]
-		if b == nil || b.id == fromUserID {
+		if uid == fromUserID {
 			continue
 		}
-		if ch.typ != "P" && b.typ != "S" && !strings.Contains(text, "[USER="+strconv.Itoa(b.id)+"]") {
-			continue // in group chats bots see only messages addressed to them
+		if b := s.im.bots[uid]; b != nil {
+			out = append(out, s.v1MessageAdded(b, m, ch)...)
 		}
-		if x := s.matchCommand(b, text); x != nil {
-			out = append(out, s.commandEvent(b, x, m, ch, text)...)
-			continue
+		if b := s.v2.bots[uid]; b != nil {
+			out = append(out, s.v2MessageAdded(b, m, ch)...)
 		}
-		data := phpform.NewMap()
-		bm := phpform.NewMap()
-		bm.Set(strconv.Itoa(b.id), s.botBlock(b))
-		data.Set("BOT", bm)
-		data.Set("PARAMS", s.messageParams(m, ch, b, nil))
-		data.Set("USER", s.userBlock(fromUserID, true))
-		out = append(out, s.botEvent(b, "ONIMBOTMESSAGEADD", "MESSAGE_ADD", data, fromUserID)...)
 	}
 	return m, out
+}
+
+// v1MessageAdded builds ONIMBOTMESSAGEADD, or ONIMCOMMANDADD for one of the
+// bot's slash commands, for a v1 bot in the chat.
+func (s *Server) v1MessageAdded(b *bot, m *message, ch *chat) []delivery {
+	if ch.typ != "P" && b.typ != "S" && !strings.Contains(m.text, "[USER="+strconv.Itoa(b.id)+"]") {
+		return nil // in group chats bots see only messages addressed to them
+	}
+	if x := s.matchCommand(b, m.text); x != nil {
+		return s.commandEvent(b, x, m, ch, m.text)
+	}
+	data := phpform.NewMap()
+	bm := phpform.NewMap()
+	bm.Set(strconv.Itoa(b.id), s.botBlock(b))
+	data.Set("BOT", bm)
+	data.Set("PARAMS", s.messageParams(m, ch, b, nil))
+	data.Set("USER", s.userBlock(m.authorID, true))
+	return s.botEvent(b, "ONIMBOTMESSAGEADD", "MESSAGE_ADD", data, m.authorID)
 }
 
 func (s *Server) matchCommand(b *bot, text string) *command {
@@ -621,9 +637,13 @@ func (s *Server) SendBotMessage(botID, fromUserID int, text string) (int, error)
 	return m.id, s.deliverAll(out)
 }
 
-// SendChatMessage posts text from fromUserID to group chat chatID. Bots in
-// the chat receive ONIMBOTMESSAGEADD when mentioned ("[USER=<botID>]name[/USER]")
-// or when they are supervisor bots (TYPE S). Delivery is synchronous.
+// SendChatMessage posts text from fromUserID to group chat chatID. Every
+// bot in the chat is told in its own API's format: v1 bots get
+// ONIMBOTMESSAGEADD (ONIMCOMMANDADD for one of their commands) when
+// mentioned ("[USER=<botID>]name[/USER]") or when they are supervisor bots
+// (TYPE S); v2 bots get ONIMBOTV2MESSAGEADD (ONIMBOTV2COMMANDADD) under
+// their version's rules (see [Server.V2SendChatMessage]). Delivery is
+// synchronous.
 func (s *Server) SendChatMessage(chatID, fromUserID int, text string) (int, error) {
 	s.mu.Lock()
 	ch := s.im.chats[chatID]

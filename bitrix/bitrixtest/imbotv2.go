@@ -500,66 +500,46 @@ func (s *Server) V2SendMessage(botID, fromUserID int, text string) (int, error) 
 		return 0, fmt.Errorf("bitrixtest: no v2 bot %d", botID)
 	}
 	ch := s.privateChat(fromUserID, botID, true)
-	id, out := s.v2userMessage(ch, fromUserID, text)
+	m, out := s.userMessage(ch, fromUserID, text)
 	s.mu.Unlock()
-	return id, s.deliverAll(out)
+	return m.id, s.deliverAll(out)
 }
 
-// V2SendChatMessage posts text from fromUserID to group chat chatID. Bots
-// of type bot and openline see it when mentioned ("[USER=<botID>]name[/USER]");
-// supervisor and personal bots see every message (index.md#bot-types).
+// V2SendChatMessage is [Server.SendChatMessage]: a user's message in a
+// group chat tells the v1 and the v2 bots of the chat alike. v2 bots of
+// type bot and openline see it when mentioned
+// ("[USER=<botID>]name[/USER]"); supervisor and personal bots see every
+// message (index.md#bot-types).
 func (s *Server) V2SendChatMessage(chatID, fromUserID int, text string) (int, error) {
-	s.mu.Lock()
-	ch := s.im.chats[chatID]
-	if ch == nil || ch.typ == "P" {
-		s.mu.Unlock()
-		return 0, fmt.Errorf("bitrixtest: no group chat %d", chatID)
-	}
-	if !containsInt(ch.users, fromUserID) {
-		ch.users = append(ch.users, fromUserID)
-	}
-	id, out := s.v2userMessage(ch, fromUserID, text)
-	s.mu.Unlock()
-	return id, s.deliverAll(out)
+	return s.SendChatMessage(chatID, fromUserID, text)
 }
 
-func (s *Server) v2userMessage(ch *chat, from int, text string) (int, []delivery) {
-	s.ensureUser(from)
-	s.im.nextMsg++
-	m := &message{id: s.im.nextMsg, chatID: ch.id, authorID: from, text: text}
-	s.im.messages[m.id] = m
-	var out []delivery
-	for _, uid := range ch.users {
-		b := s.v2.bots[uid]
-		if b == nil || uid == from {
-			continue
-		}
-		if ch.typ != "P" && b.typ != "supervisor" && b.typ != "personal" && !strings.Contains(text, "[USER="+strconv.Itoa(b.id)+"]") {
-			continue
-		}
-		base := func() map[string]any {
-			return map[string]any{"message": s.v2message(m), "chat": s.v2chat(ch, b.id, false), "user": s.v2user(from), "language": "en"}
-		}
-		t := strings.TrimSpace(mentionRE.ReplaceAllString(text, ""))
-		t = strings.TrimSpace(strings.ReplaceAll(t, "[/USER]", ""))
-		if strings.HasPrefix(t, "/") {
-			name, params, _ := strings.Cut(t[1:], " ")
-			var hit *v2command
-			for _, x := range s.v2.commands {
-				if x.botID == b.id && strings.EqualFold(x.command, name) {
-					hit = x
-				}
-			}
-			if hit != nil {
-				d := base()
-				d["command"] = map[string]any{"id": hit.id, "command": "/" + hit.command, "params": strings.TrimSpace(params), "context": "textarea"}
-				out = append(out, s.v2emit(b, "ONIMBOTV2COMMANDADD", d)...)
-				continue
-			}
-		}
-		out = append(out, s.v2emit(b, "ONIMBOTV2MESSAGEADD", base())...)
+// v2MessageAdded builds ONIMBOTV2MESSAGEADD, or ONIMBOTV2COMMANDADD for one
+// of the bot's commands, for a v2 bot in the chat.
+func (s *Server) v2MessageAdded(b *v2bot, m *message, ch *chat) []delivery {
+	if ch.typ != "P" && b.typ != "supervisor" && b.typ != "personal" && !strings.Contains(m.text, "[USER="+strconv.Itoa(b.id)+"]") {
+		return nil
 	}
-	return m.id, out
+	base := func() map[string]any {
+		return map[string]any{"message": s.v2message(m), "chat": s.v2chat(ch, b.id, false), "user": s.v2user(m.authorID), "language": "en"}
+	}
+	t := strings.TrimSpace(mentionRE.ReplaceAllString(m.text, ""))
+	t = strings.TrimSpace(strings.ReplaceAll(t, "[/USER]", ""))
+	if strings.HasPrefix(t, "/") {
+		name, params, _ := strings.Cut(t[1:], " ")
+		var hit *v2command
+		for _, x := range s.v2.commands {
+			if x.botID == b.id && strings.EqualFold(x.command, name) {
+				hit = x
+			}
+		}
+		if hit != nil {
+			d := base()
+			d["command"] = map[string]any{"id": hit.id, "command": "/" + hit.command, "params": strings.TrimSpace(params), "context": "textarea"}
+			return s.v2emit(b, "ONIMBOTV2COMMANDADD", d)
+		}
+	}
+	return s.v2emit(b, "ONIMBOTV2MESSAGEADD", base())
 }
 
 // V2AddBotToChat adds the v2 bot to group chat chatID as user byUserID

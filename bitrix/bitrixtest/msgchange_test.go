@@ -62,3 +62,63 @@ func TestUserMessageChangeTellsBothAPIs(t *testing.T) {
 		t.Error("a user deleted a bot's message")
 	}
 }
+
+// TestUserMessageAddTellsBothAPIs: a user's new message in a group chat
+// reaches the v1 and the v2 bots of the chat alike, each in its own
+// version's format, whichever helper posted it; a v1 type-B bot still sees
+// it only when mentioned (on-imbot-message-add.md: "In a group chat, the
+// event is triggered if the chat bot is mentioned").
+func TestUserMessageAddTellsBothAPIs(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	kS, kB, k2 := newSink(t), newSink(t), newSink(t)
+	tok := s.IssueToken(1)
+	reg1 := func(code, typ string, k *sink) int {
+		return num(mustOK(t, callToken(t, s, "imbot.register", tok.AccessToken, map[string]any{
+			"CODE": code, "TYPE": typ, "EVENT_HANDLER": k.url("/v1"), "PROPERTIES": map[string]any{"NAME": code}})))
+	}
+	sup, plain := reg1("sup", "S", kS), reg1("plain", "B", kB)
+	reg := v2result(t, v2call(t, s, "imbot.v2.Bot.register", map[string]any{"fields": map[string]any{
+		"code": "two", "botToken": "tok", "type": "supervisor", "properties": map[string]any{"name": "Two"}, "eventMode": "webhook", "webhookUrl": k2.url("/v2")}}))
+	v2 := num(reg["bot"].(map[string]any)["id"])
+	chat := s.CreateChat("Team", 1, 2)
+	for _, b := range []int{sup, plain} {
+		if err := s.AddBotToChat(b, chat); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.V2AddBotToChat(v2, chat, 1); err != nil {
+		t.Fatal(err)
+	}
+	count := func(k *sink) int { k.mu.Lock(); defer k.mu.Unlock(); return len(k.bodies) }
+	for _, step := range []struct {
+		name string
+		send func(string) (int, error)
+	}{
+		{"SendChatMessage", func(text string) (int, error) { return s.SendChatMessage(chat, 2, text) }},
+		{"V2SendChatMessage", func(text string) (int, error) { return s.V2SendChatMessage(chat, 2, text) }},
+	} {
+		before := count(kB)
+		text := "hello from " + step.name
+		if _, err := step.send(text); err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		e1, e2 := lastBody(t, kS), lastBody(t, k2)
+		if e1["event"] != "ONIMBOTMESSAGEADD" || get(e1, "data", "PARAMS", "MESSAGE") != text {
+			t.Errorf("%s: v1 supervisor bot got %v %v", step.name, e1["event"], get(e1, "data", "PARAMS", "MESSAGE"))
+		}
+		if e2["event"] != "ONIMBOTV2MESSAGEADD" || get(e2, "data", "message", "text") != text {
+			t.Errorf("%s: v2 bot got %v %v", step.name, e2["event"], get(e2, "data", "message"))
+		}
+		if count(kB) != before {
+			t.Errorf("%s: the v1 type-B bot saw a message that did not mention it", step.name)
+		}
+		mention := fmt.Sprintf("[USER=%d]plain[/USER] hi from %s", plain, step.name)
+		if _, err := step.send(mention); err != nil {
+			t.Fatal(err)
+		}
+		if eB := lastBody(t, kB); eB["event"] != "ONIMBOTMESSAGEADD" || get(eB, "data", "PARAMS", "MESSAGE") != mention {
+			t.Errorf("%s: the mentioned v1 type-B bot got %v %v", step.name, eB["event"], get(eB, "data", "PARAMS", "MESSAGE"))
+		}
+	}
+}
