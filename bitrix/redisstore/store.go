@@ -62,7 +62,7 @@ type config struct {
 	gateFallback  bitrix.OperatingGate
 }
 
-// buildOptions checks the client given to the constructor named ctor and
+// buildConfig checks the client given to the constructor named ctor and
 // applies opts over the defaults, returning the first error.
 func buildConfig(ctor string, rdb redis.UniversalClient, opts []Option) (config, error) {
 	if isNilClient(rdb) {
