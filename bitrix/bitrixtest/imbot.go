@@ -468,7 +468,32 @@ func yn(b bool) string {
 	return "N"
 }
 
-var mentionRE = regexp.MustCompile(`\[USER=(\d+)\]`)
+var mentionRE = regexp.MustCompile(`(?i)\[USER=(\d+)\]`)
+
+// mentioned reports whether text mentions user id, in either spelling of
+// the tag (see mentionTagRE).
+func mentioned(text string, id int) bool {
+	for _, m := range mentionRE.FindAllStringSubmatch(text, -1) {
+		if m[1] == strconv.Itoa(id) {
+			return true
+		}
+	}
+	return false
+}
+
+// mentionTagRE is a whole mention, the tag, the name shown and the closing
+// tag: "[USER=567]NewBot[/USER]" in the group-chat sample of
+// chat-bots/outdated/messages/events/on-imbot-message-add.md
+// (MESSAGE_ORIGINAL), whose MESSAGE is the text with the mention taken out;
+// v2 writes it "[user=123]John[/user]"
+// (chat-bots-v2/imbot.v2/messages/message-formatting.md).
+var mentionTagRE = regexp.MustCompile(`(?i)\[USER=\d+\].*?\[/USER\]`)
+
+// commandText is text with its mentions taken out, as the portal reads a
+// slash command: "[USER=5]Bot[/USER] /echo x" is the command "/echo x".
+func commandText(text string) string {
+	return strings.TrimSpace(mentionTagRE.ReplaceAllString(text, ""))
+}
 
 // messageParams builds data[PARAMS] of a message event.
 func (s *Server) messageParams(m *message, ch *chat, b *bot, extra map[string]string) *phpform.Map {
@@ -570,7 +595,7 @@ func (s *Server) userMessage(ch *chat, fromUserID int, text string) (*message, [
 // v1MessageAdded builds ONIMBOTMESSAGEADD, or ONIMCOMMANDADD for one of the
 // bot's slash commands, for a v1 bot in the chat.
 func (s *Server) v1MessageAdded(b *bot, m *message, ch *chat) []delivery {
-	if ch.typ != "P" && b.typ != "S" && !strings.Contains(m.text, "[USER="+strconv.Itoa(b.id)+"]") {
+	if ch.typ != "P" && b.typ != "S" && !mentioned(m.text, b.id) {
 		return nil // in group chats bots see only messages addressed to them
 	}
 	if x := s.matchCommand(b, m.text); x != nil {
@@ -586,7 +611,7 @@ func (s *Server) v1MessageAdded(b *bot, m *message, ch *chat) []delivery {
 }
 
 func (s *Server) matchCommand(b *bot, text string) *command {
-	t := strings.TrimSpace(mentionRE.ReplaceAllString(text, ""))
+	t := commandText(text)
 	if !strings.HasPrefix(t, "/") {
 		return nil
 	}
@@ -600,7 +625,7 @@ func (s *Server) matchCommand(b *bot, text string) *command {
 }
 
 func (s *Server) commandEvent(b *bot, x *command, m *message, ch *chat, text string) []delivery {
-	t := strings.TrimSpace(mentionRE.ReplaceAllString(text, ""))
+	t := commandText(text)
 	_, params, _ := strings.Cut(t[1:], " ")
 	entry := s.botBlock(b)
 	entry.Set("COMMAND", x.command)

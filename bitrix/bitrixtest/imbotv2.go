@@ -517,14 +517,13 @@ func (s *Server) V2SendChatMessage(chatID, fromUserID int, text string) (int, er
 // v2MessageAdded builds ONIMBOTV2MESSAGEADD, or ONIMBOTV2COMMANDADD for one
 // of the bot's commands, for a v2 bot in the chat.
 func (s *Server) v2MessageAdded(b *v2bot, m *message, ch *chat) []delivery {
-	if ch.typ != "P" && b.typ != "supervisor" && b.typ != "personal" && !strings.Contains(m.text, "[USER="+strconv.Itoa(b.id)+"]") {
+	if ch.typ != "P" && b.typ != "supervisor" && b.typ != "personal" && !mentioned(m.text, b.id) {
 		return nil
 	}
 	base := func() map[string]any {
 		return map[string]any{"message": s.v2message(m), "chat": s.v2chat(ch, b.id, false), "user": s.v2user(m.authorID), "language": "en"}
 	}
-	t := strings.TrimSpace(mentionRE.ReplaceAllString(m.text, ""))
-	t = strings.TrimSpace(strings.ReplaceAll(t, "[/USER]", ""))
+	t := commandText(m.text)
 	if strings.HasPrefix(t, "/") {
 		name, params, _ := strings.Cut(t[1:], " ")
 		var hit *v2command

@@ -122,3 +122,51 @@ func TestUserMessageAddTellsBothAPIs(t *testing.T) {
 		}
 	}
 }
+
+// TestCommandAfterMention: a group-chat message that mentions the bot and
+// then gives its command ("[USER=n]Bot[/USER] /echo x", the mention as
+// written in the MESSAGE_ORIGINAL of on-imbot-message-add.md; v2 writes
+// "[user=n]...[/user]", message-formatting.md) is the command, for v1 and
+// v2 bots alike.
+func TestCommandAfterMention(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	k1, k2 := newSink(t), newSink(t)
+	tok := s.IssueToken(1)
+	v1 := num(mustOK(t, callToken(t, s, "imbot.register", tok.AccessToken, map[string]any{
+		"CODE": "one", "TYPE": "B", "EVENT_HANDLER": k1.url("/v1"), "PROPERTIES": map[string]any{"NAME": "One"}})))
+	mustOK(t, callToken(t, s, "imbot.command.register", tok.AccessToken, map[string]any{"BOT_ID": v1, "COMMAND": "echo",
+		"EVENT_COMMAND_ADD": k1.url("/cmd"), "LANG": []map[string]string{{"LANGUAGE_ID": "en", "TITLE": "Echo"}}}))
+	reg := v2result(t, v2call(t, s, "imbot.v2.Bot.register", map[string]any{"fields": map[string]any{
+		"code": "two", "botToken": "tok", "properties": map[string]any{"name": "Two"}, "eventMode": "webhook", "webhookUrl": k2.url("/v2")}}))
+	v2 := num(reg["bot"].(map[string]any)["id"])
+	v2result(t, v2call(t, s, "imbot.v2.Command.register", map[string]any{"botId": v2, "botToken": "tok", "fields": map[string]any{"command": "help", "title": map[string]any{"en": "Help"}}}))
+	chat := s.CreateChat("Team", 1, 2)
+	if err := s.AddBotToChat(v1, chat); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.V2AddBotToChat(v2, chat, 1); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := s.SendChatMessage(chat, 2, fmt.Sprintf("[USER=%d]One[/USER] /echo x y", v1)); err != nil {
+		t.Fatal(err)
+	}
+	ev := lastBody(t, k1)
+	if ev["event"] != "ONIMCOMMANDADD" {
+		t.Fatalf("v1 bot got %v, want ONIMCOMMANDADD", ev["event"])
+	}
+	for _, c := range get(ev, "data", "COMMAND").(map[string]any) {
+		if p := get(c, "COMMAND_PARAMS"); p != "x y" {
+			t.Errorf("COMMAND_PARAMS %q, want %q", p, "x y")
+		}
+	}
+
+	if _, err := s.SendChatMessage(chat, 2, fmt.Sprintf("[user=%d]Two[/user] /help me", v2)); err != nil {
+		t.Fatal(err)
+	}
+	ev = lastBody(t, k2)
+	if ev["event"] != "ONIMBOTV2COMMANDADD" || get(ev, "data", "command", "params") != "me" {
+		t.Errorf("v2 bot got %v %v, want ONIMBOTV2COMMANDADD with params me", ev["event"], get(ev, "data", "command"))
+	}
+}
