@@ -17,9 +17,10 @@ func (s *Server) bucketTake(now time.Time) bool {
 			}
 		}
 	}
-	if now.After(s.bucketAt) {
-		s.bucketAt = now
-	}
+	// A clock set back (SetTime, control clock/set) is no elapsed time:
+	// the level stays, and draining resumes from now instead of waiting
+	// for the clock to catch up with the old bucketAt.
+	s.bucketAt = now
 	if s.bucketLevel+1 > float64(s.cfg.rateBurst) {
 		return false
 	}
