@@ -110,7 +110,10 @@ func (s *Server) serveREST(w http.ResponseWriter, r *http.Request, rest string) 
 
 	s.mu.Lock()
 	// The rate limit is checked at the front end, before anything else.
-	if s.cfg.rateLimit && !s.bucketTake(start) {
+	// The bucket reads the clock under the lock, so concurrent requests
+	// reach it in time order and only a clock set back steps backwards
+	// (bucketTake counts that as no elapsed time).
+	if s.cfg.rateLimit && !s.bucketTake(s.now()) {
 		s.mu.Unlock()
 		s.writeError(w, r, transport, method, params, start, errf(503, "QUERY_LIMIT_EXCEEDED", "Too many requests"))
 		return
