@@ -167,3 +167,20 @@ func TestZeroLimitsAreDefaults(t *testing.T) {
 		t.Errorf("40 levels deep: %v, want ErrMalformed", err)
 	}
 }
+
+// TestReadBodyEmpty: an empty body with Content-Length 0 reads as "".
+func TestReadBodyEmpty(t *testing.T) {
+	t.Parallel()
+	r := httptest.NewRequest(http.MethodPost, "/h", strings.NewReader(""))
+	r.ContentLength = 0
+	if got, err := readBody(r, DefaultLimits.MaxBodySize); got != "" || err != nil {
+		t.Errorf("readBody = %q, %v; want \"\", nil", got, err)
+	}
+}
+
+func TestAuthHasTokens(t *testing.T) {
+	t.Parallel()
+	if (Auth{}).HasTokens() || !(Auth{AccessToken: "a"}).HasTokens() || (Auth{ApplicationToken: "x", MemberID: "m"}).HasTokens() {
+		t.Error("HasTokens must report exactly whether the access token is present")
+	}
+}
