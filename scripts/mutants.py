@@ -107,8 +107,8 @@ def mutate(line, typ, col, hand):
     i = col - 1
     if typ == 'INVERT_NEGATIVES':
         if line[i] != '-':
-            raise ValueError('no unary minus')
-        return line[:i] + line[i + 1:]
+            raise ValueError('no minus')
+        return line[:i] + '+' + line[i + 1:]  # as gremlins: token.SUB -> token.ADD
     for op in sorted(OPS[typ], key=len, reverse=True):
         if line.startswith(op, i) and not (typ == 'ARITHMETIC_BASE' and line.startswith(op * 2, i)):
             return line[:i] + OPS[typ][op] + line[i + len(op):]
