@@ -91,3 +91,37 @@ func TestRedirectWithoutLocation(t *testing.T) {
 		t.Errorf("err %v after %d requests, want ErrBadResponse after 1", err, n)
 	}
 }
+
+// TestInsecureNeedsKnownTransport: WithInsecureSkipVerify refuses a
+// custom RoundTripper, also inside a caller's *http.Client.
+func TestInsecureNeedsKnownTransport(t *testing.T) {
+	t.Parallel()
+	auth := bitrix.WebhookURL("https://portal.bitrix24.com/rest/1/" + testSecret + "/")
+	custom := rtFunc(func(*http.Request) (*http.Response, error) { return nil, errors.New("unused") })
+	if _, err := bitrix.New(auth, bitrix.WithHTTPClient(&http.Client{Transport: custom}), bitrix.WithInsecureSkipVerify()); err == nil {
+		t.Error("a custom RoundTripper in WithHTTPClient with WithInsecureSkipVerify: want an error")
+	}
+	if _, err := bitrix.New(auth, bitrix.WithHTTPClient(&http.Client{Transport: &http.Transport{}}), bitrix.WithInsecureSkipVerify()); err != nil {
+		t.Errorf("an *http.Transport in WithHTTPClient: %v", err)
+	}
+}
+
+// TestClientPrintsKind: %v of a client names the portal and the kind of
+// auth, nothing else.
+func TestClientPrintsKind(t *testing.T) {
+	t.Parallel()
+	c, err := bitrix.New(bitrix.WebhookURL("https://portal.bitrix24.com/rest/1/" + testSecret + "/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(c); got != `bitrix.Client{portal: "portal.bitrix24.com", auth: webhook}` {
+		t.Errorf("webhook client prints %s", got)
+	}
+	o, err := bitrix.New(bitrix.OAuth(bitrix.Token{AccessToken: "a", Domain: "p.bitrix24.com"}, bitrix.App{}, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := o.String(); got != `bitrix.Client{portal: "p.bitrix24.com", auth: oauth}` {
+		t.Errorf("OAuth client prints %s", got)
+	}
+}
