@@ -354,9 +354,11 @@ func (b *Batch) Run(ctx context.Context) error {
 // DefaultParallelism is how many requests one [Batch.Run], bulk operation
 // or full scan keeps in flight unless [WithParallelism] says otherwise. The
 // portal's rate limit counts requests, not requests in flight, and its
-// bucket lets a burst of 50 arrive at once (settings/performance/limits.md:
-// "several calls arrive simultaneously"); 8 in flight send the 20 requests
-// of 1,000 adds in three round trips.
+// bucket lets a burst of 50 arrive at once ([request limits]: "several
+// calls arrive simultaneously"); 8 in flight send the 20 requests of 1,000
+// adds in three round trips.
+//
+// [request limits]: https://apidocs.bitrix24.com/settings/performance/limits.html
 const DefaultParallelism = 8
 
 // parallel runs fn(0) ... fn(n-1), starting them in order, at most the

@@ -245,6 +245,7 @@ type envelope struct {
 }
 
 func (e *envelope) response() *Response {
+	// With start=-1 the total is 0 or absent: docs/CONFORMANCE.md.
 	return &Response{Total: int(e.Total), Next: int(e.Next), Time: e.Time, StatusCode: e.status}
 }
 

@@ -10,8 +10,7 @@ import (
 // the id field selected, and returns the answer's "total".
 //
 // With start >= 0 a list method counts the matching rows for "total"; with
-// start=-1 it does not (settings/performance/huge-data.md,
-// settings/how-to-call-rest-api/list-methods-pecularities.md). Counting is
+// start=-1 it does not (see [large data] and [list methods]). Counting is
 // the portal's work: on very large tables or complex filters it can take
 // seconds of the method's operating time, so count once rather than in a
 // loop. [All] never counts.
@@ -21,6 +20,9 @@ import (
 // (methods such as lists.element.get, with their own spelling, keep their
 // parameters). An answer that carries rows but no total is an error rather
 // than a wrong count.
+//
+// [large data]: https://apidocs.bitrix24.com/settings/performance/huge-data.html
+// [list methods]: https://apidocs.bitrix24.com/settings/how-to-call-rest-api/list-methods-pecularities.html
 func Count(ctx context.Context, c *Client, q Query) (int, error) {
 	q = q.withDefaults()
 	p := q.Params.clone()

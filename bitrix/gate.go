@@ -85,9 +85,11 @@ func (g *memoryGate) Block(_ context.Context, key, method string, until time.Tim
 // DefaultOperatingBudget is the operating time a method may accumulate per
 // ten minutes for one application or webhook, unless
 // [WithOperatingBudget] says otherwise: 480 s, the example limit of
-// settings/performance/limits.md ("assume the established limit is 480
-// seconds"; the cloud's value is set by Bitrix24's configuration, the
-// self-hosted default when enabled is 420 s).
+// [request limits] ("assume the established limit is 480 seconds"; the
+// cloud's value is set by Bitrix24's configuration, the self-hosted default
+// when enabled is 420 s).
+//
+// [request limits]: https://apidocs.bitrix24.com/settings/performance/limits.html
 const DefaultOperatingBudget = 480 * time.Second
 
 // opPacer keeps each method inside its operating-time budget ahead of the

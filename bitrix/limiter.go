@@ -31,8 +31,8 @@ type Limiter interface {
 // BucketLimiter is an in-memory leaky bucket per key, the same model as the
 // portal's: each request adds one unit, the bucket drains at a fixed rate,
 // and a request that would overflow the bucket waits
-// (settings/performance/limits.md: "the counter value automatically
-// decreases by Y once per second").
+// ([request limits]: "the counter value automatically decreases by Y once
+// per second").
 //
 // The client debits a request when it sends it and the portal when it
 // arrives, so requests in flight can reach the portal closer together than
@@ -40,9 +40,12 @@ type Limiter interface {
 // requests fewer than the configured burst (at least 1 remains). It drains
 // at the configured rate: both clocks tick at the same speed, and a slower
 // drain only costs time (a 120-call storm took 1.08× the portal's floor
-// with a 5% margin; see docs/BENCHMARKS.md). [WithBurstMargin] and
-// [WithDrainMargin] change the margins.
+// with a 5% margin). [WithBurstMargin] and [WithDrainMargin] change the
+// margins.
+//
+// [request limits]: https://apidocs.bitrix24.com/settings/performance/limits.html
 type BucketLimiter struct {
+	// The 120-call storm figure above: docs/BENCHMARKS.md.
 	rate  float64 // effective drain per second
 	capac float64 // effective bucket size
 	mu    sync.Mutex
@@ -198,9 +201,11 @@ func (unlimited) waitFor(ctx context.Context, _ string) (time.Duration, error) {
 // DefaultCooldown is how long a client sends one request at a time after a
 // QUERY_LIMIT_EXCEEDED answer unless [WithCooldown] says otherwise: the time
 // the cloud's bucket needs to drain completely (DefaultBurst at
-// DefaultRate). settings/performance/limits.md, on QUERY_LIMIT_EXCEEDED:
-// "Decrease request frequency and retry calls with increasing delay. Do not
-// run multiple parallel series of requests from a single IP address".
+// DefaultRate). On QUERY_LIMIT_EXCEEDED, [request limits] says: "Decrease
+// request frequency and retry calls with increasing delay. Do not run
+// multiple parallel series of requests from a single IP address".
+//
+// [request limits]: https://apidocs.bitrix24.com/settings/performance/limits.html
 const DefaultCooldown = time.Duration(DefaultBurst / DefaultRate * float64(time.Second))
 
 // startCooldown starts (or extends) the one-request-at-a-time period.

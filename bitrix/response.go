@@ -12,8 +12,7 @@ import (
 // around "result".
 type Response struct {
 	// Total is the number of matching rows of a list method (0 when absent;
-	// with start=-1 the portal counts nothing and sends 0 or no total — see
-	// docs/CONFORMANCE.md).
+	// with start=-1 the portal counts nothing and sends 0 or no total).
 	Total int
 	// Next is the start of the next page (0 when there is no next page).
 	Next int

@@ -111,9 +111,12 @@ const maxEntityTypeID = 1<<31 - 1
 // suffix: "ONCRMDYNAMICITEMUPDATE" → ("UPDATE", 0, true),
 // "ONCRMDYNAMICITEMADD_31" → ("ADD", 31, true). The match is strict and
 // case-insensitive: the suffix is "_" and a decimal id from 1 without
-// leading zeros, nothing else follows. Source:
-// api-reference/crm/universal/events/index.md ("Event for a Single Smart
-// Process") and api-reference/events/events.md (ONCRMDYNAMICITEMADD_147).
+// leading zeros, nothing else follows. Source: [smart process events]
+// ("Event for a Single Smart Process") and [event list]
+// (ONCRMDYNAMICITEMADD_147).
+//
+// [smart process events]: https://apidocs.bitrix24.com/api-reference/crm/universal/events/index.html
+// [event list]: https://apidocs.bitrix24.com/api-reference/events/events.html
 func DynamicItemEventOf(name string) (action string, entityTypeID int, ok bool) {
 	rest, found := cutPrefixFold(name, dynamicItemStem)
 	if !found {

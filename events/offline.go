@@ -55,8 +55,9 @@ type Consumer struct {
 	// Retry.MaxAttempts runs; then the record is marked with
 	// event.offline.error instead of cleared. Marked records are the
 	// portal's dead letters: event.offline.get leaves them out unless
-	// asked with error=1 (api-reference/events/event-offline-get.md), and
-	// event.offline.list shows them.
+	// asked with error=1
+	// (https://apidocs.bitrix24.com/api-reference/events/event-offline-get.html),
+	// and event.offline.list shows them.
 	Handler func(ctx context.Context, rec *OfflineRecord) error
 	// Retry bounds the runs of a failing record (zero fields: from
 	// [DefaultRetryPolicy]; MaxAttempts 1 marks a record at its first

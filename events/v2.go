@@ -10,14 +10,19 @@ import (
 	"github.com/b24go/sdk/internal/wire"
 )
 
+// Sources: api-reference/chat-bots/chat-bots-v2/imbot.v2/events/events.md
+// and .../im.v2/events/events.md at docs commit 5988ed13.
+
 // Chatbots 2.0 event names (imbot.v2 bots and im.v2 user events).
 //
 // A bot registered through imbot.v2.Bot.register receives the ONIMBOTV2*
 // events only (never the v1 ONIMBOT* ones), either from
 // imbot.v2.Event.get (eventMode "fetch") or as a POST to its webhookUrl
 // (eventMode "webhook"); withUserEvents adds the ONIMV2* user events to
-// Event.get. Docs: api-reference/chat-bots/chat-bots-v2/imbot.v2/events/events.md
-// and .../im.v2/events/events.md (docs commit 5988ed13).
+// Event.get. Docs: [bot events] and [user events].
+//
+// [bot events]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/events/events.html
+// [user events]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/im.v2/events/events.html
 const (
 	OnBotV2MessageAdd     = "ONIMBOTV2MESSAGEADD"     // Data: *BotV2Message
 	OnBotV2MessageUpdate  = "ONIMBOTV2MESSAGEUPDATE"  // Data: *BotV2Message
@@ -63,8 +68,10 @@ func init() {
 // the context"; imbot.v2/events/events.md, "Data Types in Webhook Mode").
 
 // BotV2 is a chat bot as imbot.v2 methods and events carry it
-// (entities.md#bot). Events fetched with Event.get carry the full object;
+// ([bot entity]). Events fetched with Event.get carry the full object;
 // webhook deliveries carry only ID, Code and Auth.
+//
+// [bot entity]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/entities.html#bot
 type BotV2 struct {
 	ID                 bitrix.Int  `json:"id"`
 	Code               string      `json:"code"`
@@ -83,12 +90,15 @@ type BotV2 struct {
 	CountChat    bitrix.Int `json:"countChat"`
 	CountUser    bitrix.Int `json:"countUser"`
 	// Auth holds the bot's OAuth tokens for callbacks; webhook mode only
-	// (events.md#bot-format). Never use its application_token to verify a
+	// (https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/events/events.html#bot-format).
+	// Never use its application_token to verify a
 	// delivery: the top-level auth is the one to check.
 	Auth *BotAuth `json:"auth,omitempty"`
 }
 
-// UserV2 is a user (entities.md#user).
+// UserV2 is a user ([user entity]).
+//
+// [user entity]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/entities.html#user
 type UserV2 struct {
 	ID             bitrix.Int  `json:"id"`
 	Active         bitrix.Bool `json:"active"`
@@ -121,8 +131,10 @@ type UserV2 struct {
 	Email   string `json:"email,omitempty"`
 }
 
-// ChatV2 is a chat (entities.md#chat). Events leave out Role and MuteList
+// ChatV2 is a chat ([chat entity]). Events leave out Role and MuteList
 // and the fields marked as method-response only.
+//
+// [chat entity]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/entities.html#chat
 type ChatV2 struct {
 	ID               bitrix.Int      `json:"id"`
 	DialogID         string          `json:"dialogId"`
@@ -163,7 +175,9 @@ type ChatV2 struct {
 	UserCounter      bitrix.Int      `json:"userCounter,omitempty"`
 }
 
-// MessageV2 is a message (entities.md#message).
+// MessageV2 is a message ([message entity]).
+//
+// [message entity]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/entities.html#message
 type MessageV2 struct {
 	ID       bitrix.Int `json:"id"`
 	ChatID   bitrix.Int `json:"chatId"`
@@ -202,7 +216,9 @@ func (f *Forward) UnmarshalJSON(b []byte) error {
 }
 
 // CommandV2 is the command object of ONIMBOTV2COMMANDADD
-// (events.md#command-object).
+// ([command object]).
+//
+// [command object]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/events/events.html#command-object
 type CommandV2 struct {
 	ID      bitrix.Int `json:"id"`
 	Command string     `json:"command"` // with the slash: "/help"
@@ -245,12 +261,15 @@ type BotV2Delete struct {
 }
 
 // BotV2ContextGet is the data of ONIMBOTV2CONTEXTGET: a user opened the
-// dialog with context data (imbot.v2/bot-context.md).
+// dialog with context data ([bot context]).
+//
+// [bot context]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/bot-context.html
 type BotV2ContextGet struct {
 	Bot      BotV2  `json:"bot"`
 	DialogID string `json:"dialogId"`
 	// Context is the caller's arbitrary data as JSON. Treat it as
-	// untrusted input (bot-context.md, security recommendations).
+	// untrusted input (the security recommendations of the bot context
+	// page linked below).
 	Context  json.RawMessage `json:"context"`
 	Chat     ChatV2          `json:"chat"`
 	User     UserV2          `json:"user"`
@@ -280,7 +299,9 @@ type BotV2ReactionChange struct {
 }
 
 // IMV2Message is the data of ONIMV2MESSAGEADD and ONIMV2MESSAGEUPDATE
-// (im.v2/events/events.md).
+// ([user events]).
+//
+// [user events]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/im.v2/events/events.html
 type IMV2Message struct {
 	Message  MessageV2 `json:"message"`
 	Chat     ChatV2    `json:"chat"`
@@ -315,8 +336,10 @@ type IMV2JoinChat struct {
 }
 
 // DateOrFalse is a field that is an ISO 8601 date or false
-// (entities.md#user: idle, lastActivityDate, absent, ...). false, null and
+// ([user entity]: idle, lastActivityDate, absent, ...). false, null and
 // webhook mode's "0" and "" decode as "".
+//
+// [user entity]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/entities.html#user
 type DateOrFalse string
 
 // UnmarshalJSON accepts a string, false, null, "0" and "".
@@ -374,7 +397,9 @@ func (l *IntList) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Phones maps phone kinds to numbers (entities.md#user, "object | boolean").
+// Phones maps phone kinds to numbers ([user entity], "object | boolean").
+//
+// [user entity]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/entities.html#user
 type Phones map[string]string
 
 // UnmarshalJSON accepts an object, false, null, "0", "" and [].
@@ -408,7 +433,9 @@ func isEmptyScalar(b []byte) bool {
 
 // ReplyDialog returns the dialog to answer an ONIMBOTV2MESSAGEADD or
 // ONIMBOTV2MESSAGEUPDATE in: the chat's dialogId, which in a private chat
-// already names the other side (index.md#dialog-id).
+// already names the other side ([dialog ids]).
+//
+// [dialog ids]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/index.html#dialog-id
 func (m *BotV2Message) ReplyDialog() string { return m.Chat.DialogID }
 
 // ReplyDialog returns the dialog to answer a slash command in.

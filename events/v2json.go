@@ -13,9 +13,11 @@ import (
 )
 
 // BotAuth is the auth block of a v2 bot in webhook mode (data.bot.auth,
-// imbot.v2/events/events.md#bot-format): OAuth tokens for callbacks. It
-// decodes from strings (form deliveries) and JSON scalars alike, and
-// prints and marshals without its tokens, as [Auth] does.
+// [bot format]): OAuth tokens for callbacks. It decodes from strings (form
+// deliveries) and JSON scalars alike, and prints and marshals without its
+// tokens, as [Auth] does.
+//
+// [bot format]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/events/events.html#bot-format
 type BotAuth struct{ Auth }
 
 // UnmarshalJSON reads the auth block; numbers and strings are both accepted.
@@ -92,10 +94,14 @@ func IsJSON(contentType string) bool {
 // ParseAny reads a delivery from r in either encoding: a JSON body
 // (Content-Type application/json) with [Limits.ParseJSON], anything else
 // with [Limits.Parse]. Chatbots 2.0 docs disagree on the body of
-// webhook-mode deliveries: events.md says application/x-www-form-urlencoded
-// via http_build_query, the handler sample in index.md#webhook reads
-// php://input with json_decode (docs/CONFORMANCE.md, "Chatbots 2.0").
+// webhook-mode deliveries: the [webhook payload] is
+// application/x-www-form-urlencoded via http_build_query, the handler
+// sample of [webhook mode] reads php://input with json_decode.
+//
+// [webhook payload]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/events/events.html#webhook-payload
+// [webhook mode]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/index.html#webhook
 func (l Limits) ParseAny(r *http.Request) (*Event, error) {
+	// The disagreement: docs/CONFORMANCE.md, "Chatbots 2.0".
 	if !IsJSON(r.Header.Get("Content-Type")) {
 		return l.Parse(r)
 	}

@@ -229,9 +229,9 @@ type RefreshFunc func(ctx context.Context, refreshToken bitrix.Secret) (bitrix.T
 // tokens rotate: the event's one is spent).
 //
 // app.info with the event's access token is no proof: its documented
-// answer (api-reference/common/system/app-info.md) names neither the app's
-// client id nor the portal, so a token of any app on any portal passes. The
-// refresh answer does name the portal (settings/oauth/auto-renewal.md).
+// answer ([app.info]) names neither the app's client id nor the portal, so
+// a token of any app on any portal passes. The refresh answer does name the
+// portal ([token renewal]).
 // The cost is one token request per install.
 //
 // The proof is only as strong as the server refresh talks to: never one
@@ -240,6 +240,9 @@ type RefreshFunc func(ctx context.Context, refreshToken bitrix.Secret) (bitrix.T
 // WithOAuthServers).
 //
 // Errors wrap ErrInstallUnverified and quote no token.
+//
+// [app.info]: https://apidocs.bitrix24.com/api-reference/common/system/app-info.html
+// [token renewal]: https://apidocs.bitrix24.com/settings/oauth/auto-renewal.html
 func VerifyInstall(ctx context.Context, ev *Event, refresh RefreshFunc) (bitrix.Token, error) {
 	if ev.Name != OnAppInstall && ev.Name != OnAppUpdate {
 		return bitrix.Token{}, fmt.Errorf("%w: %s is not an install event", ErrInstallUnverified, ev.Name)

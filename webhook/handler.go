@@ -140,7 +140,9 @@ func WithClientOptions(opts ...bitrix.Option) Option {
 // servers (west and east regions), where install events are proven. The
 // token endpoint of each is its REST root minus "rest/" plus
 // "oauth/token/", as for https://oauth.bitrix.info/oauth/token/
-// (settings/oauth/auto-renewal.md).
+// ([token renewal]).
+//
+// [token renewal]: https://apidocs.bitrix24.com/settings/oauth/auto-renewal.html
 var DefaultOAuthServers = []string{"https://oauth.bitrix.info/rest/", "https://oauth.bitrix24.tech/rest/"}
 
 // WithOAuthServers sets the authorization servers (REST roots, ending in

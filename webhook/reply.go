@@ -58,10 +58,13 @@ func Reply(ctx context.Context, to ReplyTo, text string) error {
 // OAuth server ([WithOAuthServers]) when it expires; without them it is used
 // as it came. The client takes the options of [WithClientOptions].
 //
-// The bots' tokens come with every event (api-reference/chat-bots/outdated/messages/events/on-imbot-message-add.md,
-// data[BOT][id][access_token]; imbot.v2/events/events.md#bot-format), so
-// nothing is stored. It returns [ErrNoClient] when there is neither a token
-// in auth nor a stored install, and an error outside a handler.
+// The bots' tokens come with every event ([v1 message event],
+// data[BOT][id][access_token]; [v2 bot format]), so nothing is stored. It
+// returns [ErrNoClient] when there is neither a token in auth nor a stored
+// install, and an error outside a handler.
+//
+// [v1 message event]: https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/messages/events/on-imbot-message-add.html
+// [v2 bot format]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/events/events.html#bot-format
 func BotClient(ctx context.Context, auth events.Auth) (*bitrix.Client, error) {
 	d, ok := ctx.Value(ctxKey{}).(*dispatchInfo)
 	if !ok {

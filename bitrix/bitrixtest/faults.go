@@ -27,9 +27,9 @@ const (
 	FaultHTML502
 	// FaultHTML500 processes the request and then answers HTTP 500 with an
 	// HTML page instead of the JSON envelope, as the portal's front end does
-	// when the application fails (the documented 500 INTERNAL_SERVER_ERROR of
-	// _includes/system-errors.md is the JSON form). The method may have
-	// run, so a client must treat a write as maybe applied.
+	// when the application fails (the documented 500 INTERNAL_SERVER_ERROR,
+	// https://apidocs.bitrix24.com/error-codes.html, is the JSON form). The
+	// method may have run, so a client must treat a write as maybe applied.
 	FaultHTML500
 )
 

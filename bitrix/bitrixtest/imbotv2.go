@@ -423,8 +423,9 @@ func (s *Server) V2PendingEvents(botID int) []int64 {
 // V2ApplicationToken returns the auth[application_token] of a bot's
 // webhook-mode deliveries: the app's token for bots of the OAuth app; for
 // bots registered through an inbound webhook the docs do not say, and the
-// fake makes up one per bot (docs/CONFORMANCE.md, "Chatbots 2.0").
+// fake makes up one per bot.
 func (s *Server) V2ApplicationToken(botID int) string {
+	// The made-up token: docs/CONFORMANCE.md, "Chatbots 2.0".
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if b := s.v2.bots[botID]; b != nil {
@@ -434,7 +435,11 @@ func (s *Server) V2ApplicationToken(botID int) string {
 }
 
 // SetV2WebhookJSON makes webhook-mode deliveries JSON bodies (the handler
-// sample of index.md#webhook) instead of http_build_query forms (events.md).
+// sample of [webhook mode]) instead of http_build_query forms (as the
+// [webhook payload] describes).
+//
+// [webhook mode]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/index.html#webhook
+// [webhook payload]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/events/events.html#webhook-payload
 func (s *Server) SetV2WebhookJSON(on bool) {
 	s.mu.Lock()
 	s.v2.webhookJSON = on
@@ -509,7 +514,9 @@ func (s *Server) V2SendMessage(botID, fromUserID int, text string) (int, error) 
 // group chat tells the v1 and the v2 bots of the chat alike. v2 bots of
 // type bot and openline see it when mentioned
 // ("[USER=<botID>]name[/USER]"); supervisor and personal bots see every
-// message (index.md#bot-types).
+// message ([bot types]).
+//
+// [bot types]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/index.html#bot-types
 func (s *Server) V2SendChatMessage(chatID, fromUserID int, text string) (int, error) {
 	return s.SendChatMessage(chatID, fromUserID, text)
 }
@@ -618,8 +625,10 @@ func (s *Server) v2MessageChanged(b *v2bot, m *message, ch *chat, del bool) []de
 }
 
 // V2OpenWithContext opens the private dialog of userID with the bot and
-// passes context, as a BOT_CONTEXT link does (imbot.v2/bot-context.md):
-// the bot gets ONIMBOTV2CONTEXTGET.
+// passes context, as a BOT_CONTEXT link does ([bot context]): the bot gets
+// ONIMBOTV2CONTEXTGET.
+//
+// [bot context]: https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/bot-context.html
 func (s *Server) V2OpenWithContext(botID, userID int, context map[string]any) error {
 	s.mu.Lock()
 	b := s.v2.bots[botID]
