@@ -1,42 +1,21 @@
 package imbot_test
 
 import (
-	"io"
-	"net/http"
-	"os"
-	"strings"
 	"testing"
 
-	"github.com/b24go/sdk/bitrix"
 	"github.com/b24go/sdk/imbot"
+	"github.com/b24go/sdk/internal/docsample"
 )
-
-type rtFunc func(*http.Request) (*http.Response, error)
-
-func (f rtFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // sampleClient answers every call with a docs sample of the REST corpus
 // (testdata/rest at the module root; index.tsv names its docs page).
 func sampleClient(t *testing.T, file string) *imbot.Client {
 	t.Helper()
-	body, err := os.ReadFile("../testdata/rest/" + file)
+	c, err := imbot.New(docsample.Client(t, "../testdata/rest/"+file))
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := bitrix.New(bitrix.WebhookURL("https://portal.example.com/rest/1/hookSecret42/"), bitrix.WithoutRateLimit(),
-		bitrix.WithRetryPolicy(bitrix.NoRetries()),
-		bitrix.WithTransport(rtFunc(func(r *http.Request) (*http.Response, error) {
-			return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
-				Body: io.NopCloser(strings.NewReader(string(body))), Request: r}, nil
-		})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ib, err := imbot.New(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ib
+	return c
 }
 
 // TestDocsSamples decodes the imbot v1 docs samples

@@ -1,30 +1,18 @@
 package imbot_test
 
 import (
-	"io"
-	"net/http"
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/b24go/sdk/bitrix"
 	"github.com/b24go/sdk/imbot"
+	"github.com/b24go/sdk/internal/docsample"
 )
 
 // answering returns a client whose portal answers every call with body.
 func answering(t *testing.T, body string) *imbot.Client {
 	t.Helper()
-	c, err := bitrix.New(bitrix.WebhookURL("https://portal.example.com/rest/1/hookSecret42/"), bitrix.WithoutRateLimit(),
-		bitrix.WithRetryPolicy(bitrix.NoRetries()),
-		bitrix.WithTransport(rtFunc(func(r *http.Request) (*http.Response, error) {
-			return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
-				Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
-		})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ib, err := imbot.New(c)
+	ib, err := imbot.New(docsample.Answering(t, body))
 	if err != nil {
 		t.Fatal(err)
 	}
