@@ -280,17 +280,29 @@ func (c *Request) classicAdd(typeID int) (Result, error) {
 	return ok(id)
 }
 
-// classicGet implements crm.{lead,deal,contact,company,quote}.get for typeID: the item
-// with every field, in the classic shape.
-func (c *Request) classicGet(typeID int) (Result, error) {
+// classicItem finds the item the id parameter of crm.{lead,deal,...}.get,
+// .update and .delete names, with their documented errors
+// (api-reference/crm/deals/crm-deal-get.md, crm-deal-update.md,
+// crm-deal-delete.md: "ID is not defined or invalid.", "Not found").
+func (c *Request) classicItem(typeID int) (*crmType, int, map[string]any, error) {
 	t := c.s.crm.types[typeID]
 	id := ciInt(c.params, "id")
 	if id <= 0 {
-		return Result{}, &APIError{StatusCode: 400, Code: "", Description: "ID is not defined or invalid."}
+		return nil, 0, nil, &APIError{StatusCode: 400, Code: "", Description: "ID is not defined or invalid."}
 	}
 	item := t.items[id]
 	if item == nil {
-		return Result{}, &APIError{StatusCode: 400, Code: "", Description: "Not found"}
+		return nil, 0, nil, &APIError{StatusCode: 400, Code: "", Description: "Not found"}
+	}
+	return t, id, item, nil
+}
+
+// classicGet implements crm.{lead,deal,contact,company,quote}.get for typeID: the item
+// with every field, in the classic shape.
+func (c *Request) classicGet(typeID int) (Result, error) {
+	t, _, item, err := c.classicItem(typeID)
+	if err != nil {
+		return Result{}, err
 	}
 	all := map[string]bool{"PHONE": true, "EMAIL": true, "uf_*": true}
 	for _, d := range t.fields {
@@ -301,14 +313,9 @@ func (c *Request) classicGet(typeID int) (Result, error) {
 
 // classicUpdate implements crm.{lead,deal,contact,company,quote}.update for typeID.
 func (c *Request) classicUpdate(typeID int) (Result, error) {
-	t := c.s.crm.types[typeID]
-	id := ciInt(c.params, "id")
-	if id <= 0 {
-		return Result{}, &APIError{StatusCode: 400, Code: "", Description: "ID is not defined or invalid."}
-	}
-	item := t.items[id]
-	if item == nil {
-		return Result{}, &APIError{StatusCode: 400, Code: "", Description: "Not found"}
+	t, id, item, err := c.classicItem(typeID)
+	if err != nil {
+		return Result{}, err
 	}
 	f := ciMap(c.params, "fields")
 	if f == nil {
@@ -321,13 +328,9 @@ func (c *Request) classicUpdate(typeID int) (Result, error) {
 
 // classicDelete implements crm.{lead,deal,contact,company,quote}.delete for typeID.
 func (c *Request) classicDelete(typeID int) (Result, error) {
-	t := c.s.crm.types[typeID]
-	id := ciInt(c.params, "id")
-	if id <= 0 {
-		return Result{}, &APIError{StatusCode: 400, Code: "", Description: "ID is not defined or invalid."}
-	}
-	if t.items[id] == nil {
-		return Result{}, &APIError{StatusCode: 400, Code: "", Description: "Not found"}
+	t, id, _, err := c.classicItem(typeID)
+	if err != nil {
+		return Result{}, err
 	}
 	c.s.deleteItem(t, id)
 	c.s.fireCRM(c, t, "DELETE", id)
