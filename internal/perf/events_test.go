@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -195,7 +194,8 @@ type mixedResult struct {
 	Deliveries, Senders int
 	Want, Got           map[int]int // status → count
 	Wrong               int         // deliveries answered with another status than documented
-	LeakedGoroutines    int
+	LeakedGoroutines    int      // goroutines of the test's bubble left after the server closed
+	Left                []string `json:"-"` // their stacks, when some were left
 }
 
 // measureMixed sends n deliveries of five kinds from concurrent senders to
@@ -220,7 +220,7 @@ func measureMixed(t *testing.T, n, senders int) (r mixedResult) {
 		{panicBody, http.StatusInternalServerError},
 	}
 	synctest.Test(t, func(t *testing.T) {
-		before := runtime.NumGoroutine()
+		before := len(bubbleGoroutines(t))
 		h, err := webhook.New(webhook.WithApplicationToken(token), webhook.WithMaxBodySize(64<<10))
 		if err != nil {
 			t.Fatal(err)
@@ -286,9 +286,11 @@ func measureMixed(t *testing.T, n, senders int) (r mixedResult) {
 			synctest.Wait()
 			client.CloseIdleConnections()
 			synctest.Wait()
-			if r.LeakedGoroutines = runtime.NumGoroutine() - before; r.LeakedGoroutines <= 0 {
+			left := bubbleGoroutines(t)
+			if r.LeakedGoroutines = len(left) - before; r.LeakedGoroutines <= 0 {
 				break
 			}
+			r.Left = left
 		}
 	})
 	return r
@@ -300,11 +302,11 @@ func measureMixed(t *testing.T, n, senders int) (r mixedResult) {
 // goroutine is left behind.
 func TestMixedDeliveries(t *testing.T) {
 	r := measureMixed(t, size(2_000, 10_000), 16)
-	t.Logf("%+v", r)
+	t.Logf("deliveries %d, senders %d, want %v, got %v, wrong %d, leaked goroutines %d", r.Deliveries, r.Senders, r.Want, r.Got, r.Wrong, r.LeakedGoroutines)
 	if r.Wrong != 0 {
 		t.Errorf("%d deliveries got another status than documented: want %v, got %v", r.Wrong, r.Want, r.Got)
 	}
 	if r.LeakedGoroutines > 0 {
-		t.Errorf("%d goroutines more after the server closed", r.LeakedGoroutines)
+		t.Errorf("%d goroutines more after the server closed:\n%s", r.LeakedGoroutines, strings.Join(r.Left, "\n\n"))
 	}
 }

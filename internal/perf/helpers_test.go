@@ -3,6 +3,7 @@ package perf_test
 import (
 	"flag"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -153,4 +154,55 @@ func topLevel(srv *bitrixtest.Server, method string) int {
 		}
 	}
 	return n
+}
+
+// bubbleGoroutines returns the goroutines of the calling goroutine's
+// synctest bubble, one stack each (the caller's own included).
+// runtime.NumGoroutine counts the whole process: a finalizer or cleanup
+// goroutine running user code counts as a user goroutine there, so a
+// leak check built on it fails now and then when the garbage collector
+// happens to run one (seen in .ci/run as 'LeakedGoroutines:1'). The
+// runtime marks each goroutine of a bubble in its traceback header
+// ("goroutine 7 [select, synctest bubble 3]:"), so the bubble's own
+// goroutines can be told apart.
+func bubbleGoroutines(t testing.TB) []string {
+	t.Helper()
+	self := stacks(false)
+	id := bubbleID(self[0])
+	if id == "" {
+		t.Fatal("bubbleGoroutines called outside a synctest bubble")
+	}
+	var in []string
+	for _, s := range stacks(true) {
+		if bubbleID(s) == id {
+			in = append(in, s)
+		}
+	}
+	return in
+}
+
+// stacks returns the goroutine dump of runtime.Stack, one entry per
+// goroutine.
+func stacks(all bool) []string {
+	buf := make([]byte, 1<<16)
+	for {
+		n := runtime.Stack(buf, all)
+		if n < len(buf) {
+			return strings.Split(strings.TrimSpace(string(buf[:n])), "\n\n")
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
+
+// bubbleID returns the bubble number in a goroutine's header line, or "".
+func bubbleID(stack string) string {
+	header, _, _ := strings.Cut(stack, "\n")
+	_, after, ok := strings.Cut(header, ", synctest bubble ")
+	if !ok {
+		return ""
+	}
+	id, _, _ := strings.Cut(after, "]")
+	id, _, _ = strings.Cut(id, ",")
+	id, _, _ = strings.Cut(id, " ")
+	return id
 }
