@@ -194,8 +194,8 @@ type mixedResult struct {
 	Deliveries, Senders int
 	Want, Got           map[int]int // status → count
 	Wrong               int         // deliveries answered with another status than documented
-	LeakedGoroutines    int      // goroutines of the test's bubble left after the server closed
-	Left                []string `json:"-"` // their stacks, when some were left
+	LeakedGoroutines    int         // goroutines of the test's bubble left after the server closed
+	Left                []string    `json:"-"` // their stacks, when some were left
 }
 
 // measureMixed sends n deliveries of five kinds from concurrent senders to
