@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/b24go/sdk/internal/phpform"
+	"github.com/google/go-cmp/cmp"
 )
 
 // seedBodies returns every fixture as a form body plus hostile shapes.
@@ -132,7 +133,8 @@ func FuzzEnvelopeReaders(f *testing.F) {
 		// Raw's scan (no tree), where it answers, reads what the tree of
 		// the envelope's names holds.
 		pl := phpform.Limits{MaxDepth: 16, MaxPairs: 10_000}
-		if scanned, ok := scanEnvelope(pl, body); ok {
+		scanned, ok := scanEnvelope(pl, body, true)
+		if ok {
 			named, err := pl.ParseNames(body, envelopeName)
 			if err != nil {
 				t.Fatalf("scan took a body ParseNames refuses: %v", err)
@@ -141,6 +143,29 @@ func FuzzEnvelopeReaders(f *testing.F) {
 				t.Fatalf("scan %+v\ntree reader %+v", scanned, fromTree)
 			}
 			named.ReleaseNames()
+		}
+		// ReadAny's scan (all false) decides as the whole one and reads
+		// the same name, credentials and numbers.
+		part, partOK := scanEnvelope(pl, body, false)
+		if partOK != ok {
+			t.Fatalf("scan of the checked fields reports %v, of all %v", partOK, ok)
+		}
+		if ok && (part.Event != scanned.Event || part.ApplicationToken != scanned.ApplicationToken || part.MemberID != scanned.MemberID ||
+			part.Expires != scanned.Expires || part.ExpiresIn != scanned.ExpiresIn || part.UserID != scanned.UserID) {
+			t.Fatalf("scan of the checked fields %+v\nof all %+v", part, scanned)
+		}
+		// Raw reads the credentials Decode reads, and its Auth is Decode's.
+		if raw, err := (Limits{MaxDepth: 16, MaxPairs: 10_000}).ReadBody([]byte(body), false); err == nil {
+			ev, err := (Limits{MaxDepth: 16, MaxPairs: 10_000}).Decode(raw)
+			if err != nil {
+				return // data the decoder refuses: the envelope was fine
+			}
+			if raw.Name != ev.Name || raw.ApplicationToken() != ev.Auth.ApplicationToken || raw.MemberID() != ev.Auth.MemberID {
+				t.Fatalf("ReadBody %q %v %q, Decode %q %v %q", raw.Name, raw.ApplicationToken() == ev.Auth.ApplicationToken, raw.MemberID(), ev.Name, true, ev.Auth.MemberID)
+			}
+			if diff := cmp.Diff(ev.Auth, raw.Auth()); diff != "" {
+				t.Fatalf("Raw.Auth (-Decode +Raw):\n%s", diff)
+			}
 		}
 	})
 }

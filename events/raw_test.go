@@ -56,7 +56,10 @@ func TestReadAnyMatchesParseAny(t *testing.T) {
 			if raw.Name != want.Name || raw.Name == "" {
 				t.Errorf("Name = %q, want %q", raw.Name, want.Name)
 			}
-			if diff := cmp.Diff(want.Auth, raw.Auth); diff != "" {
+			if raw.ApplicationToken() != want.Auth.ApplicationToken || raw.MemberID() != want.Auth.MemberID {
+				t.Errorf("ApplicationToken matches %v, MemberID = %q, want %q", raw.ApplicationToken() == want.Auth.ApplicationToken, raw.MemberID(), want.Auth.MemberID)
+			}
+			if diff := cmp.Diff(want.Auth, raw.Auth()); diff != "" {
 				t.Errorf("Auth (-ParseAny +ReadAny):\n%s", diff)
 			}
 			if raw.Body() != tt.body || raw.IsJSON() != tt.json {

@@ -2,13 +2,13 @@ package events
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/b24go/sdk/bitrix"
 )
@@ -134,10 +134,10 @@ func (r *MemoryRegistry) Format(f fmt.State, _ rune) {
 // Verifier authenticates deliveries by auth[application_token]: it
 // accepts an event whose token equals one of the static tokens (outgoing
 // webhooks, several apps, rotation) or the token the Registry holds for the
-// event's member id. Comparisons take constant time. A Verifier is safe for
-// concurrent use.
+// event's member id. Comparisons take constant time ([MatchToken]). A
+// Verifier is safe for concurrent use.
 type Verifier struct {
-	tokens   [][sha256.Size]byte
+	tokens   []bitrix.Secret
 	registry Registry
 }
 
@@ -147,13 +147,13 @@ func NewVerifier(reg Registry, tokens ...string) *Verifier {
 	v := &Verifier{registry: reg}
 	for _, t := range tokens {
 		if t != "" {
-			v.tokens = append(v.tokens, sha256.Sum256([]byte(t)))
+			v.tokens = append(v.tokens, bitrix.Secret(t))
 		}
 	}
 	return v
 }
 
-// Format prints the verifier without its tokens (not even their digests).
+// Format prints the verifier without its tokens.
 func (v *Verifier) Format(f fmt.State, _ rune) {
 	fmt.Fprintf(f, "events.Verifier{tokens: %d, registry: %v}", len(v.tokens), v.registry != nil)
 }
@@ -185,27 +185,35 @@ func (v *Verifier) Verify(ctx context.Context, ev *Event) error {
 		}
 		return fmt.Errorf("events: looking up the application token: %w", err)
 	}
-	if want != "" && MatchToken(got, sha256.Sum256([]byte(want.Reveal()))) {
+	if want != "" && MatchToken(got, want) {
 		return nil
 	}
 	return ErrTokenMismatch
 }
 
-// MatchToken reports whether got equals one of the tokens, given as
-// SHA-256 digests. It compares digests with crypto/subtle and always
-// checks every candidate, so the time taken does not depend on which
-// token (if any) matched or on how much of it did.
-func MatchToken(got bitrix.Secret, digests ...[sha256.Size]byte) bool {
+// MatchToken reports whether got equals one of tokens. It compares with
+// crypto/subtle.ConstantTimeCompare and always checks every candidate, so
+// the time taken does not depend on which token (if any) matched or on how
+// much of it did. It does depend on the lengths: a candidate of another
+// length than got is passed over at once. The length of a token is not
+// treated as a secret (every application token in the docs has 32
+// characters, api-reference/events/index.md); hashing both sides first to
+// hide it cost a refused delivery about a tenth of its CPU
+// (docs/BENCHMARKS.md, "Refused deliveries").
+func MatchToken(got bitrix.Secret, tokens ...bitrix.Secret) bool {
 	if got == "" {
 		return false
 	}
-	g := sha256.Sum256([]byte(got.Reveal()))
+	g := bytesOf(got.Reveal())
 	ok := 0
-	for i := range digests {
-		ok |= subtle.ConstantTimeCompare(g[:], digests[i][:])
+	for _, t := range tokens {
+		ok |= subtle.ConstantTimeCompare(g, bytesOf(t.Reveal()))
 	}
 	return ok == 1
 }
+
+// bytesOf returns the bytes of s without a copy, for reading only.
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // Caller is the part of *bitrix.Client that [Consumer] uses.
 type Caller interface {

@@ -492,7 +492,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if lim.MaxBodySize <= 0 {
 		lim.MaxBodySize = events.DefaultMaxBodySize
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, lim.MaxBodySize)
+	if r.ContentLength < 0 || r.ContentLength > lim.MaxBodySize {
+		// A body of unknown or too large a length: cut at the limit, and
+		// net/http closes the connection rather than read on. A body of a
+		// Content-Length within the limit ends there (net/http reads no
+		// further), and ReadAny enforces the limit on any body.
+		r.Body = http.MaxBytesReader(w, r.Body, lim.MaxBodySize)
+	}
 	raw, err := lim.ReadAny(r) // form, or JSON (Chatbots 2.0 webhook mode, events.ParseAny)
 	if err != nil {
 		if errors.Is(err, events.ErrBodyTooLarge) {
@@ -512,7 +518,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// observer, so that a refusal costs little.
 	envelope := func() *events.Event {
 		if ev == nil {
-			ev = &events.Event{Name: raw.Name, Auth: raw.Auth}
+			ev = &events.Event{Name: raw.Name, Auth: raw.Auth()}
 		}
 		return ev
 	}
@@ -810,19 +816,24 @@ var results = map[string][]byte{
 }
 
 func writeResult(w http.ResponseWriter, result string) {
-	hd := w.Header()
-	hd["Content-Type"] = []string{"application/json"}
-	hd["X-Content-Type-Options"] = []string{"nosniff"}
+	setJSONHeaders(w.Header())
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(results[result])
 }
 
 func writeError(w http.ResponseWriter, status int, code, desc string) {
-	hd := w.Header()
-	hd["Content-Type"] = []string{"application/json"}
-	hd["X-Content-Type-Options"] = []string{"nosniff"}
+	setJSONHeaders(w.Header())
 	w.WriteHeader(status)
 	_, _ = w.Write(errorBody(code, desc))
+}
+
+// setJSONHeaders sets the headers of every answer: one allocation for
+// both values, each a slice of its own (capacity 1, so that an append
+// copies), not shared with other answers.
+func setJSONHeaders(hd http.Header) {
+	v := &[2]string{"application/json", "nosniff"}
+	hd["Content-Type"] = v[0:1:1]
+	hd["X-Content-Type-Options"] = v[1:2:2]
 }
 
 // errorBodies caches the JSON of the (few, constant) error answers: a

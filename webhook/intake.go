@@ -17,7 +17,7 @@ import (
 func (h *Handler) verifyThenDecode(ctx context.Context, raw *events.Raw, lim events.Limits) (ev *events.Event, authErr, malformed error) {
 	verified := false
 	if !h.cfg.insecure && (h.cfg.app == nil || raw.Name != events.OnAppInstall && raw.Name != events.OnAppUpdate) {
-		env := events.Event{Name: raw.Name, Auth: raw.Auth}
+		env := events.Event{Name: raw.Name, Auth: events.Auth{ApplicationToken: raw.ApplicationToken(), MemberID: raw.MemberID()}}
 		if err := h.verifier.Verify(ctx, &env); err != nil {
 			return nil, err, nil
 		}
@@ -29,7 +29,7 @@ func (h *Handler) verifyThenDecode(ctx context.Context, raw *events.Raw, lim eve
 	}
 	// Decode reads the envelope as ReadAny did; check anyway rather than
 	// trust a token that was not the one verified.
-	verified = verified && ev.Name == raw.Name && ev.Auth.ApplicationToken == raw.Auth.ApplicationToken &&
-		ev.Auth.MemberID == raw.Auth.MemberID
+	verified = verified && ev.Name == raw.Name && ev.Auth.ApplicationToken == raw.ApplicationToken() &&
+		ev.Auth.MemberID == raw.MemberID()
 	return ev, h.authenticate(ctx, ev, verified), nil
 }

@@ -61,9 +61,7 @@ var refusalBodies = func() map[string][]byte {
 
 // writeRefusal answers 401 with the body of reason.
 func writeRefusal(w http.ResponseWriter, reason string) {
-	hd := w.Header()
-	hd["Content-Type"] = []string{"application/json"}
-	hd["X-Content-Type-Options"] = []string{"nosniff"}
+	setJSONHeaders(w.Header())
 	w.WriteHeader(http.StatusUnauthorized)
 	_, _ = w.Write(refusalBodies[reason])
 }

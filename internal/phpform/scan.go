@@ -6,17 +6,21 @@ import "strings"
 // without building a tree, when each of them is in one of the plain forms
 // name=value and name[sub]=value (brackets escaped or not, name and sub
 // made of letters, digits and "_"): set gets name, sub ("" for the first
-// form) and the unescaped value, in query order (the last of repeated keys
-// wins, as in [Limits.Parse]); the other pairs are only scanned, as by
+// form) and the value as it stands in query, still escaped ([Unescape]
+// decodes it), in query order (the last of repeated keys wins, as in
+// [Limits.Parse]); the other pairs are only scanned, as by
 // [Limits.ParseNames]. It reports false, having called set for some
 // pairs, when a key of a kept name has any other form, or when query holds
 // more than MaxPairs pairs: the caller then takes the tree of
 // [Limits.ParseNames], which is always right. When it reports true, the
-// values set gets are exactly the leaves that tree holds at name and
-// name[sub], and no kept name has other leaves (a name given both forms
-// is left to the caller).
-func (l Limits) ScanFlat(query string, keep func(name string) bool, set func(name, sub, value string)) bool {
-	a := arena{chunk: 128} // the few escaped values of an envelope (endpoint URLs)
+// unescaped values set gets are exactly the leaves that tree holds at name
+// and name[sub], and no kept name has other leaves (a name given both
+// forms is left to the caller).
+//
+// Leaving the values escaped lets a caller decode only those it needs:
+// the webhook receiver unescapes the event name and the credentials it
+// checks, and the other values of a delivery it refuses never.
+func (l Limits) ScanFlat(query string, keep func(name string) bool, set func(name, sub, escaped string)) bool {
 	pairs := 0
 	for query != "" {
 		var pair string
@@ -36,9 +40,17 @@ func (l Limits) ScanFlat(query string, keep func(name string) bool, set func(nam
 		if !ok || !keep(name) {
 			return false
 		}
-		set(name, sub, a.unescape(v, len(query)))
+		set(name, sub, v)
 	}
 	return true
+}
+
+// Unescape is PHP's urldecode, as [Limits.Parse] decodes values: "+" is a
+// space, valid %XX escapes decode, invalid ones stay as they are. It
+// returns s itself when there is nothing to decode.
+func Unescape(s string) string {
+	a := arena{chunk: 1} // one buffer of len(s): the result is no longer
+	return a.unescape(s, 0)
 }
 
 // plainKey splits k of the form name or name[sub] (brackets escaped or

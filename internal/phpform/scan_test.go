@@ -5,8 +5,8 @@ import (
 	"testing"
 )
 
-// TestScanFlat: plain keys of kept names are read (last one wins, values
-// unescaped, other names skipped); any other form of a kept name's key,
+// TestScanFlat: plain keys of kept names are read (in order, values as
+// they stand, other names skipped); any other form of a kept name's key,
 // or too many pairs, sends the caller to the tree.
 func TestScanFlat(t *testing.T) {
 	keep := func(n string) bool { return n == "auth" || n == "event" }
@@ -14,7 +14,7 @@ func TestScanFlat(t *testing.T) {
 		query, want string
 		ok          bool
 	}{
-		{"event=ONX&auth%5Bmember_id%5D=m&data%5BFIELDS%5D%5BID%5D=1&auth[domain]=a%2Eb&auth%5bx%5d=1&auth[member_id]=n+2", "[event  ONX][auth member_id m][auth domain a.b][auth x 1][auth member_id n 2]", true},
+		{"event=ONX&auth%5Bmember_id%5D=m&data%5BFIELDS%5D%5BID%5D=1&auth[domain]=a%2Eb&auth%5bx%5d=1&auth[member_id]=n+2", "[event  ONX][auth member_id m][auth domain a%2Eb][auth x 1][auth member_id n+2]", true},
 		{"Auth[member_id]=m&other=1&x[y][z]=2", "", true},
 		{"auth[member_id][]=m", "", false},
 		{"auth[]=m", "", false},
@@ -34,5 +34,28 @@ func TestScanFlat(t *testing.T) {
 	}
 	if (Limits{MaxPairs: 2}).ScanFlat("a=1&b=2&c=3", keep, func(string, string, string) {}) {
 		t.Error("ScanFlat read more than MaxPairs pairs")
+	}
+}
+
+// TestUnescape: PHP's urldecode, as Parse decodes values.
+func TestUnescape(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                 "",
+		"plain_1":          "plain_1",
+		"a+b":              "a b",
+		"https%3A%2F%2Fx/": "https://x/",
+		"%zz%4":            "%zz%4",
+		"%41%e2%82%ac":     "A\u20ac",
+	} {
+		if got := Unescape(in); got != want {
+			t.Errorf("Unescape(%q) = %q, want %q", in, got, want)
+		}
+		tree, err := Parse("k=" + in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if leaf := tree.String("k"); leaf != want {
+			t.Errorf("Parse gives %q for %q, Unescape %q", leaf, in, want)
+		}
 	}
 }
