@@ -1,0 +1,119 @@
+package events
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/b24go/sdk/bitrix"
+	"github.com/b24go/sdk/internal/phpform"
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestTreeLeafFastPaths: the leaf fast paths of bitrix.Int, bitrix.Bool
+// and TriState give what their UnmarshalJSON gives for the same string,
+// at the edges of what they take (digit bounds, lengths around int64's,
+// signs and other bytes below '0', every Y/N spelling).
+func TestTreeLeafFastPaths(t *testing.T) {
+	t.Parallel()
+	leaves := []string{
+		"", "0", "9", "09", "/", ":", "-", "+", " ", ".", "-5", "+3", "1.0", "1e3", "a",
+		strings.Repeat("9", 18), strings.Repeat("9", 19), strings.Repeat("9", 20), "9223372036854775807", "9223372036854775808",
+		"Y", "y", "N", "n", "1", "2", "yes", "no", "on", "off", "true", "false", "undefined", "Undefined", "x",
+	}
+	for _, typ := range []reflect.Type{reflect.TypeFor[bitrix.Int](), reflect.TypeFor[bitrix.Bool](), reflect.TypeFor[TriState]()} {
+		if planFor(typ).leaf == nil {
+			t.Fatalf("%v has no fast path", typ)
+		}
+		for _, s := range leaves {
+			want, got := reflect.New(typ), reflect.New(typ)
+			b, _ := json.Marshal(s)
+			errW := json.Unmarshal(b, want.Interface())
+			errG := decodeTree(s, got.Interface())
+			if (errW == nil) != (errG == nil) || errW == nil && want.Elem().Interface() != got.Elem().Interface() {
+				t.Errorf("%v %q: UnmarshalJSON %v, %v; tree decoder %v, %v", typ, s, want.Elem(), errW, got.Elem(), errG)
+			}
+		}
+	}
+}
+
+// foldOrder has two fields that fold to the same key: the promoted one
+// comes first by index (encoding/json sorts fields by index, and the first
+// folded match wins), though it is found one level deeper.
+type foldOrder struct {
+	foldInner
+	FOO string
+}
+
+type foldInner struct{ Foo string }
+
+// TestTreeDecoderFoldedMatchByIndex: a key that matches two fields only
+// case-insensitively goes to the first field in index order, as in
+// encoding/json.
+func TestTreeDecoderFoldedMatchByIndex(t *testing.T) {
+	t.Parallel()
+	root, err := phpform.Parse("data[foo]=x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := root.Get("data")
+	var want, got foldOrder
+	if err := viaJSON(data, &want); err != nil {
+		t.Fatal(err)
+	}
+	if err := decodeTree(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	if want != (foldOrder{foldInner: foldInner{Foo: "x"}}) || got != want {
+		t.Errorf("encoding/json %+v, tree decoder %+v", want, got)
+	}
+}
+
+// decodeBothWays decodes the data tree of body into want (through
+// encoding/json) and got (the tree decoder) and fails unless they agree.
+func decodeBothWays(t *testing.T, body string, want, got any) {
+	t.Helper()
+	root, err := phpform.Parse(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := root.Get("data")
+	errW, errG := viaJSON(data, want), decodeTree(data, got)
+	if (errW == nil) != (errG == nil) {
+		t.Fatalf("%s: encoding/json err %v, tree decoder err %v", body, errW, errG)
+	}
+	if d := cmp.Diff(want, got, cmp.Exporter(func(reflect.Type) bool { return true })); d != "" {
+		t.Errorf("%s: (-encoding/json +tree decoder)\n%s", body, d)
+	}
+}
+
+type foldKeys struct{ A, Z, K string }
+
+// TestTreeDecoderFoldsKeys: keys that match a field only
+// case-insensitively, at the ends of the ASCII lower-case range and
+// through a non-ASCII fold (KELVIN SIGN folds to K), as encoding/json
+// matches them.
+func TestTreeDecoderFoldsKeys(t *testing.T) {
+	t.Parallel()
+	var want, got foldKeys
+	decodeBothWays(t, "data[a]=1&data[z]=2&data[%E2%84%AA]=3", &want, &got)
+	if want != (foldKeys{A: "1", Z: "2", K: "3"}) {
+		t.Errorf("encoding/json gave %+v", want)
+	}
+}
+
+// badTag has a json tag encoding/json rejects (a currency sign): it uses the
+// Go field name for it.
+type badTag struct {
+	F string `json:"a€b"`
+}
+
+func TestTreeDecoderInvalidTag(t *testing.T) {
+	t.Parallel()
+	var want, got badTag
+	decodeBothWays(t, "data[F]=1&data[a€b]=2", &want, &got)
+	if want != (badTag{F: "1"}) {
+		t.Errorf("encoding/json gave %+v", want)
+	}
+}
