@@ -6,6 +6,9 @@
 //	GOMAXPROCS=1 taskset -c 0 go run ./internal/intakebench -mode sync -addr 127.0.0.1:8099
 //	taskset -c 1 wrk -t1 -c8 -d5s -s internal/intakebench/post.lua http://127.0.0.1:8099/
 //
+// With -cpuprofile FILE the server writes its CPU profile when it is
+// stopped (SIGINT or SIGTERM).
+//
 // Modes: bare (reads the body, answers 200), sync, async, memory, redis
 // (-redis address), with a handler that reads the typed fields it needs.
 package main
@@ -19,6 +22,9 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/signal"
+	"runtime/pprof"
+	"syscall"
 
 	"github.com/redis/go-redis/v9"
 
@@ -35,7 +41,27 @@ func main() {
 	bodyFile := flag.String("body", "", "a fixture (JSON) to print as a form body, with -print")
 	printBody := flag.Bool("print", false, "print the form body of -body and its token (token on stderr)")
 	token := flag.String("token", "", "application token (default: the one in the body read from stdin with -print)")
+	cpuProfile := flag.String("cpuprofile", "", "write the server's CPU profile to this file when stopped (SIGINT, SIGTERM)")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		stop := make(chan os.Signal, 1)
+		signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
+		go func() {
+			<-stop
+			pprof.StopCPUProfile()
+			if err := f.Close(); err != nil {
+				log.Fatal(err)
+			}
+			os.Exit(0)
+		}()
+	}
 	if *printBody {
 		raw, err := os.ReadFile(*bodyFile)
 		if err != nil {
