@@ -29,6 +29,15 @@ import (
 // TestQueueSurvivesKill (see TestMain): its value is the Redis address.
 const receiverEnv = "B24GO_QUEUE_RECEIVER_REDIS"
 
+// victimEnv marks the receiver that TestQueueSurvivesKill kills: its
+// handler holds every delivery in [holdFrom, holdTo) it claims until the
+// process dies (counted in the Redis hash inhand), so that the kill finds
+// jobs in its hands, to be claimed by the other receiver after the
+// visibility timeout.
+const victimEnv = "B24GO_QUEUE_RECEIVER_VICTIM"
+
+const holdFrom, holdTo = 2900, 3000
+
 const (
 	killToken   = "kill-test-token"
 	killAttempt = 5
@@ -41,6 +50,7 @@ const (
 // It prints its address and serves until killed.
 func queueReceiverMain() int {
 	rdb := redis.NewClient(&redis.Options{Addr: os.Getenv(receiverEnv), DisableIdentity: true})
+	victim := os.Getenv(victimEnv) != ""
 	q, err := redisstore.NewQueue(rdb, "kill", 0, 0, redisstore.WithPollInterval(10*time.Millisecond))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -57,6 +67,12 @@ func queueReceiverMain() int {
 		j, _ := webhook.JobOf(ctx)
 		if err := rdb.HIncrBy(ctx, "runs", id, 1).Err(); err != nil {
 			return err
+		}
+		if victim && d.EntityID() >= holdFrom && d.EntityID() < holdTo {
+			if err := rdb.HIncrBy(ctx, "inhand", id, 1).Err(); err != nil {
+				return err
+			}
+			select {} // until SIGKILL
 		}
 		if d.EntityID()%1000 == 0 {
 			return errors.New("poison")
@@ -82,10 +98,13 @@ type receiver struct {
 	done chan struct{}
 }
 
-func startReceiver(t *testing.T, redisAddr string) *receiver {
+func startReceiver(t *testing.T, redisAddr string, victim bool) *receiver {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), receiverEnv+"="+redisAddr)
+	if victim {
+		cmd.Env = append(cmd.Env, victimEnv+"=1")
+	}
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -125,8 +144,10 @@ func killDeal(id int) string {
 
 // TestQueueSurvivesKill (issue 18's "Done when"): 10,000 deliveries
 // through two receiver processes sharing a redisstore.Queue; one is
-// killed with SIGKILL mid-stream and restarted; handlers fail 10% of first
-// attempts at random, and every 1000th delivery always. Every delivery
+// killed with SIGKILL mid-stream, with jobs in its handlers' hands, and
+// restarted; handlers fail 10% of first attempts at random, and every
+// 1000th delivery always. The held jobs are claimed again after the
+// visibility timeout and handled by the other receiver. Every delivery
 // answered 200 is handled successfully (at least once; exactly once for
 // the distinct ids), the always-failing ones end in the dead letters after
 // exactly MaxAttempts runs (none runs after being declared dead), and the
@@ -146,7 +167,7 @@ func TestQueueSurvivesKill(t *testing.T) {
 	if err := rdb.FlushDB(ctx).Err(); err != nil { // the examples' data
 		t.Fatal(err)
 	}
-	recv := []*receiver{startReceiver(t, addr), startReceiver(t, addr)}
+	recv := []*receiver{startReceiver(t, addr, false), startReceiver(t, addr, true)}
 	var recvMu sync.Mutex
 	urlOf := func(i int) string { recvMu.Lock(); defer recvMu.Unlock(); return recv[i%2].url }
 
@@ -180,10 +201,25 @@ func TestQueueSurvivesKill(t *testing.T) {
 	}
 	for id := 1; id <= n; id++ {
 		switch id {
-		case 3000:
-			recv[1].kill() // mid-stream, with jobs in its hands
+		case holdTo:
+			// Mid-stream, with jobs in its hands: wait until the victim
+			// holds one of the deliveries just sent.
+			for deadline := time.Now().Add(time.Minute); ; {
+				n, err := rdb.HLen(ctx, "inhand").Result()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n > 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the receiver to be killed took none of the deliveries it holds")
+				}
+				time.Sleep(10 * time.Millisecond) // polling another process
+			}
+			recv[1].kill()
 		case 5000:
-			r := startReceiver(t, addr)
+			r := startReceiver(t, addr, false)
 			recvMu.Lock()
 			recv[1] = r
 			recvMu.Unlock()
@@ -213,6 +249,7 @@ func TestQueueSurvivesKill(t *testing.T) {
 	}
 	handled := counts(t, rdb, "handled")
 	runs := counts(t, rdb, "runs")
+	inhand := counts(t, rdb, "inhand")
 	dead, err := q.DeadLetters(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -221,6 +258,16 @@ func TestQueueSurvivesKill(t *testing.T) {
 	defer mu.Unlock()
 	if len(accepted) < n/2 {
 		t.Fatalf("only %d of %d deliveries accepted", len(accepted), n)
+	}
+	// The jobs the killed receiver held were claimed again after the
+	// visibility timeout and handled elsewhere.
+	if len(inhand) == 0 {
+		t.Error("the killed receiver held no job")
+	}
+	for id := range inhand {
+		if handled[id] == 0 || runs[id] < 2 {
+			t.Errorf("delivery %d held by the killed receiver: handled %d, %d runs", id, handled[id], runs[id])
+		}
 	}
 	poison, distinct, again := 0, 0, 0
 	for id := range accepted {
@@ -263,8 +310,8 @@ func TestQueueSurvivesKill(t *testing.T) {
 	if deadIDs < poison || deadIDs > poison+len(cut) {
 		t.Errorf("%d dead letters, %d accepted always-failing deliveries", deadIDs, poison)
 	}
-	t.Logf("accepted %d, cut off %d, handled %d distinct (%d more than once, after the kill), %d dead letters",
-		len(accepted), len(cut), distinct, again, deadIDs)
+	t.Logf("accepted %d, cut off %d, handled %d distinct (%d more than once, after the kill), %d dead letters, %d held by the killed receiver",
+		len(accepted), len(cut), distinct, again, deadIDs, len(inhand))
 }
 
 func counts(t *testing.T, rdb *redis.Client, key string) map[int]int {
