@@ -1,8 +1,8 @@
 #!/bin/sh
 # cpu.sh BINARY FIXTURE MODE [TOKEN]: serve FIXTURE's form body with
 # BINARY (go build -o BINARY ./internal/intakebench) on core 0
-# (GOMAXPROCS=1), load it with wrk on core 1 (8 connections, 4 s), and
-# print requests/s and the server's CPU time (user+system, from
+# (GOMAXPROCS=1), load it with wrk on core 1 (8 connections, or $CONNS;
+# 4 s), and print requests/s and the server's CPU time (user+system, from
 # /proc/PID/stat) per request. TOKEN defaults to the fixture's own;
 # pass "wrong" for the 401 path. docs/BENCHMARKS.md, "Intake, external
 # load generator".
@@ -15,7 +15,7 @@ pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 sleep 0.5
 c0=$(awk '{print $14+$15}' /proc/$pid/stat)
-out=$(taskset -c 1 wrk -t1 -c8 -d4s -s "$(dirname "$0")/post.lua" http://127.0.0.1:8099/)
+out=$(taskset -c 1 wrk -t1 -c"${CONNS:-8}" -d4s -s "$(dirname "$0")/post.lua" http://127.0.0.1:8099/)
 c1=$(awk '{print $14+$15}' /proc/$pid/stat)
 n=$(echo "$out" | awk '/requests in/{print $1}')
 rps=$(echo "$out" | awk '/Requests\/sec/{print $2}')
