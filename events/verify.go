@@ -196,11 +196,12 @@ func (v *Verifier) Verify(ctx context.Context, ev *Event) error {
 // the time taken does not depend on which token (if any) matched or on how
 // much of it did. It does depend on the lengths: a candidate of another
 // length than got is passed over at once. The length of a token is not
-// treated as a secret (every application token in the docs has 32
-// characters, api-reference/events/index.md); hashing both sides first to
-// hide it cost a refused delivery about a tenth of its CPU
-// (docs/BENCHMARKS.md, "Refused deliveries").
+// treated as a secret: every application token in the Bitrix24 docs has
+// 32 characters.
 func MatchToken(got bitrix.Secret, tokens ...bitrix.Secret) bool {
+	// Token lengths: api-reference/events/index.md (docs repo). Hashing
+	// both sides first, to hide the length, cost a refused delivery about
+	// a tenth of its CPU (docs/BENCHMARKS.md, "Refused deliveries").
 	if got == "" {
 		return false
 	}
