@@ -4,13 +4,14 @@
 # (GOMAXPROCS=1), load it with wrk on core 1 (8 connections, or $CONNS;
 # 4 s), and print requests/s and the server's CPU time (user+system, from
 # /proc/PID/stat) per request. TOKEN defaults to the fixture's own;
-# pass "wrong" for the 401 path. docs/BENCHMARKS.md, "Intake, external
+# pass "wrong" for the 401 path. Mode redis uses the Redis at $REDIS
+# (default 127.0.0.1:6379). docs/BENCHMARKS.md, "Intake, external
 # load generator".
 set -eu
 bin=$1 fixture=$2 mode=$3
 "$bin" -body "$fixture" -print >/tmp/intakebench.body 2>/tmp/intakebench.tok
 token=${4:-$(cat /tmp/intakebench.tok)}
-GOMAXPROCS=1 taskset -c 0 "$bin" -mode "$mode" -token "$token" 2>/dev/null &
+GOMAXPROCS=1 taskset -c 0 "$bin" -mode "$mode" -token "$token" -redis "${REDIS:-127.0.0.1:6379}" 2>/dev/null &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 sleep 0.5
