@@ -68,9 +68,9 @@ for t in "${targets[@]}"; do
   webhook)
     run webhook ./webhook ;;
   crm)
-    run crm ./crm '^(crm|decimal|errors|item|items|legacy|productrow)\.go$' ;;
+    run crm ./crm '^(crm|decimal|doc|errors|item|items|legacy|multifield|productrow)\.go$' ;;
   lists)
-    run lists ./lists '^(dates|element|elements|lists|meta|values)\.go$' ;;
+    run lists ./lists '^(dates|doc|element|elements|lists|meta|values)\.go$' ;;
   *)
     echo "unknown target $t" >&2
     exit 2 ;;
