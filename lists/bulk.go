@@ -86,7 +86,7 @@ func (e *Elements) AddMany(ctx context.Context, els []NewElement) ([]BulkResult,
 					results[idx] = BulkResult{Err: fmt.Errorf("lists: %s: the portal answered no id", method)}
 					continue
 				}
-				results[idx] = BulkResult{ID: int(id), Recovered: ambiguous[idx]}
+				results[idx] = BulkResult{ID: int(id)} // added by this request: not Recovered
 			case errors.Is(err, bitrix.ErrMaybeApplied), ambiguous[idx] && errors.Is(err, bitrix.ErrAlreadyExists):
 				ambiguous[idx] = true
 				results[idx] = BulkResult{Err: err}
