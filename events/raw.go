@@ -74,7 +74,7 @@ func (l Limits) ReadAny(r *http.Request) (*Raw, error) {
 	if v := r.Header["Content-Type"]; len(v) > 0 { // the key as net/http and Header.Set store it
 		ct = v[0]
 	}
-	if IsJSON(ct) {
+	if ct != formType && IsJSON(ct) { // the form's own type, as Bitrix24 sends it, needs no parsing
 		body, err := io.ReadAll(io.LimitReader(r.Body, l.MaxBodySize+1))
 		if err != nil {
 			var mbe *http.MaxBytesError
@@ -259,9 +259,12 @@ func (l Limits) Decode(r *Raw) (*Event, error) {
 	return l.parse(r.body)
 }
 
+// formType is the content type of a form delivery.
+const formType = "application/x-www-form-urlencoded"
+
 // isFormType reports whether ct is application/x-www-form-urlencoded.
 func isFormType(ct string) bool {
-	if ct == "application/x-www-form-urlencoded" {
+	if ct == formType {
 		return true
 	}
 	mt, _, err := mime.ParseMediaType(ct)

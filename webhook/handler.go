@@ -622,6 +622,9 @@ func (h *Handler) release(key string) {
 }
 
 func isAuthError(err error) bool {
+	if err == events.ErrTokenMismatch || err == events.ErrMissingToken { // as Verify returns them
+		return true
+	}
 	return errors.Is(err, events.ErrMissingToken) || errors.Is(err, events.ErrTokenMismatch) ||
 		errors.Is(err, events.ErrInstallUnverified)
 }

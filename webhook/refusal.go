@@ -22,6 +22,12 @@ var (
 // refusalReason returns the events.Refused* code of an authentication
 // error.
 func refusalReason(err error) string {
+	switch err { // the sentinels Verify returns unwrapped: no chain to walk
+	case events.ErrTokenMismatch:
+		return events.RefusedTokenMismatch
+	case events.ErrMissingToken:
+		return events.RefusedMissingToken
+	}
 	switch {
 	case errors.Is(err, errUnknownOAuthServer):
 		return events.RefusedUnknownServer
