@@ -43,7 +43,7 @@ func TestAllFastScanRequests(t *testing.T) {
 		rows, wantRequests int
 	}{
 		// After the first request (2,500 rows), shards of up to 2,400 rows.
-		{0, 1}, {1, 1}, {49, 1}, {50, 1}, {51, 1}, {2499, 1}, {2500, 1}, {2501, 2}, {5000, 3}, {10000, 5}, {10001, 5},
+		{0, 1}, {1, 1}, {49, 1}, {50, 1}, {51, 1}, {2499, 1}, {2500, 1}, {2501, 2}, {4900, 2}, {5000, 3}, {10000, 5}, {10001, 5},
 	}
 	for _, tt := range tests {
 		t.Run("", func(t *testing.T) {

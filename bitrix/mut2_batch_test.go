@@ -5,8 +5,12 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/b24go/sdk/bitrix"
+	"github.com/b24go/sdk/bitrix/bitrixtest"
+	"github.com/b24go/sdk/internal/perf"
 )
 
 // TestBatchGeneratedNamesSkipTaken: a generated name ("cmd_<index>") that a
@@ -148,4 +152,44 @@ func TestBatchEveryReferenceInAValue(t *testing.T) {
 	if len(bp.requests) != 2 || where["last"] != where["first"] || where["last"] != where["cmd_1"] {
 		t.Errorf("requests %v: last, cmd_1 and first must share one", bp.requests)
 	}
+}
+
+// TestBatchOperatingBudgetPacing: the operating-time pacing counts every
+// command of a batch: batches of two calls charged 100 s each (the fake
+// portal's 480 s budget per ten minutes, settings/performance/limits.md)
+// are held back before the portal refuses them.
+func TestBatchOperatingBudgetPacing(t *testing.T) {
+	t.Parallel()
+	srv := bitrixtest.NewServer(t, bitrixtest.WithoutRateLimit(), bitrixtest.WithMethodCost("crm.item.get", 100*time.Second))
+	ids, err := srv.SeedCRMItems(entityDeal, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	synctest.Test(t, func(t *testing.T) {
+		n := perf.Serve(srv.Handler())
+		defer n.Close()
+		c, err := bitrix.New(bitrix.WebhookURL(srv.WebhookURL()), bitrix.WithAllowHTTP(), bitrix.WithTransport(n.Transport()), bitrix.WithoutRateLimit())
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		for i := range 6 {
+			b := c.NewBatch()
+			for range 2 {
+				b.Add("", "crm.item.get", bitrix.Params{"entityTypeId": entityDeal, "id": ids[0]})
+			}
+			if err := b.Run(t.Context()); err != nil {
+				t.Fatalf("batch %d: %v", i, err)
+			}
+		}
+		limits := 0
+		for _, call := range srv.Calls() {
+			if strings.EqualFold(call.Code, "OPERATION_TIME_LIMIT") {
+				limits++
+			}
+		}
+		if el := time.Since(start); limits != 0 || el < 20*time.Minute || el > 21*time.Minute {
+			t.Errorf("12 calls in 6 batches: %d OPERATION_TIME_LIMIT answers (want 0), %v (want three windows, 20 min)", limits, el)
+		}
+	})
 }

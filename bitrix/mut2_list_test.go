@@ -182,3 +182,30 @@ func TestAllOffsetUnknownTotal(t *testing.T) {
 		t.Errorf("commands per batch %v, want one page each", perBatch)
 	}
 }
+
+// TestAllParallelismOneDoesNotShard: with one request in flight there is
+// nothing to gain from shards, so the rest of the range is one chain of
+// full requests: 5,000 rows take 2 requests (2,500 rows and the tail page,
+// then 2,500), where the sharded scan takes 3.
+func TestAllParallelismOneDoesNotShard(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: seeds 5,000 rows (seconds of CPU); the full run (go test ./..., .ci/run) includes it")
+	}
+	t.Parallel()
+	srv, c := fakePortalClient(t, 5000, bitrix.WithParallelism(1))
+	n := 0
+	var prev bitrix.Int
+	for row, err := range bitrix.All[dealRow](t.Context(), c, bitrix.Query{Method: "crm.deal.list"}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if row.ID <= prev {
+			t.Fatalf("id %d after %d", row.ID, prev)
+		}
+		prev = row.ID
+		n++
+	}
+	if n != 5000 || srv.Requests() != 2 {
+		t.Errorf("rows %d in %d requests, want 5000 in 2", n, srv.Requests())
+	}
+}
