@@ -88,17 +88,20 @@ func decodeBothWays(t *testing.T, body string, want, got any) {
 	}
 }
 
-type foldKeys struct{ A, Z, K string }
+type foldKeys struct {
+	A, Z, K string
+	Han     string `json:"中x"` // 中 has no case: it folds to itself
+}
 
 // TestTreeDecoderFoldsKeys: keys that match a field only
 // case-insensitively, at the ends of the ASCII lower-case range and
-// through a non-ASCII fold (KELVIN SIGN folds to K), as encoding/json
-// matches them.
+// through a non-ASCII fold (KELVIN SIGN folds to K) and next to a rune
+// that has no case, as encoding/json matches them.
 func TestTreeDecoderFoldsKeys(t *testing.T) {
 	t.Parallel()
 	var want, got foldKeys
-	decodeBothWays(t, "data[a]=1&data[z]=2&data[%E2%84%AA]=3", &want, &got)
-	if want != (foldKeys{A: "1", Z: "2", K: "3"}) {
+	decodeBothWays(t, "data[a]=1&data[z]=2&data[%E2%84%AA]=3&data[%E4%B8%ADX]=4", &want, &got)
+	if want != (foldKeys{A: "1", Z: "2", K: "3", Han: "4"}) {
 		t.Errorf("encoding/json gave %+v", want)
 	}
 }
@@ -115,5 +118,46 @@ func TestTreeDecoderInvalidTag(t *testing.T) {
 	decodeBothWays(t, "data[F]=1&data[a€b]=2", &want, &got)
 	if want != (badTag{F: "1"}) {
 		t.Errorf("encoding/json gave %+v", want)
+	}
+}
+
+type ownPath struct {
+	Name  string
+	Inner struct{ ID bitrix.Int }
+}
+
+// TestTreeDecoderDecodesItself: a form tree of a struct is decoded by the
+// tree decoder's own struct path (which learns the key order of the first
+// object), not handed to encoding/json; the fallback gives the same value,
+// so only this tells them apart.
+func TestTreeDecoderDecodesItself(t *testing.T) {
+	t.Parallel()
+	var want, got ownPath
+	decodeBothWays(t, "data[Name]=n&data[Inner][ID]=7&data[other]=x", &want, &got)
+	if got.Name != "n" || got.Inner.ID != 7 {
+		t.Errorf("decoded %+v", got)
+	}
+	p := planFor(reflect.TypeFor[ownPath]())
+	o := p.order.Load()
+	if o == nil || len(*o) != 3 || (*o)[0].key != "Name" || (*o)[0].f != p.exact["Name"] || (*o)[2].f != nil {
+		t.Fatalf("order learned from the first object: %+v", o)
+	}
+	if inner := p.exact["Inner"].plan.order.Load(); inner == nil || len(*inner) != 1 || (*inner)[0].key != "ID" {
+		t.Errorf("order of Inner: %+v", inner)
+	}
+}
+
+// TestTreeLeafJSON: a leaf handed to an UnmarshalJSON gets the bytes
+// json.Marshal writes for it (json.RawMessage keeps them): escapes for
+// control bytes, quotes, backslashes and HTML characters, U+FFFD for
+// invalid UTF-8, U+2028 escaped, other text as it is.
+func TestTreeLeafJSON(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{"", "abc", " ", "\x1f", "\x7f", "\x80", "a\xffb", "é", "\u2028", `"`, `\`, "<", ">", "&", "x&y"} {
+		want, _ := json.Marshal(s)
+		var got json.RawMessage
+		if err := decodeTree(s, &got); err != nil || string(got) != string(want) {
+			t.Errorf("%q: tree decoder gave %q, %v; json.Marshal %q", s, got, err, want)
+		}
 	}
 }
