@@ -2,6 +2,7 @@ package events
 
 import (
 	"encoding/json"
+	"net/netip"
 	"reflect"
 	"strings"
 	"testing"
@@ -158,6 +159,31 @@ func TestTreeLeafJSON(t *testing.T) {
 		var got json.RawMessage
 		if err := decodeTree(s, &got); err != nil || string(got) != string(want) {
 			t.Errorf("%q: tree decoder gave %q, %v; json.Marshal %q", s, got, err, want)
+		}
+	}
+}
+
+// TestTreeOtherLeaves: the leaves of trees read from JSON that are not
+// strings (null, booleans, numbers) decode as encoding/json decodes them,
+// into every kind of plan.
+func TestTreeOtherLeaves(t *testing.T) {
+	t.Parallel()
+	types := []func() any{
+		func() any { return new(shapes) }, func() any { return new(bitrix.Int) }, func() any { return new(bitrix.Bool) },
+		func() any { return new(TriState) }, func() any { return new(string) }, func() any { return new(map[int]nested) },
+		func() any { return new(json.RawMessage) }, func() any { return new(BotMessage) },
+	}
+	for _, leaf := range []any{nil, true, false, json.Number("12"), json.Number("1.5")} {
+		for _, newT := range types {
+			want, got := newT(), newT()
+			errW, errG := viaJSON(leaf, want), decodeTree(leaf, got)
+			if (errW == nil) != (errG == nil) {
+				t.Errorf("%v into %T: encoding/json err %v, tree decoder err %v", leaf, want, errW, errG)
+				continue
+			}
+			if d := cmp.Diff(want, got, cmp.Exporter(func(reflect.Type) bool { return true }), cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); d != "" {
+				t.Errorf("%v into %T: (-encoding/json +tree decoder)\n%s", leaf, want, d)
+			}
 		}
 	}
 }
