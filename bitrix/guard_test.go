@@ -290,10 +290,19 @@ func (g *gatedTokenTransport) RoundTrip(r *http.Request) (*http.Response, error)
 }
 
 func newGatedOAuth(t *testing.T) (*oauthPortal, *gatedTokenTransport, *bitrix.Client) {
+	expired := time.Now().Add(-time.Minute) // refreshed before the first call
+	return newGatedOAuthToken(t, &expired)
+}
+
+// newGatedOAuthToken is newGatedOAuth with the token's expiry (nil: the
+// portal's default, an hour ahead).
+func newGatedOAuthToken(t *testing.T, expires *time.Time) (*oauthPortal, *gatedTokenTransport, *bitrix.Client) {
 	o := newMemOAuthPortal(t)
 	g := &gatedTokenTransport{o: o, release: make(chan struct{}), entered: make(chan struct{}, 1), sem: make(chan struct{}, 1)}
 	tok := o.token()
-	tok.Expires = time.Now().Add(-time.Minute) // refreshed before the first call
+	if expires != nil {
+		tok.Expires = *expires
+	}
 	c := newOAuthClient(t, o, tok, nil, bitrix.WithTransport(g))
 	return o, g, c
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/b24go/sdk/bitrix"
@@ -63,7 +64,6 @@ func (o *oauthPortal) serveToken(w http.ResponseWriter, r recorded) {
 	defer o.mu.Unlock()
 	o.tokenReqs = append(o.tokenReqs, r)
 	o.refreshes.Add(1)
-	time.Sleep(20 * time.Millisecond) // widen the window for concurrent callers
 	if a := o.raw; a != nil {
 		w.Header().Set("Content-Type", a.ctype)
 		w.WriteHeader(a.status)
@@ -162,31 +162,39 @@ func TestOAuthRefreshOnExpiredToken(t *testing.T) {
 	}
 }
 
+// TestOAuthSingleFlight: callers whose calls all come back expired_token
+// share one refresh; all of them wait while the only token request is held
+// (TestOAuthSingleFlightShared does the same for a refresh before sending).
 func TestOAuthSingleFlight(t *testing.T) {
 	t.Parallel()
-	o := newOAuthPortal(t)
-	c := newOAuthClient(t, o, o.token(), nil)
-	o.expire()
-	var wg sync.WaitGroup
-	errs := make(chan error, 20)
-	for i := 0; i < 20; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := c.Call(t.Context(), "crm.deal.get", nil, nil)
-			errs <- err
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Error(err)
+	synctest.Test(t, func(t *testing.T) {
+		o, g, c := newGatedOAuthToken(t, nil)
+		o.expire()
+		const callers = 20
+		errs := make(chan error, callers)
+		for range callers {
+			go func() {
+				_, err := c.Call(t.Context(), "crm.deal.get", nil, nil)
+				errs <- err
+			}()
 		}
-	}
-	if n := o.refreshes.Load(); n != 1 {
-		t.Errorf("refreshes = %d, want exactly 1 for 20 concurrent callers", n)
-	}
+		synctest.Wait() // every caller got its 401 and waits for the one refresh
+		if n := g.tokens.Load(); n != 1 {
+			t.Errorf("token requests in flight = %d, want 1 shared by %d callers", n, callers)
+		}
+		close(g.release)
+		for range callers {
+			if err := <-errs; err != nil {
+				t.Error(err)
+			}
+		}
+		if n := o.refreshes.Load(); n != 1 {
+			t.Errorf("refreshes = %d, want exactly 1 for %d concurrent callers", n, callers)
+		}
+		if n := len(o.seen); n != 2*callers {
+			t.Errorf("REST requests = %d, want %d (one refused, one with the new token per caller)", n, 2*callers)
+		}
+	})
 }
 
 func TestOAuthRefreshBeforeSendWhenExpired(t *testing.T) {
@@ -206,45 +214,45 @@ func TestOAuthRefreshBeforeSendWhenExpired(t *testing.T) {
 
 func TestOAuthInvalidGrantToAllWaiters(t *testing.T) {
 	t.Parallel()
-	o := newOAuthPortal(t)
-	o.grantErr = true
-	c := newOAuthClient(t, o, o.token(), nil)
-	o.expire()
-	var wg sync.WaitGroup
-	errs := make(chan error, 10)
-	for i := 0; i < 10; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := c.Call(t.Context(), "crm.deal.get", nil, nil)
-			errs <- err
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if !errors.Is(err, bitrix.ErrInvalidGrant) || !errors.Is(err, bitrix.ErrRefresh) {
-			t.Errorf("err = %v, want ErrInvalidGrant and ErrRefresh", err)
-			continue
+	synctest.Test(t, func(t *testing.T) {
+		o, g, c := newGatedOAuthToken(t, nil)
+		o.grantErr = true
+		o.expire()
+		const callers = 10
+		errs := make(chan error, callers)
+		for range callers {
+			go func() {
+				_, err := c.Call(t.Context(), "crm.deal.get", nil, nil)
+				errs <- err
+			}()
 		}
-		var ae *bitrix.APIError
-		if !errors.As(err, &ae) || ae.StatusCode != 400 {
-			t.Errorf("want the token endpoint's *APIError, got %#v", ae)
+		synctest.Wait() // all callers wait for the one token request
+		close(g.release)
+		for range callers {
+			err := <-errs
+			if !errors.Is(err, bitrix.ErrInvalidGrant) || !errors.Is(err, bitrix.ErrRefresh) {
+				t.Errorf("err = %v, want ErrInvalidGrant and ErrRefresh", err)
+				continue
+			}
+			var ae *bitrix.APIError
+			if !errors.As(err, &ae) || ae.StatusCode != 400 {
+				t.Errorf("want the token endpoint's *APIError, got %#v", ae)
+			}
+			if strings.Contains(err.Error(), "refresh-0") || strings.Contains(err.Error(), clientSecret) {
+				t.Errorf("secret in error: %v", err)
+			}
 		}
-		if strings.Contains(err.Error(), "refresh-0") || strings.Contains(err.Error(), clientSecret) {
-			t.Errorf("secret in error: %v", err)
+		if n := o.refreshes.Load(); n != 1 {
+			t.Errorf("token requests = %d, want 1: a refused refresh token is not sent again", n)
 		}
-	}
-	if n := o.refreshes.Load(); n != 1 {
-		t.Errorf("token requests = %d, want 1: a refused refresh token is not sent again", n)
-	}
-	// A later call still fails the same way without another token request.
-	if _, err := c.Call(t.Context(), "crm.deal.get", nil, nil); !errors.Is(err, bitrix.ErrInvalidGrant) {
-		t.Errorf("later call: err = %v, want ErrInvalidGrant", err)
-	}
-	if n := o.refreshes.Load(); n != 1 {
-		t.Errorf("token requests after a later call = %d, want 1", n)
-	}
+		// A later call still fails the same way without another token request.
+		if _, err := c.Call(t.Context(), "crm.deal.get", nil, nil); !errors.Is(err, bitrix.ErrInvalidGrant) {
+			t.Errorf("later call: err = %v, want ErrInvalidGrant", err)
+		}
+		if n := o.refreshes.Load(); n != 1 {
+			t.Errorf("token requests after a later call = %d, want 1", n)
+		}
+	})
 }
 
 // lockingStore is a shared store whose other "process" refreshed already.
