@@ -108,7 +108,9 @@ func TestNoCredentialInAnyOutput(t *testing.T) {
 		t.Errorf("dial error: %#v", err)
 	}
 	slow := newPortal(t)
-	slow.handle("crm.deal.get", func(w http.ResponseWriter, r recorded) { time.Sleep(300 * time.Millisecond); ok(1)(w, r) })
+	hold := make(chan struct{})
+	t.Cleanup(func() { close(hold) }) // runs before the server's Close, which waits for the handler
+	slow.handle("crm.deal.get", func(w http.ResponseWriter, r recorded) { <-hold })
 	sc := newWebhookClient(t, slow, bitrix.WithTimeout(50*time.Millisecond), bitrix.WithRetryPolicy(bitrix.NoRetries()), bitrix.WithLogger(logger))
 	_, err = sc.Call(ctx, "crm.deal.get", nil, nil)
 	add("timeout error", err)
