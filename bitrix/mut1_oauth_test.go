@@ -1,0 +1,134 @@
+package bitrix_test
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/b24go/sdk/bitrix"
+)
+
+// Tests for mutants of oauth.go that lived (issue 19, docs/TESTING.md
+// "Mutation testing").
+
+// TestOAuthDomainFromClientEndpoint: a token given without Domain takes
+// the client endpoint's host as its domain: the portal that observers are
+// told and the domain saved with the token.
+func TestOAuthDomainFromClientEndpoint(t *testing.T) {
+	t.Parallel()
+	p := newMemPortal(t)
+	p.handle("crm.deal.get", ok(1))
+	store := bitrix.NewMemoryTokenStore(nil)
+	var portals []string
+	tok := bitrix.Token{AccessToken: "access-0-aaaaaaaa", ClientEndpoint: "https://p7.example.com/rest/"}
+	c, err := bitrix.New(bitrix.OAuth(tok, bitrix.App{}, store), bitrix.WithTransport(memTransport{http.HandlerFunc(p.serve)}),
+		bitrix.WithoutRateLimit(), bitrix.WithObserver(bitrix.Observer{Request: func(_ context.Context, r bitrix.RequestInfo) {
+			portals = append(portals, r.Portal)
+		}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Call(t.Context(), "crm.deal.get", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(portals) != 1 || portals[0] != "p7.example.com" {
+		t.Errorf("observed portals %q, want [p7.example.com]", portals)
+	}
+	saved, err := store.LoadToken(t.Context(), "p7.example.com")
+	if err != nil || saved.Domain != "p7.example.com" {
+		t.Errorf("saved token: domain %q, err %v; want p7.example.com", saved.Domain, err)
+	}
+}
+
+// TestOAuthRefreshMovesEndpoint: a refresh answer's client_endpoint and
+// member_id replace the token's (the portal moved, or the token was given
+// without a member id); the call is repeated at the new endpoint and the
+// new pair is saved with them.
+func TestOAuthRefreshMovesEndpoint(t *testing.T) {
+	t.Parallel()
+	o := newMemOAuthPortal(t) // its token endpoint answers client_endpoint http://portal.test/rest/
+	var hosts []string
+	rt := rtFunc(func(r *http.Request) (*http.Response, error) {
+		if strings.HasSuffix(r.URL.Path, "/crm.deal.get") {
+			hosts = append(hosts, r.URL.Host)
+		}
+		return memTransport{http.HandlerFunc(o.serve)}.RoundTrip(r)
+	})
+	store := bitrix.NewMemoryTokenStore(nil)
+	tok := o.token()
+	tok.MemberID, tok.Domain, tok.ClientEndpoint = "", "old.test", "http://old.test/rest/"
+	c := newOAuthClient(t, o, tok, store, bitrix.WithTransport(rt))
+	o.expire()
+	if _, err := c.Call(t.Context(), "crm.deal.get", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"old.test", "portal.test"}; !slices.Equal(hosts, want) {
+		t.Errorf("crm.deal.get sent to %q, want %q", hosts, want)
+	}
+	saved, err := store.LoadToken(t.Context(), "old.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if saved.ClientEndpoint != "http://portal.test/rest/" || saved.Domain != "portal.test" || saved.MemberID != memberID {
+		t.Errorf("saved endpoint %q, domain %q, member %q; want the refresh answer's", saved.ClientEndpoint, saved.Domain, saved.MemberID)
+	}
+}
+
+// TestOAuthStartupAdoptsConcurrentSave: the store is empty when the client
+// loads, and another replica saves a fresh pair before this one saves its
+// configured pair: SaveTokenIfAbsent returns the other pair, which is used
+// at once (no expired_token round trip, no refresh).
+func TestOAuthStartupAdoptsConcurrentSave(t *testing.T) {
+	t.Parallel()
+	o := newMemOAuthPortal(t)
+	tok := o.token()
+	o.expire() // the configured access token is no longer valid
+	fresh := tok
+	fresh.AccessToken, fresh.Expires = "access-fresh-aaaaaaaa", tok.Expires.Add(time.Minute)
+	o.access = fresh.AccessToken.Reveal()
+	store := &initStore{MemoryTokenStore: bitrix.NewMemoryTokenStore(nil)}
+	store.hook = func() {
+		if err := store.MemoryTokenStore.SaveToken(context.Background(), memberID, fresh); err != nil {
+			t.Error(err)
+		}
+	}
+	c := newOAuthClient(t, o, tok, store, bitrix.WithTransport(memTransport{http.HandlerFunc(o.serve)}))
+	if _, err := c.Call(t.Context(), "crm.deal.get", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{fresh.AccessToken.Reveal()}; !slices.Equal(o.seen, want) {
+		t.Errorf("access tokens sent %q, want %q", o.seen, want)
+	}
+	if n := o.refreshes.Load(); n != 0 {
+		t.Errorf("refreshes = %d, want 0", n)
+	}
+}
+
+// TestOAuthRefreshOutlastsTimeout: the shared refresh may take the request
+// timeout plus 10 s in all (a shared store's lock can be slow to get); only
+// its HTTP request is bounded by the timeout.
+func TestOAuthRefreshOutlastsTimeout(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		o := newMemOAuthPortal(t)
+		store := &lockingStore{MemoryTokenStore: bitrix.NewMemoryTokenStore(nil),
+			onLock: func() { time.Sleep(25 * time.Second) }} // virtual time
+		c := newOAuthClient(t, o, o.token(), store, bitrix.WithTransport(memTransport{http.HandlerFunc(o.serve)}),
+			bitrix.WithTimeout(20*time.Second))
+		o.expire()
+		start := time.Now()
+		if _, err := c.Call(t.Context(), "crm.deal.get", nil, nil); err != nil {
+			t.Fatalf("a refresh of 25 s with a 20 s timeout: %v", err)
+		}
+		if el := time.Since(start); el != 25*time.Second {
+			t.Errorf("call took %v, want 25s (the lock)", el)
+		}
+		if n := o.refreshes.Load(); n != 1 {
+			t.Errorf("refreshes = %d, want 1", n)
+		}
+	})
+}
