@@ -132,3 +132,40 @@ func TestOAuthRefreshOutlastsTimeout(t *testing.T) {
 		}
 	})
 }
+
+// TestOAuthReloadSkipsTokenInsideMargin: at a refresh, a pair another
+// process stored is used only when its access token is outside the expiry
+// safety margin (5 s); otherwise only its refresh token (the newest known)
+// is taken, for the one token request.
+func TestOAuthReloadSkipsTokenInsideMargin(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		o := newMemOAuthPortal(t)
+		store := bitrix.NewMemoryTokenStore(nil)
+		tok := o.token()
+		tok.RefreshToken = "refresh-stale-bbbbbbbb" // rotated away by the other process
+		var reloaded []bool                         // per refresh: whether the stored pair was taken
+		c := newOAuthClient(t, o, tok, store, bitrix.WithTransport(memTransport{http.HandlerFunc(o.serve)}),
+			bitrix.WithObserver(bitrix.Observer{Refresh: func(_ context.Context, r bitrix.RefreshInfo) {
+				reloaded = append(reloaded, r.Reloaded)
+			}}))
+		if _, err := c.Call(t.Context(), "crm.deal.get", nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		other := o.token() // the portal's refresh token
+		other.AccessToken, other.Expires = "access-other-aaaaaaaa", time.Now().Add(4*time.Second)
+		if err := store.SaveToken(t.Context(), memberID, other); err != nil {
+			t.Fatal(err)
+		}
+		o.expire()
+		if _, err := c.Call(t.Context(), "crm.deal.get", nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{"access-0-aaaaaaaa", "access-0-aaaaaaaa", "access-1-aaaaaaaa"}; !slices.Equal(o.seen, want) {
+			t.Errorf("access tokens sent %q, want %q", o.seen, want)
+		}
+		if n := o.refreshes.Load(); n != 1 || !slices.Equal(reloaded, []bool{false}) {
+			t.Errorf("token requests = %d, refreshes (reloaded) %v; want one token request and [false]", n, reloaded)
+		}
+	})
+}
