@@ -2,6 +2,7 @@ package bitrix_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -168,4 +169,26 @@ func TestOAuthReloadSkipsTokenInsideMargin(t *testing.T) {
 			t.Errorf("token requests = %d, refreshes (reloaded) %v; want one token request and [false]", n, reloaded)
 		}
 	})
+}
+
+// TestRefreshTokenRefusesNon2xx: a token answer is taken only from a 2xx
+// status; a 300 carrying a pair is an error, not a token.
+func TestRefreshTokenRefusesNon2xx(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		status int
+		ok     bool
+	}{{200, true}, {299, true}, {300, false}} {
+		o := newMemOAuthPortal(t)
+		o.raw = &rawAnswer{status: tt.status, ctype: "application/json", body: `{"access_token":"access-9-aaaaaaaa","refresh_token":"refresh-9-bbbbbbbb","expires_in":3600}`}
+		tok, err := bitrix.RefreshToken(t.Context(), o.app(), "refresh-0-bbbbbbbb", bitrix.WithAllowHTTP(),
+			bitrix.WithTransport(memTransport{http.HandlerFunc(o.serve)}))
+		var re *bitrix.ResponseError
+		switch {
+		case tt.ok && (err != nil || tok.AccessToken != "access-9-aaaaaaaa"):
+			t.Errorf("status %d: token %q, err %v; want the pair", tt.status, tok.AccessToken, err)
+		case !tt.ok && (!errors.Is(err, bitrix.ErrRefresh) || !errors.As(err, &re) || re.StatusCode != tt.status || tok.AccessToken != ""):
+			t.Errorf("status %d: token %q, err %v; want ErrRefresh with a ResponseError", tt.status, tok.AccessToken, err)
+		}
+	}
 }
