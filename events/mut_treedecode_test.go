@@ -2,6 +2,7 @@ package events
 
 import (
 	"encoding/json"
+	"errors"
 	"net/netip"
 	"reflect"
 	"strings"
@@ -125,7 +126,10 @@ func TestTreeDecoderInvalidTag(t *testing.T) {
 type ownPath struct {
 	Name  string
 	Inner struct{ ID bitrix.Int }
+	Items map[int]ownItem
 }
+
+type ownItem struct{ Text string }
 
 // TestTreeDecoderDecodesItself: a form tree of a struct is decoded by the
 // tree decoder's own struct path (which learns the key order of the first
@@ -134,17 +138,20 @@ type ownPath struct {
 func TestTreeDecoderDecodesItself(t *testing.T) {
 	t.Parallel()
 	var want, got ownPath
-	decodeBothWays(t, "data[Name]=n&data[Inner][ID]=7&data[other]=x", &want, &got)
-	if got.Name != "n" || got.Inner.ID != 7 {
+	decodeBothWays(t, "data[Name]=n&data[Inner][ID]=7&data[other]=x&data[Items][3][Text]=t", &want, &got)
+	if got.Name != "n" || got.Inner.ID != 7 || got.Items[3].Text != "t" {
 		t.Errorf("decoded %+v", got)
 	}
 	p := planFor(reflect.TypeFor[ownPath]())
 	o := p.order.Load()
-	if o == nil || len(*o) != 3 || (*o)[0].key != "Name" || (*o)[0].f != p.exact["Name"] || (*o)[2].f != nil {
+	if o == nil || len(*o) != 4 || (*o)[0].key != "Name" || (*o)[0].f != p.exact["Name"] || (*o)[2].f != nil {
 		t.Fatalf("order learned from the first object: %+v", o)
 	}
 	if inner := p.exact["Inner"].plan.order.Load(); inner == nil || len(*inner) != 1 || (*inner)[0].key != "ID" {
 		t.Errorf("order of Inner: %+v", inner)
+	}
+	if item := planFor(reflect.TypeFor[ownItem]()).order.Load(); item == nil || len(*item) != 1 || (*item)[0].key != "Text" {
+		t.Errorf("order of the map's elements: %+v", item)
 	}
 }
 
@@ -185,5 +192,61 @@ func TestTreeOtherLeaves(t *testing.T) {
 				t.Errorf("%v into %T: (-encoding/json +tree decoder)\n%s", leaf, want, d)
 			}
 		}
+	}
+}
+
+// TestTreeTypeErrorsSayWhat: a type error names what the tree held
+// (string, array, object) and the Go type, as encoding/json's does.
+func TestTreeTypeErrorsSayWhat(t *testing.T) {
+	t.Parallel()
+	for _, body := range []string{"data[nested]=x", "data[nested][]=1", "data[name][x]=1", "data[name][]=1", "data[by_id]=x", "data[by_id][]=x"} {
+		var want, got shapes
+		root, err := phpform.Parse(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := root.Get("data")
+		var tw, tg *json.UnmarshalTypeError
+		if !errors.As(viaJSON(data, &want), &tw) || !errors.As(decodeTree(data, &got), &tg) {
+			t.Errorf("%s: a type error expected both ways", body)
+			continue
+		}
+		if tw.Value != tg.Value || tw.Type != tg.Type || tw.Field != tg.Field {
+			t.Errorf("%s: encoding/json %s %v at %q, tree decoder %s %v at %q", body, tw.Value, tw.Type, tw.Field, tg.Value, tg.Type, tg.Field)
+		}
+	}
+}
+
+// PtrInner is embedded by pointer: encoding/json allocates it and promotes
+// its fields.
+type PtrInner struct{ Hidden string }
+
+type embedsPtr struct {
+	*PtrInner
+	Name string
+}
+
+func TestTreeDecoderEmbeddedPointer(t *testing.T) {
+	t.Parallel()
+	var want, got embedsPtr
+	decodeBothWays(t, "data[Hidden]=h&data[Name]=n", &want, &got)
+	if want.PtrInner == nil || want.Hidden != "h" || want.Name != "n" {
+		t.Errorf("encoding/json gave %+v", want)
+	}
+}
+
+// hookProbe says which way it was decoded.
+type hookProbe struct{ via string }
+
+func (h *hookProbe) unmarshalTree(*treeDecoder, node) error { h.via = "tree"; return nil }
+func (h *hookProbe) UnmarshalJSON([]byte) error             { h.via = "json"; return nil }
+
+// TestTreeDecoderCallsHooks: a type with its own tree decoding gets the
+// tree, not its JSON.
+func TestTreeDecoderCallsHooks(t *testing.T) {
+	t.Parallel()
+	var h hookProbe
+	if err := decodeTree("x", &h); err != nil || h.via != "tree" {
+		t.Errorf("decoded via %q, %v", h.via, err)
 	}
 }
