@@ -45,10 +45,10 @@ func TestOAuthDomainFromClientEndpoint(t *testing.T) {
 	}
 }
 
-// TestOAuthRefreshMovesEndpoint: a refresh answer's client_endpoint and
-// member_id replace the token's (the portal moved, or the token was given
-// without a member id); the call is repeated at the new endpoint and the
-// new pair is saved with them.
+// TestOAuthRefreshMovesEndpoint: a refresh answer's client_endpoint,
+// member_id, user_id and scope replace the token's (the portal moved, or
+// the token was given without them); the call is repeated at the new
+// endpoint and the new pair is saved with them.
 func TestOAuthRefreshMovesEndpoint(t *testing.T) {
 	t.Parallel()
 	o := newMemOAuthPortal(t) // its token endpoint answers client_endpoint http://portal.test/rest/
@@ -74,8 +74,10 @@ func TestOAuthRefreshMovesEndpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if saved.ClientEndpoint != "http://portal.test/rest/" || saved.Domain != "portal.test" || saved.MemberID != memberID {
-		t.Errorf("saved endpoint %q, domain %q, member %q; want the refresh answer's", saved.ClientEndpoint, saved.Domain, saved.MemberID)
+	if saved.ClientEndpoint != "http://portal.test/rest/" || saved.Domain != "portal.test" || saved.MemberID != memberID ||
+		saved.UserID != 1 || saved.Scope != "crm" {
+		t.Errorf("saved endpoint %q, domain %q, member %q, user %d, scope %q; want the refresh answer's",
+			saved.ClientEndpoint, saved.Domain, saved.MemberID, saved.UserID, saved.Scope)
 	}
 }
 
