@@ -194,3 +194,24 @@ func TestRefreshTokenRefusesNon2xx(t *testing.T) {
 		}
 	}
 }
+
+// TestRefreshTokenDefaultURL: RefreshToken with an App without TokenURL
+// posts to DefaultTokenURL.
+func TestRefreshTokenDefaultURL(t *testing.T) {
+	t.Parallel()
+	o := newMemOAuthPortal(t)
+	var urls []string
+	rt := rtFunc(func(r *http.Request) (*http.Response, error) {
+		urls = append(urls, r.URL.String())
+		return memTransport{http.HandlerFunc(o.serve)}.RoundTrip(r)
+	})
+	app := o.app()
+	app.TokenURL = ""
+	tok, err := bitrix.RefreshToken(t.Context(), app, "refresh-0-bbbbbbbb", bitrix.WithTransport(rt))
+	if err != nil || tok.AccessToken != "access-1-aaaaaaaa" {
+		t.Fatalf("token %q, err %v", tok.AccessToken.Reveal(), err)
+	}
+	if !slices.Equal(urls, []string{bitrix.DefaultTokenURL}) {
+		t.Errorf("requests to %q, want [%s]", urls, bitrix.DefaultTokenURL)
+	}
+}
