@@ -215,3 +215,43 @@ func TestRefreshTokenDefaultURL(t *testing.T) {
 		t.Errorf("requests to %q, want [%s]", urls, bitrix.DefaultTokenURL)
 	}
 }
+
+// TestOAuthRefreshEndpointNeedsHTTPS: without WithAllowHTTP a refresh
+// answer's client_endpoint is taken only when it is https; a plain http://
+// one is ignored and calls stay at the known endpoint.
+func TestOAuthRefreshEndpointNeedsHTTPS(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		endpoint string
+		want     []string
+	}{
+		{"https://moved.test/rest/", []string{"old.test", "moved.test"}},
+		{"http://plain.test/rest/", []string{"old.test", "old.test"}},
+	} {
+		o := newMemOAuthPortal(t)
+		o.raw = &rawAnswer{status: 200, ctype: "application/json",
+			body: `{"access_token":"access-9-aaaaaaaa","refresh_token":"refresh-9-bbbbbbbb","expires_in":3600,"client_endpoint":"` + tt.endpoint + `"}`}
+		o.access = "access-9-aaaaaaaa"
+		var hosts []string
+		rt := rtFunc(func(r *http.Request) (*http.Response, error) {
+			if strings.HasSuffix(r.URL.Path, "/crm.deal.get") {
+				hosts = append(hosts, r.URL.Host)
+			}
+			return memTransport{http.HandlerFunc(o.serve)}.RoundTrip(r)
+		})
+		tok := o.token()
+		tok.ClientEndpoint = "https://old.test/rest/"
+		app := o.app()
+		app.TokenURL = "https://oauth.test/oauth/token/"
+		c, err := bitrix.New(bitrix.OAuth(tok, app, nil), bitrix.WithTransport(rt), bitrix.WithoutRateLimit())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Call(t.Context(), "crm.deal.get", nil, nil); err != nil {
+			t.Fatalf("%s: %v", tt.endpoint, err)
+		}
+		if !slices.Equal(hosts, tt.want) {
+			t.Errorf("client_endpoint %s: crm.deal.get sent to %q, want %q", tt.endpoint, hosts, tt.want)
+		}
+	}
+}
