@@ -1,6 +1,7 @@
 package bitrix
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -69,6 +70,21 @@ func TestSnippetCut(t *testing.T) {
 	} {
 		if got := r.snippet([]byte(tt.in), tt.n); got != tt.want {
 			t.Errorf("snippet(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
+		}
+	}
+}
+
+// TestWithAuthLongToken: withAuth with a token of a real one's length
+// (about 70 bytes) longer than the body.
+func TestWithAuthLongToken(t *testing.T) {
+	t.Parallel()
+	tok := Secret(strings.Repeat("a1b2c3d4e5", 7))
+	for _, tt := range []struct{ body, ctype, want string }{
+		{"{}", ctypeJSON, `{"auth":"` + string(tok) + `"}`},
+		{"", ctypeForm, "auth=" + string(tok)},
+	} {
+		if got := string(withAuth([]byte(tt.body), tt.ctype, tok)); got != tt.want {
+			t.Errorf("withAuth(%q, %s) = %s, want %s", tt.body, tt.ctype, got, tt.want)
 		}
 	}
 }
