@@ -2,11 +2,13 @@ package webhook
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/b24go/sdk/bitrix"
 	"github.com/b24go/sdk/events"
 )
 
@@ -56,5 +58,27 @@ func TestHandlingAsync(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// TestOAuthServerNormalized: allow-listed OAuth servers and the server an
+// event names are compared with scheme and host lower-cased and the path
+// ending in "/"; a value that is not an absolute URL is kept as it is.
+func TestOAuthServerNormalized(t *testing.T) {
+	h, err := New(WithApp(bitrix.App{ClientID: "app", ClientSecret: "secret"}),
+		WithOAuthServers("HTTPS://OAuth.Example.COM/rest", "relative/rest/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, named := range []string{"https://oauth.example.com/rest/", "https://OAUTH.example.com/rest", " https://oauth.example.com/rest/ "} {
+		if got, err := h.oauthServer(named); err != nil || got != "https://oauth.example.com/rest/" {
+			t.Errorf("oauthServer(%q) = %q, %v; want the allow-listed https://oauth.example.com/rest/", named, got, err)
+		}
+	}
+	if got, err := h.oauthServer("relative/rest/"); err != nil || got != "relative/rest/" {
+		t.Errorf("oauthServer(relative) = %q, %v; want it kept as given", got, err)
+	}
+	if _, err := h.oauthServer("https://oauth.example.com/other/"); !errors.Is(err, errUnknownOAuthServer) {
+		t.Errorf("another path: %v, want errUnknownOAuthServer", err)
 	}
 }
