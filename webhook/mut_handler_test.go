@@ -82,3 +82,32 @@ func TestOAuthServerNormalized(t *testing.T) {
 		t.Errorf("another path: %v, want errUnknownOAuthServer", err)
 	}
 }
+
+// TestUninstallNotVerifiedIsVerified: authenticate verifies an
+// ONAPPUNINSTALL it is handed unverified before it removes the portal (in
+// ServeHTTP the envelope was verified already; this is the check behind
+// it): a wrong token removes nothing, the right one removes the portal.
+func TestUninstallNotVerifiedIsVerified(t *testing.T) {
+	ctx := t.Context()
+	h, err := New(WithApp(bitrix.App{ClientID: "app", ClientSecret: "secret"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.cfg.registry.Store(ctx, testMember, testToken); err != nil {
+		t.Fatal(err)
+	}
+	ev := &events.Event{Name: events.OnAppUninstall, Auth: events.Auth{ApplicationToken: "forged", MemberID: testMember}}
+	if err := h.authenticate(ctx, ev, false); !errors.Is(err, events.ErrTokenMismatch) {
+		t.Errorf("forged uninstall: %v, want ErrTokenMismatch", err)
+	}
+	if tok, err := h.cfg.registry.Lookup(ctx, testMember); err != nil || tok != testToken {
+		t.Fatalf("after a forged uninstall the registry holds %q, %v", tok, err)
+	}
+	ev.Auth.ApplicationToken = testToken
+	if err := h.authenticate(ctx, ev, false); err != nil {
+		t.Fatalf("uninstall: %v", err)
+	}
+	if _, err := h.cfg.registry.Lookup(ctx, testMember); !errors.Is(err, events.ErrUnknownPortal) {
+		t.Errorf("after the uninstall: %v, want ErrUnknownPortal", err)
+	}
+}
