@@ -45,32 +45,41 @@ func TestPacingExactFit(t *testing.T) {
 
 // TestPacingCountsReservations: the cost reserved by a request in flight
 // counts against the budget: a second request that would fit only without
-// it waits until the first one's answer is in.
+// it waits until the first one's answer is in, also when the window is
+// empty (operating 0: a request bigger than the budget goes alone only
+// when nothing is in flight).
 func TestPacingCountsReservations(t *testing.T) {
 	t.Parallel()
-	synctest.Test(t, func(t *testing.T) {
-		c := newPacedClient(t, 480*time.Second)
-		c.op.observe("crm.item.get", Timing{Processing: 10 * time.Second, Operating: 470 * time.Second, OperatingResetAt: time.Now().Add(time.Minute)})
-		first, err := c.paceOperating(t.Context(), map[string]int{"crm.item.get": 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		second := make(chan func(), 1)
-		go func() {
-			r, err := c.paceOperating(t.Context(), map[string]int{"crm.item.get": 1})
+	for _, tt := range []struct{ operating, cost time.Duration }{
+		{470 * time.Second, 10 * time.Second},
+		{0, 300 * time.Second},
+	} {
+		synctest.Test(t, func(t *testing.T) {
+			c := newPacedClient(t, 480*time.Second)
+			c.op.observe("crm.item.get", Timing{Processing: tt.cost, Operating: tt.operating, OperatingResetAt: time.Now().Add(time.Minute)})
+			first, err := c.paceOperating(t.Context(), map[string]int{"crm.item.get": 1})
 			if err != nil {
-				t.Error(err)
+				t.Fatal(err)
 			}
-			second <- r
-		}()
-		synctest.Wait()
-		select {
-		case <-second:
-			t.Fatal("a second request went while the first one's reservation filled the budget")
-		default:
-		}
-		first() // the answer is in: operating is still 470 s, nothing reserved
-		r := <-second
-		r()
-	})
+			second := make(chan func(), 1)
+			go func() {
+				r, err := c.paceOperating(t.Context(), map[string]int{"crm.item.get": 1})
+				if err != nil {
+					t.Error(err)
+				}
+				second <- r
+			}()
+			synctest.Wait()
+			select {
+			case r := <-second:
+				r()
+				first()
+				t.Fatalf("operating %v, cost %v: a second request went while the first one's reservation filled the budget", tt.operating, tt.cost)
+			default:
+			}
+			first() // the answer is in: operating is unchanged, nothing reserved
+			r := <-second
+			r()
+		})
+	}
 }
