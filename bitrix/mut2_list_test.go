@@ -209,3 +209,31 @@ func TestAllParallelismOneDoesNotShard(t *testing.T) {
 		t.Errorf("rows %d in %d requests, want 5000 in 2", n, srv.Requests())
 	}
 }
+
+// TestAllShardsFromTheRowsAfterTheLowerBound: the shard count comes from
+// the density of the ids the first request saw after the caller's ">ID":
+// 7,500 rows after ">ID" 2,500 leave 2,500 rows past the first request
+// (2,450 rows and the tail page), two shards, 3 requests.
+func TestAllShardsFromTheRowsAfterTheLowerBound(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: seeds 7,500 rows (seconds of CPU); the full run (go test ./..., .ci/run) includes it")
+	}
+	t.Parallel()
+	srv, c := fakePortalClient(t, 7500)
+	n := 0
+	want := bitrix.Int(2501)
+	q := bitrix.Query{Method: "crm.deal.list", Params: bitrix.Params{"filter": bitrix.Params{">ID": 2500}}}
+	for row, err := range bitrix.All[dealRow](t.Context(), c, q) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if row.ID != want {
+			t.Fatalf("row %d: id %d, want %d", n, row.ID, want)
+		}
+		want++
+		n++
+	}
+	if n != 5000 || srv.Requests() != 3 {
+		t.Errorf("rows %d in %d requests, want 5000 in 3", n, srv.Requests())
+	}
+}
