@@ -88,3 +88,19 @@ func TestWithAuthLongToken(t *testing.T) {
 		}
 	}
 }
+
+// TestIsServerFault: the server-fault codes outside ErrInternal's class
+// (any case) are faults a retry may fix; other codes are not.
+func TestIsServerFault(t *testing.T) {
+	t.Parallel()
+	for code, want := range map[string]bool{
+		"SERVICE_UNAVAILABLE": true, "service_unavailable": true,
+		"TEMPORARY_UNAVAILABLE": true, "Temporary_Unavailable": true,
+		"INTERNAL_SERVER_ERROR": true, "ERROR_UNEXPECTED_ANSWER": true, "": true,
+		"ACCESS_DENIED": false, "SERVICE_UNAVAILABLE_X": false,
+	} {
+		if got := isServerFault(&APIError{Code: code, StatusCode: 503}); got != want {
+			t.Errorf("isServerFault(%q) = %v, want %v", code, got, want)
+		}
+	}
+}
