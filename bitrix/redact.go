@@ -2,7 +2,10 @@ package bitrix
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Credential-bearing keys in forms, JSON and URLs.
@@ -43,9 +46,13 @@ func (r redactor) text(s string) string {
 	return s
 }
 
-// snippet returns up to n bytes of body, redacted, on one line.
+// snippet returns up to n bytes of body, redacted, on one line, in the
+// form ResponseError prints it. A rune %q would escape becomes U+FFFD
+// before the redactor runs: an escape such as \x7f in front of "uzz…"
+// would otherwise spell a secret ("fuzz…") the redactor never saw
+// (FuzzDecodeEnvelope found it).
 func (r redactor) snippet(body []byte, n int) string {
-	s := string(body)
+	s := strings.Map(printable, strings.ToValidUTF8(string(body), "\uFFFD"))
 	s = r.text(s)
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > n {
@@ -56,6 +63,15 @@ func (r redactor) snippet(body []byte, n int) string {
 		s = s[:cut] + "…"
 	}
 	return s
+}
+
+// printable keeps a rune %q prints as itself (and whitespace, which
+// snippet folds to spaces); any other becomes U+FFFD.
+func printable(r rune) rune {
+	if strconv.IsPrint(r) || unicode.IsSpace(r) {
+		return r
+	}
+	return utf8.RuneError
 }
 
 func utf8Start(b byte) bool { return b&0xC0 != 0x80 }

@@ -42,3 +42,34 @@ func TestRedactorCutBodies(t *testing.T) {
 		t.Errorf("over-redaction: %s", got)
 	}
 }
+
+// TestSnippetEscapesCannotSpellASecret: ResponseError quotes its snippet
+// with %q, and an escape ending in a letter (\x7f, \x8f for a byte that is
+// not UTF-8, \u200f) in front of a secret's tail would spell the secret in
+// the error text though the body never held it. The snippet replaces what
+// %q would escape before the redactor runs. Found by FuzzDecodeEnvelope
+// (testdata/fuzz/FuzzDecodeEnvelope/1e95880e8961f6ac).
+func TestSnippetEscapesCannotSpellASecret(t *testing.T) {
+	t.Parallel()
+	const secret = "fuzzSecret123"
+	r := redactor{secrets: func() []string { return []string{secret} }}
+	for _, body := range []string{
+		"\x7fuzzSecret123",
+		"x \x1fuzzSecret123 y",
+		"\x8fuzzSecret123",
+		"\u200fuzzSecret123",
+		"\x00\x7fuzzSecret123",
+	} {
+		e := &ResponseError{Method: "m.get", StatusCode: 502, Snippet: r.snippet([]byte(body), 200)}
+		if msg := e.Error(); strings.Contains(msg, secret) {
+			t.Errorf("body %q: error %q spells the secret", body, msg)
+		}
+		if !strings.Contains(e.Snippet, "uzzSecret123") {
+			t.Errorf("body %q: snippet %q lost the text around the control character", body, e.Snippet)
+		}
+	}
+	// Printable text and whitespace are kept as they were (folded to one line).
+	if got := r.snippet([]byte("a\tb\n  «c» \"d\"\\"), 200); got != "a b «c» \"d\"\\" {
+		t.Errorf("snippet = %q", got)
+	}
+}
