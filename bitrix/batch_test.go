@@ -87,11 +87,26 @@ func TestBatchHaltOnFakePortal(t *testing.T) {
 }
 
 // batchPortal records each batch request's commands and answers with
-// results named after the commands.
+// results named after the commands. Batch.Run sends its requests in
+// parallel, so the records are kept under the portal's mutex.
 type batchPortal struct {
 	*portal
 	requests [][]string // command names per request
 	cmds     map[string]string
+}
+
+// sent returns the command names of each request so far.
+func (bp *batchPortal) sent() [][]string {
+	bp.mu.Lock()
+	defer bp.mu.Unlock()
+	return append([][]string(nil), bp.requests...)
+}
+
+// cmd returns the encoded command sent under name.
+func (bp *batchPortal) cmd(name string) string {
+	bp.mu.Lock()
+	defer bp.mu.Unlock()
+	return bp.cmds[name]
 }
 
 func newBatchPortal(t *testing.T) *batchPortal {
@@ -100,12 +115,14 @@ func newBatchPortal(t *testing.T) *batchPortal {
 		cmd := r.Form.Map("cmd")
 		var names []string
 		res := map[string]any{}
+		bp.mu.Lock()
 		for _, k := range cmd.Keys() {
 			names = append(names, k)
 			bp.cmds[k] = cmd.String(k)
 			res[k] = "ok:" + k
 		}
 		bp.requests = append(bp.requests, names)
+		bp.mu.Unlock()
 		ok(map[string]any{"result": res, "result_error": []any{}, "result_total": []any{}, "result_next": []any{}, "result_time": []any{}})(w, r)
 	})
 	return bp
@@ -142,7 +159,7 @@ func TestBatchSplitKeepsReferenceGroups(t *testing.T) {
 	}
 	where := map[string]int{}
 	total := 0
-	for i, req := range bp.requests {
+	for i, req := range bp.sent() {
 		if len(req) > bitrix.MaxBatchCommands {
 			t.Errorf("request %d has %d commands", i, len(req))
 		}
@@ -151,8 +168,8 @@ func TestBatchSplitKeepsReferenceGroups(t *testing.T) {
 		}
 		total += len(req)
 	}
-	if total != b.Len() || len(bp.requests) != 3 {
-		t.Errorf("sent %d commands in %d requests, want %d in 3", total, len(bp.requests), b.Len())
+	if total != b.Len() || len(bp.sent()) != 3 {
+		t.Errorf("sent %d commands in %d requests, want %d in 3", total, len(bp.sent()), b.Len())
 	}
 	byGroup := map[string]int{}
 	for name, g := range groups {
@@ -163,7 +180,7 @@ func TestBatchSplitKeepsReferenceGroups(t *testing.T) {
 	}
 	// The reference strings are double-decoded correctly by the portal side.
 	// Commands are http_build_query strings; the portal's parse_str decodes them.
-	if got := bp.cmds["chain4"]; got != "crm.deal.get?id=%24result%5Bchain0%5D%5BID%5D&nested%5Bx%5D%5B0%5D=%24result%5Bchain0%5D%5B0%5D%5BID%5D" {
+	if got := bp.cmd("chain4"); got != "crm.deal.get?id=%24result%5Bchain0%5D%5BID%5D&nested%5Bx%5D%5B0%5D=%24result%5Bchain0%5D%5B0%5D%5BID%5D" {
 		t.Errorf("chain4 command = %q", got)
 	}
 	// Every command got its result.
@@ -213,12 +230,12 @@ func TestBatchBuildErrors(t *testing.T) {
 			}
 		})
 	}
-	if len(bp.requests) != 0 {
-		t.Errorf("invalid batches sent %d requests", len(bp.requests))
+	if len(bp.sent()) != 0 {
+		t.Errorf("invalid batches sent %d requests", len(bp.sent()))
 	}
 	// An empty batch sends nothing.
-	if err := c.NewBatch().Run(t.Context()); err != nil || len(bp.requests) != 0 {
-		t.Errorf("empty batch: %v, %d requests", err, len(bp.requests))
+	if err := c.NewBatch().Run(t.Context()); err != nil || len(bp.sent()) != 0 {
+		t.Errorf("empty batch: %v, %d requests", err, len(bp.sent()))
 	}
 }
 
@@ -353,7 +370,7 @@ func TestBatchEncodesFormWithHalt(t *testing.T) {
 	if r.Form.String("halt") != "1" {
 		t.Errorf("halt = %q", r.Form.String("halt"))
 	}
-	cmd := bp.cmds["a"]
+	cmd := bp.cmd("a")
 	method, query, _ := strings.Cut(cmd, "?")
 	tree, err := phpform.Parse(query)
 	if err != nil {

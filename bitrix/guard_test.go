@@ -487,8 +487,8 @@ func TestBatchSelfReferenceRefused(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "not an earlier command") {
 		t.Fatalf("err = %v, want a refused self-reference", err)
 	}
-	if len(bp.requests) != 0 {
-		t.Errorf("%d requests sent", len(bp.requests))
+	if len(bp.sent()) != 0 {
+		t.Errorf("%d requests sent", len(bp.sent()))
 	}
 }
 

@@ -71,10 +71,10 @@ func TestBatchGroupOfFifty(t *testing.T) {
 	if err := b.Run(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if len(bp.requests) != 2 {
-		t.Fatalf("requests %v, want the group of 50 in one and solo in another", bp.requests)
+	if len(bp.sent()) != 2 {
+		t.Fatalf("requests %v, want the group of 50 in one and solo in another", bp.sent())
 	}
-	for _, req := range bp.requests {
+	for _, req := range bp.sent() {
 		if len(req) != 1 && len(req) != bitrix.MaxBatchCommands {
 			t.Errorf("request with %d commands: %v", len(req), req)
 		}
@@ -144,13 +144,13 @@ func TestBatchEveryReferenceInAValue(t *testing.T) {
 		t.Fatal(err)
 	}
 	where := map[string]int{}
-	for i, req := range bp.requests {
+	for i, req := range bp.sent() {
 		for _, n := range req {
 			where[n] = i
 		}
 	}
-	if len(bp.requests) != 2 || where["last"] != where["first"] || where["last"] != where["cmd_1"] {
-		t.Errorf("requests %v: last, cmd_1 and first must share one", bp.requests)
+	if len(bp.sent()) != 2 || where["last"] != where["first"] || where["last"] != where["cmd_1"] {
+		t.Errorf("requests %v: last, cmd_1 and first must share one", bp.sent())
 	}
 }
 
