@@ -125,8 +125,8 @@ var (
 // crm.item.list, lists.element.get, user.current, app.info), or the method is
 // profile, server.time, methods, scope, method.get, feature.get, access.name
 // or user.access. event.offline.get is a write (it clears the queue by
-// default). Everything else is treated as a write. Names are
-// case-insensitive.
+// default). Everything else is treated as a write, a name with nothing
+// before its last dot too. Names are case-insensitive.
 func IsReadOnly(method string) bool {
 	m := strings.ToLower(strings.TrimSpace(method))
 	if writeExact[m] {
@@ -136,7 +136,7 @@ func IsReadOnly(method string) bool {
 		return true
 	}
 	i := strings.LastIndexByte(m, '.')
-	if i < 0 {
+	if i <= 0 { // no dot, or no scope before it (".list")
 		return false
 	}
 	return readOnlySuffixes[m[i+1:]]

@@ -21,6 +21,10 @@ func TestIsReadOnly(t *testing.T) {
 		"crm.deal.add": false, "crm.item.update": false, "crm.item.delete": false, "imbot.message.add": false,
 		"event.offline.get": false, "event.bind": false, "batch": false, "lists.element.get.file.url": false,
 		"crm.deal.productrows.set": false, "": false,
+		// A name with nothing before its last dot is no REST method: not
+		// read-only, so never repeated (retry.go `i < 0`, a boundary mutant
+		// that lived, issue 19).
+		".list": false, ".get": false, " .get": false,
 	}
 	for m, want := range tests {
 		if got := bitrix.IsReadOnly(m); got != want {
