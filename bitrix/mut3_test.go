@@ -66,3 +66,60 @@ func TestAllChainUsesLearnedCost(t *testing.T) {
 		}
 	}
 }
+
+// TestAllShardTakesMoreThanOneRequest: shards are sized from the density
+// of the ids the first request saw; where the ids after it are denser, a
+// shard holds more rows than one request reads and goes on with the next
+// request until its range is done. Here the first request sees every
+// other id (1, 3, …, 4899) and the rest is dense (4901–9800) at 2 s a page
+// (10 pages a request): each shard needs two requests, and every row
+// arrives, in id order (list.go runShard's loop, a mutant that lived:
+// a shard that stopped after its first request lost rows, issue 19).
+func TestAllShardTakesMoreThanOneRequest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: seeds 9,800 rows (seconds of CPU); the full run (go test ./..., .ci/run) includes it")
+	}
+	t.Parallel()
+	srv := bitrixtest.NewServer(t, bitrixtest.WithoutRateLimit(), bitrixtest.WithoutOperatingLimit(), bitrixtest.WithMethodCost("crm.deal.list", 2*time.Second))
+	ids, err := srv.SeedCRMItems(entityDeal, 9800, nil, bitrixtest.WithoutEvents())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := bitrix.New(bitrix.WebhookURL(srv.WebhookURL()), bitrix.WithAllowHTTP(), bitrix.WithoutRateLimit())
+	if err != nil {
+		t.Fatal(err)
+	}
+	del := c.NewBatch()
+	var want []bitrix.Int
+	for _, id := range ids {
+		if id <= 4900 && id%2 == 0 {
+			del.Add("", "crm.deal.delete", bitrix.Params{"id": id})
+		} else {
+			want = append(want, bitrix.Int(id))
+		}
+	}
+	if err := del.Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	before := srv.Requests()
+	var got []bitrix.Int
+	for row, err := range bitrix.All[dealRow](t.Context(), c, bitrix.Query{Method: "crm.deal.list"}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, row.ID)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("rows %d, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("row %d: id %d, want %d", i, got[i], want[i])
+		}
+	}
+	// 4,900 dense rows at 500 a request need at least 10 requests after
+	// the first; shards of one request each would have sent about 6.
+	if n := srv.Requests() - before; n < 11 {
+		t.Errorf("%d requests for the scan, want at least 11", n)
+	}
+}
