@@ -123,3 +123,30 @@ func TestAllShardTakesMoreThanOneRequest(t *testing.T) {
 		t.Errorf("%d requests for the scan, want at least 11", n)
 	}
 }
+
+// TestAllOffsetFullBatches: offset paging puts at most 50 pages in a batch
+// request, so 5,050 rows in id-descending order take the first page alone
+// and two requests of 50 pages, 3 requests, not a 51-page batch split into
+// two requests each round (list.go offset's `i < MaxBatchCommands`, a
+// boundary mutant that lived, issue 19).
+func TestAllOffsetFullBatches(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: seeds 5,050 rows (seconds of CPU); the full run (go test ./..., .ci/run) includes it")
+	}
+	t.Parallel()
+	srv, c := fakePortalClient(t, 5050)
+	q := bitrix.Query{Method: "crm.deal.list", Params: bitrix.Params{"order": bitrix.Params{"ID": "DESC"}}}
+	want := bitrix.Int(5050)
+	for row, err := range bitrix.All[dealRow](t.Context(), c, q) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if row.ID != want {
+			t.Fatalf("id %d, want %d", row.ID, want)
+		}
+		want--
+	}
+	if want != 0 || srv.Requests() != 3 {
+		t.Errorf("stopped before id %d after %d requests, want all 5,050 rows in 3 requests", want, srv.Requests())
+	}
+}
