@@ -532,8 +532,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		if isAuthError(err) {
-			reason := refusalReason(err)
+		if reason := refusalReason(err); reason != "" {
 			h.refused(ctx, envelope, reason, err, received) // refusal.go
 			if observed {
 				h.delivered(ctx, envelope(), events.DeliveryRefused, err, received)
@@ -621,14 +620,6 @@ func (h *Handler) release(key string) {
 	}
 }
 
-func isAuthError(err error) bool {
-	if err == events.ErrTokenMismatch || err == events.ErrMissingToken { // as Verify returns them
-		return true
-	}
-	return errors.Is(err, events.ErrMissingToken) || errors.Is(err, events.ErrTokenMismatch) ||
-		errors.Is(err, events.ErrInstallUnverified)
-}
-
 // authenticate verifies ev (unless its token was verified already) and
 // runs the lifecycle side effects of app events.
 func (h *Handler) authenticate(ctx context.Context, ev *events.Event, verified bool) error {
@@ -664,7 +655,7 @@ func (h *Handler) install(ctx context.Context, ev *events.Event) error {
 	// event's refresh token.
 	if verify := h.cfg.installVerifier; verify != nil {
 		if err := verify(ctx, ev); err != nil {
-			if !isAuthError(err) {
+			if refusalReason(err) == "" {
 				err = fmt.Errorf("%w: %w: %w", events.ErrInstallUnverified, errInstallRejected, err)
 			}
 			return err

@@ -20,13 +20,17 @@ var (
 )
 
 // refusalReason returns the events.Refused* code of an authentication
-// error.
+// error (401), "" for any other error (500: the check itself failed).
 func refusalReason(err error) string {
 	switch err { // the sentinels Verify returns unwrapped: no chain to walk
 	case events.ErrTokenMismatch:
 		return events.RefusedTokenMismatch
 	case events.ErrMissingToken:
 		return events.RefusedMissingToken
+	}
+	if !errors.Is(err, events.ErrMissingToken) && !errors.Is(err, events.ErrTokenMismatch) &&
+		!errors.Is(err, events.ErrInstallUnverified) {
+		return ""
 	}
 	switch {
 	case errors.Is(err, errUnknownOAuthServer):
@@ -37,7 +41,7 @@ func refusalReason(err error) string {
 	if r := events.RefusalReason(err); r != "" {
 		return r
 	}
-	return events.RefusedInstallProof // isAuthError held: an install the proof refused
+	return events.RefusedInstallProof // an install the proof refused
 }
 
 // refusalDescriptions are the error_description of each refusal.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -73,6 +74,12 @@ func TestRefusalReasons(t *testing.T) {
 		}},
 		{"install, install check", installBody(app, tok), events.RefusedInstallRefused, withApp(
 			WithInstallVerifier(func(context.Context, *events.Event) error { return errors.New("not a customer") }))},
+		// An install check's own authentication error keeps its reason (it is
+		// not wrapped as install_refused), also when it wraps the sentinel.
+		{"install, install check says no token", installBody(app, tok), events.RefusedMissingToken, withApp(
+			WithInstallVerifier(func(context.Context, *events.Event) error {
+				return fmt.Errorf("our check: %w", events.ErrMissingToken)
+			}))},
 	}
 	secrets := []string{testToken, forgedToken, accessTok, tok.AccessToken, tok.RefreshToken, forged.RefreshToken, app.ClientSecret, app.ApplicationToken}
 	for _, c := range cases {
