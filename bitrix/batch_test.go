@@ -519,56 +519,74 @@ func TestBatchParallelism(t *testing.T) {
 	}
 }
 
+// limitOncePortal answers server.time with QUERY_LIMIT_EXCEEDED once,
+// then after 1 s with the time, and counts the requests in flight. For
+// synctest bubbles (it is a memory portal).
+type limitOncePortal struct {
+	*portal
+	limitAt               time.Time // when the QUERY_LIMIT_EXCEEDED answer went
+	inFlight, peak, calls int       // under portal.mu
+}
+
+func newLimitOncePortal(t *testing.T) *limitOncePortal {
+	lp := &limitOncePortal{portal: newMemPortal(t)}
+	lp.handle("server.time", func(w http.ResponseWriter, r recorded) {
+		lp.mu.Lock()
+		lp.calls++
+		if lp.calls == 1 {
+			lp.limitAt = time.Now()
+			lp.mu.Unlock()
+			writeJSON(w, 503, map[string]any{"error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"})
+			return
+		}
+		lp.inFlight++
+		lp.peak = max(lp.peak, lp.inFlight)
+		lp.mu.Unlock()
+		time.Sleep(time.Second)
+		lp.mu.Lock()
+		lp.inFlight--
+		lp.mu.Unlock()
+		ok("2024-01-01T00:00:00+00:00")(w, r)
+	})
+	return lp
+}
+
+// storm sends n calls at once and returns the most in flight at a time and
+// how long they took together.
+func (lp *limitOncePortal) storm(t *testing.T, c *bitrix.Client, n int) (int, time.Duration) {
+	lp.mu.Lock()
+	lp.peak = 0
+	lp.mu.Unlock()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			if _, err := c.Call(t.Context(), "server.time", nil, nil); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	lp.mu.Lock()
+	defer lp.mu.Unlock()
+	return lp.peak, time.Since(start)
+}
+
 // TestCooldownAfterQueryLimit: after QUERY_LIMIT_EXCEEDED the client sends
 // one request at a time for WithCooldown, then goes parallel again.
 func TestCooldownAfterQueryLimit(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		p := newMemPortal(t)
-		var mu sync.Mutex
-		inFlight, peak, calls := 0, 0, 0
-		p.handle("server.time", func(w http.ResponseWriter, r recorded) {
-			mu.Lock()
-			calls++
-			if calls == 1 {
-				mu.Unlock()
-				writeJSON(w, 503, map[string]any{"error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"})
-				return
-			}
-			inFlight++
-			peak = max(peak, inFlight)
-			mu.Unlock()
-			time.Sleep(time.Second)
-			mu.Lock()
-			inFlight--
-			mu.Unlock()
-			ok("2024-01-01T00:00:00+00:00")(w, r)
-		})
-		c := newMemClient(t, p, bitrix.WithCooldown(time.Minute))
-		storm := func() (int, time.Duration) {
-			mu.Lock()
-			peak = 0
-			mu.Unlock()
-			start := time.Now()
-			var wg sync.WaitGroup
-			for range 4 {
-				wg.Go(func() {
-					if _, err := c.Call(t.Context(), "server.time", nil, nil); err != nil {
-						t.Error(err)
-					}
-				})
-			}
-			wg.Wait()
-			return peak, time.Since(start)
-		}
+		lp := newLimitOncePortal(t)
+		c := newMemClient(t, lp.portal, bitrix.WithCooldown(time.Minute))
 		if _, err := c.Call(t.Context(), "server.time", nil, nil); err != nil { // QUERY_LIMIT_EXCEEDED, retried
 			t.Fatal(err)
 		}
-		if pk, el := storm(); pk != 1 || el != 4*time.Second {
+		if pk, el := lp.storm(t, c, 4); pk != 1 || el != 4*time.Second {
 			t.Errorf("during the cool-down: %d in flight, %v; want 1 at a time, 4s", pk, el)
 		}
 		time.Sleep(time.Minute)
-		if pk, el := storm(); pk != 4 || el != time.Second {
+		if pk, el := lp.storm(t, c, 4); pk != 4 || el != time.Second {
 			t.Errorf("after the cool-down: %d in flight, %v; want 4 at once, 1s", pk, el)
 		}
 	})

@@ -1,8 +1,6 @@
 package bitrix_test
 
 import (
-	"net/http"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -48,46 +46,13 @@ func TestCooldownEndsOnTime(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				p := newMemPortal(t)
-				var mu sync.Mutex
-				var limitAt time.Time
-				inFlight, peak, calls := 0, 0, 0
-				p.handle("server.time", func(w http.ResponseWriter, r recorded) {
-					mu.Lock()
-					calls++
-					if calls == 1 {
-						limitAt = time.Now()
-						mu.Unlock()
-						writeJSON(w, 503, map[string]any{"error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"})
-						return
-					}
-					inFlight++
-					peak = max(peak, inFlight)
-					mu.Unlock()
-					time.Sleep(time.Second)
-					mu.Lock()
-					inFlight--
-					mu.Unlock()
-					ok("2024-01-01T00:00:00+00:00")(w, r)
-				})
-				c := newMemClient(t, p, bitrix.WithCooldown(time.Minute))
+				lp := newLimitOncePortal(t)
+				c := newMemClient(t, lp.portal, bitrix.WithCooldown(time.Minute))
 				if _, err := c.Call(t.Context(), "server.time", nil, nil); err != nil { // QUERY_LIMIT_EXCEEDED, retried
 					t.Fatal(err)
 				}
-				time.Sleep(time.Until(limitAt.Add(tc.after)))
-				mu.Lock()
-				peak = 0
-				mu.Unlock()
-				var wg sync.WaitGroup
-				for range 3 {
-					wg.Go(func() {
-						if _, err := c.Call(t.Context(), "server.time", nil, nil); err != nil {
-							t.Error(err)
-						}
-					})
-				}
-				wg.Wait()
-				if peak != tc.peak {
+				time.Sleep(time.Until(lp.limitAt.Add(tc.after)))
+				if peak, _ := lp.storm(t, c, 3); peak != tc.peak {
 					t.Errorf("%v after the limit answer: %d requests in flight, want %d", tc.after, peak, tc.peak)
 				}
 			})
