@@ -289,6 +289,27 @@ func (g *gatedTokenTransport) RoundTrip(r *http.Request) (*http.Response, error)
 	return memTransport{http.HandlerFunc(g.o.serve)}.RoundTrip(r)
 }
 
+// callTogether starts callers calls of crm.deal.get on c, waits until every
+// one is blocked (synctest.Wait: in the token request or waiting for it),
+// notes how many token requests are in flight then, releases the token
+// endpoint and returns each caller's error.
+func (g *gatedTokenTransport) callTogether(t *testing.T, c *bitrix.Client, callers int) (tokensInFlight int32, errs []error) {
+	ch := make(chan error, callers)
+	for range callers {
+		go func() {
+			_, err := c.Call(t.Context(), "crm.deal.get", nil, nil)
+			ch <- err
+		}()
+	}
+	synctest.Wait()
+	tokensInFlight = g.tokens.Load()
+	close(g.release)
+	for range callers {
+		errs = append(errs, <-ch)
+	}
+	return tokensInFlight, errs
+}
+
 func newGatedOAuth(t *testing.T) (*oauthPortal, *gatedTokenTransport, *bitrix.Client) {
 	expired := time.Now().Add(-time.Minute) // refreshed before the first call
 	return newGatedOAuthToken(t, &expired)
@@ -314,20 +335,12 @@ func TestOAuthSingleFlightShared(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		o, g, c := newGatedOAuth(t)
 		const callers = 10
-		errs := make(chan error, callers)
-		for range callers {
-			go func() {
-				_, err := c.Call(t.Context(), "crm.deal.get", nil, nil)
-				errs <- err
-			}()
-		}
-		synctest.Wait() // every caller is blocked: in the token request or waiting for it
-		if n := g.tokens.Load(); n != 1 {
+		n, errs := g.callTogether(t, c, callers)
+		if n != 1 {
 			t.Errorf("token requests in flight = %d, want 1 shared by %d callers", n, callers)
 		}
-		close(g.release)
-		for range callers {
-			if err := <-errs; err != nil {
+		for _, err := range errs {
+			if err != nil {
 				t.Error(err)
 			}
 		}

@@ -171,20 +171,12 @@ func TestOAuthSingleFlight(t *testing.T) {
 		o, g, c := newGatedOAuthToken(t, nil)
 		o.expire()
 		const callers = 20
-		errs := make(chan error, callers)
-		for range callers {
-			go func() {
-				_, err := c.Call(t.Context(), "crm.deal.get", nil, nil)
-				errs <- err
-			}()
-		}
-		synctest.Wait() // every caller got its 401 and waits for the one refresh
-		if n := g.tokens.Load(); n != 1 {
+		n, errs := g.callTogether(t, c, callers) // every caller gets its 401 and waits for the one refresh
+		if n != 1 {
 			t.Errorf("token requests in flight = %d, want 1 shared by %d callers", n, callers)
 		}
-		close(g.release)
-		for range callers {
-			if err := <-errs; err != nil {
+		for _, err := range errs {
+			if err != nil {
 				t.Error(err)
 			}
 		}
@@ -218,18 +210,8 @@ func TestOAuthInvalidGrantToAllWaiters(t *testing.T) {
 		o, g, c := newGatedOAuthToken(t, nil)
 		o.grantErr = true
 		o.expire()
-		const callers = 10
-		errs := make(chan error, callers)
-		for range callers {
-			go func() {
-				_, err := c.Call(t.Context(), "crm.deal.get", nil, nil)
-				errs <- err
-			}()
-		}
-		synctest.Wait() // all callers wait for the one token request
-		close(g.release)
-		for range callers {
-			err := <-errs
+		_, errs := g.callTogether(t, c, 10) // all callers wait for the one token request
+		for _, err := range errs {
 			if !errors.Is(err, bitrix.ErrInvalidGrant) || !errors.Is(err, bitrix.ErrRefresh) {
 				t.Errorf("err = %v, want ErrInvalidGrant and ErrRefresh", err)
 				continue
