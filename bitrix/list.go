@@ -212,10 +212,8 @@ func (s *scan[T]) base(dir string) (Params, Params) {
 	p["start"] = -1
 	filter := Params{}
 	switch f := p[s.q.FilterKey].(type) {
-	case Params:
+	case Params: // clone has made any map[string]any a Params
 		filter = f
-	case map[string]any:
-		filter = Params(f)
 	case map[string]string:
 		for k, v := range f {
 			filter[k] = v
